@@ -1,0 +1,23 @@
+//! sea-orm entities of paylater, one module per table.
+//!
+//! Entities are storage rows only: they carry no logic, no validation and no
+//! sea-orm relations (related rows are loaded through DataLoaders). Statuses
+//! and kinds are stored as plain strings that the application parses, money is
+//! `i64` minor units, and every timestamp is a
+//! `sea_orm::prelude::ChronoUnixTimestampMillis` (BIGINT milliseconds).
+
+pub mod api_key;
+pub mod audit_log;
+pub mod checkout;
+pub mod checkout_item;
+pub mod consumer;
+pub mod idempotency_key;
+pub mod installment;
+pub mod merchant;
+pub mod merchant_plan_setting;
+pub mod order;
+pub mod outbox_event;
+pub mod payment;
+pub mod payment_method;
+pub mod plan;
+pub mod refund;

@@ -1,0 +1,50 @@
+//! sea-orm migrations of paylater: one migration per table (parents before
+//! children) plus the reference-plan seed. A landed migration is never edited;
+//! schema changes get a new migration appended to [`Migrator`]. The server runs
+//! them itself at startup.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_merchants;
+mod m20261123_000002_create_api_keys;
+mod m20261123_000003_create_consumers;
+mod m20261123_000004_create_plans;
+mod m20261123_000005_create_merchant_plan_settings;
+mod m20261123_000006_create_checkouts;
+mod m20261123_000007_create_checkout_items;
+mod m20261123_000008_create_payment_methods;
+mod m20261123_000009_create_orders;
+mod m20261123_000010_create_installments;
+mod m20261123_000011_create_payments;
+mod m20261123_000012_create_refunds;
+mod m20261123_000013_create_idempotency_keys;
+mod m20261123_000014_create_outbox_events;
+mod m20261123_000015_create_audit_logs;
+mod m20261123_000016_seed_plans;
+
+/// All migrations of paylater, in the order they are applied.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_merchants::Migration),
+            Box::new(m20261123_000002_create_api_keys::Migration),
+            Box::new(m20261123_000003_create_consumers::Migration),
+            Box::new(m20261123_000004_create_plans::Migration),
+            Box::new(m20261123_000005_create_merchant_plan_settings::Migration),
+            Box::new(m20261123_000006_create_checkouts::Migration),
+            Box::new(m20261123_000007_create_checkout_items::Migration),
+            Box::new(m20261123_000008_create_payment_methods::Migration),
+            Box::new(m20261123_000009_create_orders::Migration),
+            Box::new(m20261123_000010_create_installments::Migration),
+            Box::new(m20261123_000011_create_payments::Migration),
+            Box::new(m20261123_000012_create_refunds::Migration),
+            Box::new(m20261123_000013_create_idempotency_keys::Migration),
+            Box::new(m20261123_000014_create_outbox_events::Migration),
+            Box::new(m20261123_000015_create_audit_logs::Migration),
+            Box::new(m20261123_000016_seed_plans::Migration),
+        ]
+    }
+}

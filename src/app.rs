@@ -1,0 +1,143 @@
+//! Builds the application: database, migrations, services, schema and the HTTP router.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Duration;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::{
+    clock::{Clock, SystemClock},
+    config::Config,
+    db, demo,
+    events::EventBus,
+    graphql::{self, AppSchema},
+    http,
+    service::Services,
+};
+
+/// Everything a request handler needs, built once at start.
+pub struct App {
+    /// The validated configuration.
+    pub config: Config,
+    /// Use cases over the database.
+    pub services: Services,
+    /// The GraphQL schema, holding a copy of the services.
+    pub schema: AppSchema,
+}
+
+/// Shared, cheaply cloned handle on the [`App`] for axum handlers.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Assembles the application over an open database with the given clock.
+    pub fn new(config: Config, db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        let services = Services {
+            db,
+            clock,
+            checkout_ttl: Duration::minutes(config.checkout_ttl_minutes),
+            events: EventBus::default(),
+            checkout_app_url: config.checkout_app_url.clone(),
+        };
+        let schema = graphql::build(services.clone());
+        Self(Arc::new(App {
+            config,
+            services,
+            schema,
+        }))
+    }
+
+    /// The axum router serving this application.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+}
+
+/// Connects to the configured database and applies pending migrations if configured to.
+pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(&config.database_url, config.database_max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                redact(&config.database_url)
+            )
+        })?;
+    if config.run_migrations {
+        Migrator::up(&db, None)
+            .await
+            .context("cannot apply migrations")?;
+    }
+    Ok(db)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let state = AppState::new(config, db, Arc::new(SystemClock));
+    let demo =
+        if state.config.seed_demo {
+            Some(demo::seed(&state.services).await.map_err(|err| {
+                anyhow::anyhow!("cannot create the demo data: {}", err.describe())
+            })?)
+        } else {
+            None
+        };
+    let listener = TcpListener::bind(state.config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+    let address = listener.local_addr()?;
+    println!("{}", demo::banner(address, demo.as_ref()));
+    tracing::info!(%address, "listening");
+    axum::serve(listener, state.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Hides the password of a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,31 @@
+//! The authenticated caller of a request, decided once per request from its credentials.
+
+use uuid::Uuid;
+
+/// Who is calling. Resolvers never look at headers: they ask for a principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No credentials: may read public data and checkouts whose token it holds.
+    Anonymous,
+    /// A merchant's server, authenticated by an API key.
+    Merchant(MerchantPrincipal),
+}
+
+/// A merchant authenticated by one of its API keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantPrincipal {
+    /// The merchant that owns the key; every query is scoped to it.
+    pub merchant_id: Uuid,
+    /// The key used, for audit and last-used tracking.
+    pub api_key_id: Uuid,
+}
+
+impl Principal {
+    /// The merchant behind the request, if any.
+    pub fn merchant(&self) -> Option<&MerchantPrincipal> {
+        match self {
+            Self::Merchant(merchant) => Some(merchant),
+            Self::Anonymous => None,
+        }
+    }
+}

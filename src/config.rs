@@ -1,0 +1,200 @@
+//! Typed configuration, read from defaults, an optional TOML file and the environment,
+//! and validated once at start so a bad setting stops the server with a clear message.
+//!
+//! Sources, later ones winning: built-in defaults; the TOML file named by
+//! `PAYLATER_CONFIG`; `PAYLATER_*` variables (e.g. `PAYLATER_LISTEN`); and the
+//! conventional `DATABASE_URL` and `APP_ENV`.
+
+use std::{fmt, net::SocketAddr};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Which kind of deployment this is; production refuses development conveniences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// A developer's machine: demo data and the built-in demo API key are allowed.
+    Development,
+    /// A real deployment: every development default is refused.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The default database: a SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://paylater.db?mode=rwc";
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `development` (default) or `production`.
+    pub app_env: AppEnv,
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Database URL: `sqlite://…` or `mysql://…`.
+    pub database_url: String,
+    /// Upper bound of pooled database connections.
+    pub database_max_connections: u32,
+    /// Apply pending migrations when the server starts.
+    pub run_migrations: bool,
+    /// Create the demo merchant, API key and consumer at start (development only).
+    pub seed_demo: bool,
+    /// Where the checkout web app lives; a checkout's URL is this plus `/<token>`.
+    pub checkout_app_url: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long a checkout stays open when the merchant gives no expiry, in minutes.
+    pub checkout_ttl_minutes: i64,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            app_env: AppEnv::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            database_max_connections: 8,
+            run_migrations: true,
+            seed_demo: true,
+            checkout_app_url: "http://localhost:3000/checkout".to_owned(),
+            body_limit_bytes: 256 * 1024,
+            checkout_ttl_minutes: 60,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Why the configuration cannot be used; lists every problem at once.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("cannot read configuration: {0}")]
+    Read(#[from] Box<figment::Error>),
+    /// Values were read but break a rule.
+    #[error("invalid configuration:\n{}", Problems(.0))]
+    Invalid(Vec<String>),
+}
+
+struct Problems<'a>(&'a [String]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for problem in self.0 {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads every source and validates the result.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("PAYLATER_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let mut config: Config = figment
+            .merge(Env::prefixed("PAYLATER_").ignore(&["config"]))
+            .merge(Env::raw().only(&["DATABASE_URL", "APP_ENV"]))
+            .extract()
+            .map_err(Box::new)?;
+        // Demo data defaults to on only where it is allowed.
+        if config.app_env == AppEnv::Production && std::env::var("PAYLATER_SEED_DEMO").is_err() {
+            config.seed_demo = false;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the rules that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let production = self.app_env == AppEnv::Production;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
+            problems.push("DATABASE_URL must start with sqlite: or mysql:".to_owned());
+        }
+        if self.database_max_connections == 0 {
+            problems.push("database_max_connections must be at least 1".to_owned());
+        }
+        match Url::parse(&self.checkout_app_url) {
+            Ok(url) if production && url.scheme() != "https" => {
+                problems.push("checkout_app_url must use https in production".to_owned())
+            }
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                problems.push("checkout_app_url must be an http(s) URL".to_owned())
+            }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("checkout_app_url is not a URL: {err}")),
+        }
+        if self.body_limit_bytes < 1024 {
+            problems.push("body_limit_bytes must be at least 1024".to_owned());
+        }
+        if !(5..=2880).contains(&self.checkout_ttl_minutes) {
+            problems.push("checkout_ttl_minutes must be between 5 and 2880".to_owned());
+        }
+        if production && self.seed_demo {
+            problems.push(
+                "seed_demo is a development default: production refuses demo data and the built-in demo API key"
+                    .to_owned(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_for_development() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn production_refuses_development_defaults() {
+        let config = Config {
+            app_env: AppEnv::Production,
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = config.validate() else {
+            panic!("production with demo data must be refused");
+        };
+        assert!(problems.iter().any(|p| p.contains("seed_demo")));
+        assert!(problems.iter().any(|p| p.contains("https")));
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let config = Config {
+            database_url: "postgres://x".into(),
+            checkout_ttl_minutes: 1,
+            body_limit_bytes: 10,
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = config.validate() else {
+            panic!("invalid settings must be refused");
+        };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+}

@@ -1,0 +1,110 @@
+//! Demo data for development: a merchant with a known API key, a consumer, and the start-up
+//! banner that tells a developer how to try the API. Production refuses all of it.
+
+use std::net::SocketAddr;
+
+use entity::consumer;
+use sea_orm::{ActiveValue::Set, EntityTrait, prelude::ChronoUnixTimestampMillis};
+use uuid::Uuid;
+
+use crate::{
+    auth::api_key::{DEMO_API_KEY, NewApiKey},
+    graphql::ids::{NodeKind, encode},
+    service::{ServiceError, ServiceResult, Services, merchants},
+};
+
+/// Stable id of the demo merchant, so its global ID is the same on every machine.
+pub const DEMO_MERCHANT_ID: Uuid = Uuid::from_u128(0x019a_b000_0000_7000_8000_0000_0000_0001);
+/// Stable id of the demo consumer.
+pub const DEMO_CONSUMER_ID: Uuid = Uuid::from_u128(0x019a_b000_0000_7000_8000_0000_0000_0002);
+/// The demo consumer's email.
+pub const DEMO_CONSUMER_EMAIL: &str = "shopper@demo.paylater.test";
+
+/// What the demo seed made.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The demo merchant's global ID.
+    pub merchant_id: String,
+    /// The demo merchant's API key.
+    pub api_key: &'static str,
+}
+
+/// Creates the demo merchant (with every plan enabled and the built-in API key) and the
+/// demo consumer, unless they exist. Safe to run at every start.
+pub async fn seed(services: &Services) -> ServiceResult<Demo> {
+    match merchants::get(&services.db, DEMO_MERCHANT_ID).await {
+        Ok(_) => {}
+        Err(ServiceError::NotFound) => {
+            let key = NewApiKey::from_secret(DEMO_API_KEY.to_owned());
+            merchants::create(services, "Demo Shop", Some(DEMO_MERCHANT_ID), key).await?;
+            let now = ChronoUnixTimestampMillis(services.clock.now());
+            consumer::Entity::insert(consumer::ActiveModel {
+                id: Set(DEMO_CONSUMER_ID),
+                email: Set(DEMO_CONSUMER_EMAIL.to_owned()),
+                given_name: Set(Some("Ada".to_owned())),
+                family_name: Set(Some("Lovelace".to_owned())),
+                phone: Set(None),
+                password_hash: Set(None),
+                spending_limit_minor: Set(200_000),
+                currency: Set("EUR".to_owned()),
+                status: Set("ACTIVE".to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(&services.db)
+            .await?;
+        }
+        Err(err) => return Err(err),
+    }
+    Ok(Demo {
+        merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID).0,
+        api_key: DEMO_API_KEY,
+    })
+}
+
+/// An example `createCheckout` mutation whose amounts add up.
+pub const EXAMPLE_MUTATION: &str = r#"mutation {
+  createCheckout(input: {
+    merchantReference: "demo-order-1"
+    items: [{ name: "Running shoes", sku: "RUN-42", quantity: 1,
+              unitPrice: { amount: "119.90", currencyCode: "EUR" } }]
+    shipping: { amount: "4.90", currencyCode: "EUR" }
+    total: { amount: "124.80", currencyCode: "EUR" }
+    shopper: { email: "ada@example.com", givenName: "Ada" }
+    confirmUrl: "https://shop.example/paylater/confirm"
+    cancelUrl: "https://shop.example/paylater/cancel"
+  }) {
+    checkoutToken
+    checkoutUrl
+    checkout { id status expiresAt total { amount currencyCode }
+      availablePlans { plan installments { sequence dueDate amount { amount } } } }
+    userErrors { field code message }
+  }
+}"#;
+
+/// What the server prints when it starts: where the playground is and how to authenticate.
+pub fn banner(address: SocketAddr, demo: Option<&Demo>) -> String {
+    let mut text = format!(
+        "paylater is listening on http://{address}\n\
+         \n  GraphQL playground:  http://{address}/graphql\
+         \n  WebSocket endpoint:  ws://{address}/graphql/ws\
+         \n  Health:              http://{address}/healthz, http://{address}/readyz\n"
+    );
+    match demo {
+        Some(demo) => text.push_str(&format!(
+            "\nDemo data is loaded. Merchant calls authenticate with the header\
+             \n  Authorization: Bearer {key}\
+             \n(the playground sends it already). Demo merchant ID: {id}\
+             \n\nPaste this into the playground to create a checkout (change merchantReference to make another):\n\n{EXAMPLE_MUTATION}\n\
+             \nThen read it as the checkout app would, without credentials:\
+             \n  query {{ checkout(token: \"<checkoutToken>\") {{ status total {{ amount }} availablePlans {{ plan }} }} }}\n",
+            key = demo.api_key,
+            id = demo.merchant_id,
+        )),
+        None => text.push_str(
+            "\nMerchant calls authenticate with `Authorization: Bearer <API key>`; \
+             create a merchant and its first key with `paylater merchant create --name <name>`.\n",
+        ),
+    }
+    text
+}

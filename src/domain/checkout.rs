@@ -1,0 +1,770 @@
+//! Checkout rules: what a merchant may ask for, how the amounts must add up, and how a
+//! stored status reads once the expiry has passed.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use url::Url;
+
+use super::{Currency, Money, MoneyError, country::is_iso_country_code};
+
+/// Most items one checkout may carry.
+pub const MAX_ITEMS: usize = 100;
+/// Largest quantity of one item.
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Earliest allowed expiry, counted from creation.
+pub const MIN_TTL: Duration = Duration::minutes(5);
+/// Latest allowed expiry, counted from creation.
+pub const MAX_TTL: Duration = Duration::hours(48);
+
+/// Where a checkout is in its life. `Expired` is stored only when an expired checkout's
+/// merchant reference is released; until then an open checkout past its expiry reads as expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckoutStatus {
+    /// Waiting for the shopper.
+    Open,
+    /// The shopper confirmed it and an order was made.
+    Completed,
+    /// The merchant cancelled it.
+    Cancelled,
+    /// Its expiry passed while it was open.
+    Expired,
+}
+
+impl CheckoutStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "OPEN",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    /// The status a reader sees at `now`.
+    pub fn effective(self, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if self == Self::Open && expires_at <= now {
+            Self::Expired
+        } else {
+            self
+        }
+    }
+}
+
+/// A stored status that paylater never writes.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown checkout status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for CheckoutStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "OPEN" => Ok(Self::Open),
+            "COMPLETED" => Ok(Self::Completed),
+            "CANCELLED" => Ok(Self::Cancelled),
+            "EXPIRED" => Ok(Self::Expired),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+/// Why a value was refused; clients switch on it, so variants are never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViolationCode {
+    /// A required text is empty or only whitespace.
+    Blank,
+    /// A text is longer than allowed.
+    TooLong,
+    /// A text holds control characters or is otherwise malformed.
+    Invalid,
+    /// Not an absolute https URL (http is allowed for localhost only).
+    InvalidUrl,
+    /// Not an email address.
+    InvalidEmail,
+    /// Not a phone number in E.164 form (`+` and 7 to 15 digits).
+    InvalidPhone,
+    /// Not an ISO 3166-1 alpha-2 country code.
+    InvalidCountry,
+    /// More decimal places than the currency has.
+    TooPrecise,
+    /// A number outside its allowed range.
+    OutOfRange,
+    /// An amount in another currency than the checkout's.
+    CurrencyMismatch,
+    /// Items, shipping, tax and discount do not add up to the total.
+    TotalMismatch,
+    /// A checkout needs between 1 and 100 items.
+    ItemCount,
+    /// The expiry is too soon or too far away.
+    InvalidExpiry,
+    /// Another open checkout already uses this merchant reference.
+    DuplicateMerchantReference,
+    /// The checkout is no longer open.
+    CheckoutNotOpen,
+    /// The checkout expired.
+    CheckoutExpired,
+}
+
+/// One refused value, with the path of the input field it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, e.g. `["input", "items", "2", "quantity"]`.
+    pub field: Vec<String>,
+    /// Machine-readable reason.
+    pub code: ViolationCode,
+    /// Text a developer (or, with care, a shopper) can read.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation of the field at `path`.
+    pub fn new(path: &Path, code: ViolationCode, message: impl Into<String>) -> Self {
+        Self {
+            field: path.0.clone(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A field path under construction.
+#[derive(Debug, Clone)]
+pub struct Path(Vec<String>);
+
+impl Path {
+    /// The path of the mutation's `input` argument.
+    pub fn input() -> Self {
+        Self(vec!["input".to_owned()])
+    }
+
+    /// The path of a child field or list index.
+    pub fn at(&self, segment: impl fmt::Display) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(segment.to_string());
+        Self(segments)
+    }
+}
+
+/// An amount as a client sends it: a decimal in major units with its currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmountInput {
+    /// Major units, e.g. `19.99`.
+    pub amount: Decimal,
+    /// The amount's currency.
+    pub currency: Currency,
+}
+
+/// One line of a checkout as the merchant sends it.
+#[derive(Debug, Clone, Default)]
+pub struct ItemRequest {
+    /// Product name shown to the shopper.
+    pub name: String,
+    /// The merchant's stock keeping unit.
+    pub sku: Option<String>,
+    /// How many units.
+    pub quantity: i64,
+    /// Price of one unit.
+    pub unit_price: Option<AmountInput>,
+    /// Product picture.
+    pub image_url: Option<String>,
+    /// Product category.
+    pub category: Option<String>,
+}
+
+/// Who the merchant believes the shopper is; used to prefill the checkout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShopperHints {
+    /// Shopper's email.
+    pub email: Option<String>,
+    /// Shopper's given name.
+    pub given_name: Option<String>,
+    /// Shopper's family name.
+    pub family_name: Option<String>,
+    /// Shopper's phone in E.164 form.
+    pub phone: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    /// Recipient name.
+    pub name: Option<String>,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, floor, company.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Region, state or province.
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country_code: String,
+}
+
+/// Everything a merchant sends to create a checkout, before validation.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    /// What is bought.
+    pub items: Vec<ItemRequest>,
+    /// Shipping cost.
+    pub shipping: Option<AmountInput>,
+    /// Tax not already included in the item prices.
+    pub tax: Option<AmountInput>,
+    /// Discount taken off the sum.
+    pub discount: Option<AmountInput>,
+    /// What the shopper pays; its currency is the checkout's.
+    pub total: AmountInput,
+    /// The merchant's own order reference.
+    pub merchant_reference: String,
+    /// Prefill data about the shopper.
+    pub shopper: ShopperHints,
+    /// Where the goods go.
+    pub shipping_address: Option<Address>,
+    /// Where the shopper is sent after confirming.
+    pub confirm_url: String,
+    /// Where the shopper is sent after cancelling.
+    pub cancel_url: String,
+    /// When the checkout expires; defaults to the configured time to live.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A validated checkout line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Product name.
+    pub name: String,
+    /// Stock keeping unit.
+    pub sku: Option<String>,
+    /// Units, 1 to [`MAX_QUANTITY`].
+    pub quantity: i64,
+    /// Price of one unit, never negative.
+    pub unit_price: Money,
+    /// Product picture URL.
+    pub image_url: Option<String>,
+    /// Product category.
+    pub category: Option<String>,
+}
+
+/// A checkout that passed every rule: amounts add up, texts are clean, URLs are safe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidCheckout {
+    /// The checkout's currency.
+    pub currency: Currency,
+    /// Lines, in the merchant's order.
+    pub items: Vec<Item>,
+    /// Shipping cost.
+    pub shipping: Money,
+    /// Tax added on top of the items.
+    pub tax: Money,
+    /// Discount taken off.
+    pub discount: Money,
+    /// Total, equal to items + shipping + tax − discount and positive.
+    pub total: Money,
+    /// Merchant's reference, trimmed.
+    pub merchant_reference: String,
+    /// Shopper hints, trimmed.
+    pub shopper: ShopperHints,
+    /// Shipping address, trimmed, country upper-case.
+    pub shipping_address: Option<Address>,
+    /// Redirect after confirmation.
+    pub confirm_url: String,
+    /// Redirect after cancellation.
+    pub cancel_url: String,
+    /// Expiry instant.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Collects violations while a request is checked field by field.
+#[derive(Default)]
+struct Checker {
+    violations: Vec<Violation>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: &Path, code: ViolationCode, message: impl Into<String>) {
+        self.violations.push(Violation::new(path, code, message));
+    }
+
+    /// A required text: trimmed, not blank, no control characters, at most `max` characters.
+    fn text(&mut self, path: &Path, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.fail(path, ViolationCode::Blank, "must not be blank");
+        } else {
+            self.check_chars(path, value, max);
+        }
+        value.to_owned()
+    }
+
+    /// An optional text: blank counts as absent.
+    fn optional_text(&mut self, path: &Path, value: Option<&str>, max: usize) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        self.check_chars(path, value, max);
+        Some(value.to_owned())
+    }
+
+    fn check_chars(&mut self, path: &Path, value: &str, max: usize) {
+        let length = value.chars().count();
+        if length > max {
+            self.fail(
+                path,
+                ViolationCode::TooLong,
+                format!("must be at most {max} characters, got {length}"),
+            );
+        } else if value.chars().any(char::is_control) {
+            self.fail(
+                path,
+                ViolationCode::Invalid,
+                "must not contain control characters",
+            );
+        }
+    }
+
+    /// A URL the shopper's browser may be sent to or load from.
+    fn url(&mut self, path: &Path, value: &str) -> String {
+        let value = value.trim();
+        if value.chars().count() > 2048 {
+            self.fail(
+                path,
+                ViolationCode::TooLong,
+                "must be at most 2048 characters",
+            );
+        } else if !is_safe_url(value) {
+            self.fail(
+                path,
+                ViolationCode::InvalidUrl,
+                "must be an absolute https URL (http only for localhost)",
+            );
+        }
+        value.to_owned()
+    }
+
+    /// An amount in the checkout's currency, at least zero (or above zero when `positive`).
+    fn money(
+        &mut self,
+        path: &Path,
+        input: AmountInput,
+        currency: Currency,
+        positive: bool,
+    ) -> Money {
+        let zero = Money::zero(currency);
+        if input.currency != currency {
+            self.fail(
+                &path.at("currencyCode"),
+                ViolationCode::CurrencyMismatch,
+                format!("must be {currency} like the total, got {}", input.currency),
+            );
+            return zero;
+        }
+        match Money::from_decimal(input.amount, currency) {
+            Ok(money) if positive && !money.is_positive() => {
+                self.fail(
+                    &path.at("amount"),
+                    ViolationCode::OutOfRange,
+                    "must be greater than zero",
+                );
+                zero
+            }
+            Ok(money) if money.is_negative() => {
+                self.fail(
+                    &path.at("amount"),
+                    ViolationCode::OutOfRange,
+                    "must not be negative",
+                );
+                zero
+            }
+            Ok(money) => money,
+            Err(MoneyError::TooPrecise { max_decimals, .. }) => {
+                self.fail(
+                    &path.at("amount"),
+                    ViolationCode::TooPrecise,
+                    format!("{currency} amounts have at most {max_decimals} decimal places"),
+                );
+                zero
+            }
+            Err(_) => {
+                self.fail(
+                    &path.at("amount"),
+                    ViolationCode::OutOfRange,
+                    "amount is too large",
+                );
+                zero
+            }
+        }
+    }
+
+    fn item(&mut self, path: &Path, item: &ItemRequest, currency: Currency) -> Item {
+        let name = self.text(&path.at("name"), &item.name, 200);
+        let sku = self.optional_text(&path.at("sku"), item.sku.as_deref(), 64);
+        if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+            self.fail(
+                &path.at("quantity"),
+                ViolationCode::OutOfRange,
+                format!("must be between 1 and {MAX_QUANTITY}"),
+            );
+        }
+        let unit_price = match item.unit_price {
+            Some(price) => self.money(&path.at("unitPrice"), price, currency, false),
+            None => Money::zero(currency),
+        };
+        let image_url = item
+            .image_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| self.url(&path.at("imageUrl"), url));
+        let category = self.optional_text(&path.at("category"), item.category.as_deref(), 100);
+        Item {
+            name,
+            sku,
+            quantity: item.quantity,
+            unit_price,
+            image_url,
+            category,
+        }
+    }
+
+    fn shopper(&mut self, path: &Path, hints: &ShopperHints) -> ShopperHints {
+        let email = self.optional_text(&path.at("email"), hints.email.as_deref(), 320);
+        if let Some(email) = &email
+            && !email_address::EmailAddress::is_valid(email)
+        {
+            self.fail(
+                &path.at("email"),
+                ViolationCode::InvalidEmail,
+                "is not an email address",
+            );
+        }
+        let phone = self.optional_text(&path.at("phone"), hints.phone.as_deref(), 32);
+        if let Some(phone) = &phone
+            && !is_e164(phone)
+        {
+            self.fail(
+                &path.at("phone"),
+                ViolationCode::InvalidPhone,
+                "must be in E.164 form, e.g. +393331234567",
+            );
+        }
+        ShopperHints {
+            email,
+            given_name: self.optional_text(&path.at("givenName"), hints.given_name.as_deref(), 100),
+            family_name: self.optional_text(
+                &path.at("familyName"),
+                hints.family_name.as_deref(),
+                100,
+            ),
+            phone,
+        }
+    }
+
+    fn address(&mut self, path: &Path, address: &Address) -> Address {
+        let country_code = address.country_code.trim().to_ascii_uppercase();
+        if !is_iso_country_code(&country_code) {
+            self.fail(
+                &path.at("countryCode"),
+                ViolationCode::InvalidCountry,
+                "must be an ISO 3166-1 alpha-2 country code, e.g. IT",
+            );
+        }
+        Address {
+            name: self.optional_text(&path.at("name"), address.name.as_deref(), 200),
+            line1: self.text(&path.at("line1"), &address.line1, 200),
+            line2: self.optional_text(&path.at("line2"), address.line2.as_deref(), 200),
+            city: self.text(&path.at("city"), &address.city, 100),
+            postal_code: self.optional_text(
+                &path.at("postalCode"),
+                address.postal_code.as_deref(),
+                32,
+            ),
+            region: self.optional_text(&path.at("region"), address.region.as_deref(), 100),
+            country_code,
+        }
+    }
+}
+
+/// Whether a URL may be handed to a shopper's browser: https, or http on a loopback host.
+pub fn is_safe_url(value: &str) -> bool {
+    let Ok(url) = Url::parse(value) else {
+        return false;
+    };
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    url.host_str().is_some() && (url.scheme() == "https" || (url.scheme() == "http" && local))
+}
+
+fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// Checks a checkout request against every rule and returns the clean checkout, or every
+/// violation found (never just the first), each with its field path under `input`.
+pub fn validate(
+    request: &CheckoutRequest,
+    now: DateTime<Utc>,
+    default_ttl: Duration,
+) -> Result<ValidCheckout, Vec<Violation>> {
+    let root = Path::input();
+    let mut check = Checker::default();
+    let currency = request.total.currency;
+    let total = check.money(&root.at("total"), request.total, currency, true);
+
+    let items_path = root.at("items");
+    if request.items.is_empty() || request.items.len() > MAX_ITEMS {
+        check.fail(
+            &items_path,
+            ViolationCode::ItemCount,
+            format!(
+                "must hold between 1 and {MAX_ITEMS} items, got {}",
+                request.items.len()
+            ),
+        );
+    }
+    let items: Vec<Item> = request
+        .items
+        .iter()
+        .take(MAX_ITEMS)
+        .enumerate()
+        .map(|(index, item)| check.item(&items_path.at(index), item, currency))
+        .collect();
+
+    let mut optional_money = |name: &str, input: Option<AmountInput>| match input {
+        Some(input) => check.money(&root.at(name), input, currency, false),
+        None => Money::zero(currency),
+    };
+    let shipping = optional_money("shipping", request.shipping);
+    let tax = optional_money("tax", request.tax);
+    let discount = optional_money("discount", request.discount);
+
+    let merchant_reference = check.text(
+        &root.at("merchantReference"),
+        &request.merchant_reference,
+        128,
+    );
+    let shopper = check.shopper(&root.at("shopper"), &request.shopper);
+    let shipping_address = request
+        .shipping_address
+        .as_ref()
+        .map(|address| check.address(&root.at("shippingAddress"), address));
+    let confirm_url = check.url(&root.at("confirmUrl"), &request.confirm_url);
+    let cancel_url = check.url(&root.at("cancelUrl"), &request.cancel_url);
+
+    let expires_at = request.expires_at.unwrap_or(now + default_ttl);
+    if expires_at < now + MIN_TTL || expires_at > now + MAX_TTL {
+        check.fail(
+            &root.at("expiresAt"),
+            ViolationCode::InvalidExpiry,
+            "must be between 5 minutes and 48 hours from now",
+        );
+    }
+
+    if check.violations.is_empty() {
+        match sum_of_parts(&items, shipping, tax, discount) {
+            Some(sum) if sum == total => {}
+            Some(sum) => check.fail(
+                &root.at("total"),
+                ViolationCode::TotalMismatch,
+                format!(
+                    "total {total} must equal items + shipping {shipping} + tax {tax} - discount {discount} = {sum}"
+                ),
+            ),
+            None => check.fail(&root.at("total"), ViolationCode::OutOfRange, "amounts are too large"),
+        }
+    }
+
+    if !check.violations.is_empty() {
+        return Err(check.violations);
+    }
+    Ok(ValidCheckout {
+        currency,
+        items,
+        shipping,
+        tax,
+        discount,
+        total,
+        merchant_reference,
+        shopper,
+        shipping_address,
+        confirm_url,
+        cancel_url,
+        expires_at,
+    })
+}
+
+/// Σ quantity × unit price + shipping + tax − discount, or `None` on overflow.
+pub fn sum_of_parts(items: &[Item], shipping: Money, tax: Money, discount: Money) -> Option<Money> {
+    let mut sum = shipping.checked_add(tax).ok()?;
+    for item in items {
+        sum = sum
+            .checked_add(item.unit_price.checked_mul(item.quantity).ok()?)
+            .ok()?;
+    }
+    sum.checked_sub(discount).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use rust_decimal::dec;
+
+    fn eur(amount: Decimal) -> AmountInput {
+        AmountInput {
+            amount,
+            currency: Currency::Eur,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+    }
+
+    fn request() -> CheckoutRequest {
+        CheckoutRequest {
+            items: vec![ItemRequest {
+                name: "Sneakers".into(),
+                sku: Some("SNK-42".into()),
+                quantity: 2,
+                unit_price: Some(eur(dec!(45.00))),
+                image_url: Some("https://shop.example/sneakers.png".into()),
+                category: Some("Shoes".into()),
+            }],
+            shipping: Some(eur(dec!(5.00))),
+            tax: None,
+            discount: Some(eur(dec!(10.00))),
+            total: eur(dec!(85.00)),
+            merchant_reference: " order-1 ".into(),
+            shopper: ShopperHints {
+                email: Some("ada@example.com".into()),
+                phone: Some("+393331234567".into()),
+                ..Default::default()
+            },
+            shipping_address: Some(Address {
+                line1: "Via Roma 1".into(),
+                city: "Milano".into(),
+                country_code: "it".into(),
+                ..Default::default()
+            }),
+            confirm_url: "https://shop.example/ok".into(),
+            cancel_url: "http://localhost:3000/cancel".into(),
+            expires_at: None,
+        }
+    }
+
+    fn codes(request: &CheckoutRequest) -> Vec<(String, ViolationCode)> {
+        validate(request, now(), Duration::minutes(60))
+            .unwrap_err()
+            .into_iter()
+            .map(|v| (v.field.join("."), v.code))
+            .collect()
+    }
+
+    #[test]
+    fn accepts_a_consistent_checkout() {
+        let valid = validate(&request(), now(), Duration::minutes(60)).unwrap();
+        assert_eq!(valid.total.minor(), 8500);
+        assert_eq!(valid.merchant_reference, "order-1");
+        assert_eq!(valid.expires_at, now() + Duration::minutes(60));
+        assert_eq!(valid.shipping_address.unwrap().country_code, "IT");
+    }
+
+    #[test]
+    fn reports_a_total_that_does_not_add_up() {
+        let mut request = request();
+        request.total = eur(dec!(86.00));
+        assert_eq!(
+            codes(&request),
+            vec![("input.total".into(), ViolationCode::TotalMismatch)]
+        );
+    }
+
+    #[test]
+    fn reports_every_violation_with_its_path() {
+        let mut request = request();
+        request.items[0].quantity = 0;
+        request.items[0].name = "  ".into();
+        request.items[0].unit_price = Some(AmountInput {
+            amount: dec!(1),
+            currency: Currency::Gbp,
+        });
+        request.shipping = Some(eur(dec!(1.001)));
+        request.shopper.email = Some("nope".into());
+        request.shopper.phone = Some("0123".into());
+        request.shipping_address.as_mut().unwrap().country_code = "XX".into();
+        request.confirm_url = "ftp://shop.example".into();
+        request.cancel_url = "http://shop.example/cancel".into();
+        request.merchant_reference = "x".repeat(129);
+        request.expires_at = Some(now() + Duration::minutes(1));
+        let mut found = codes(&request);
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            found,
+            vec![
+                ("input.cancelUrl".into(), ViolationCode::InvalidUrl),
+                ("input.confirmUrl".into(), ViolationCode::InvalidUrl),
+                ("input.expiresAt".into(), ViolationCode::InvalidExpiry),
+                ("input.items.0.name".into(), ViolationCode::Blank),
+                ("input.items.0.quantity".into(), ViolationCode::OutOfRange),
+                (
+                    "input.items.0.unitPrice.currencyCode".into(),
+                    ViolationCode::CurrencyMismatch
+                ),
+                ("input.merchantReference".into(), ViolationCode::TooLong),
+                ("input.shipping.amount".into(), ViolationCode::TooPrecise),
+                (
+                    "input.shippingAddress.countryCode".into(),
+                    ViolationCode::InvalidCountry
+                ),
+                ("input.shopper.email".into(), ViolationCode::InvalidEmail),
+                ("input.shopper.phone".into(), ViolationCode::InvalidPhone),
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_no_items_and_non_positive_totals() {
+        let mut request = request();
+        request.items.clear();
+        request.total = eur(dec!(0));
+        let found = codes(&request);
+        assert!(found.contains(&("input.items".into(), ViolationCode::ItemCount)));
+        assert!(found.contains(&("input.total.amount".into(), ViolationCode::OutOfRange)));
+    }
+
+    #[test]
+    fn open_checkouts_expire_at_their_expiry() {
+        let at = now();
+        assert_eq!(
+            CheckoutStatus::Open.effective(at, at),
+            CheckoutStatus::Expired
+        );
+        assert_eq!(
+            CheckoutStatus::Open.effective(at + Duration::milliseconds(1), at),
+            CheckoutStatus::Open
+        );
+        assert_eq!(
+            CheckoutStatus::Cancelled.effective(at, at),
+            CheckoutStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            CheckoutStatus::Open,
+            CheckoutStatus::Completed,
+            CheckoutStatus::Cancelled,
+            CheckoutStatus::Expired,
+        ] {
+            assert_eq!(status.as_str().parse::<CheckoutStatus>().unwrap(), status);
+        }
+        assert!("open".parse::<CheckoutStatus>().is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! Errors as clients see them.
+//!
+//! Policy: anything the caller can fix in a mutation's input is a `UserError` in the
+//! payload (HTTP 200, nothing changed). Everything else is a top-level error whose
+//! `extensions.code` is one of [`ErrorCode`]. Internal failures are logged with their
+//! cause and reach the client only as `INTERNAL`, never with database text.
+
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+
+use crate::{
+    domain::checkout::{Violation, ViolationCode},
+    service::ServiceError,
+};
+
+/// The `extensions.code` of a top-level error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No valid credentials for an operation that needs them.
+    Unauthenticated,
+    /// Credentials are valid but do not allow the operation.
+    Forbidden,
+    /// The object does not exist or is not visible to the caller.
+    NotFound,
+    /// The request itself is malformed: syntax, unknown fields, bad argument values.
+    BadUserInput,
+    /// Something failed on the server; retrying may help.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// A GraphQL error carrying this code.
+    pub fn error(self, message: impl Into<String>) -> async_graphql::Error {
+        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", self.as_str()))
+    }
+}
+
+impl From<ServiceError> for async_graphql::Error {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound => ErrorCode::NotFound.error("not found"),
+            ServiceError::BadInput(message) => ErrorCode::BadUserInput.error(message),
+            ServiceError::Rejected(violations) => {
+                let message = violations
+                    .first()
+                    .map(|v| format!("{}: {}", v.field.join("."), v.message))
+                    .unwrap_or_else(|| "invalid input".to_owned());
+                ErrorCode::BadUserInput.error(message)
+            }
+            ServiceError::Database(err) => {
+                tracing::error!(error = %err, "database error");
+                ErrorCode::Internal.error("internal error")
+            }
+        }
+    }
+}
+
+/// Why a mutation refused its input; stable values that clients can switch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "ViolationCode")]
+pub enum UserErrorCode {
+    /// A required text is empty or only whitespace.
+    Blank,
+    /// A text is longer than allowed.
+    TooLong,
+    /// A text holds control characters or is otherwise malformed.
+    Invalid,
+    /// Not an absolute https URL (http is allowed for localhost only).
+    InvalidUrl,
+    /// Not an email address.
+    InvalidEmail,
+    /// Not a phone number in E.164 form.
+    InvalidPhone,
+    /// Not an ISO 3166-1 alpha-2 country code.
+    InvalidCountry,
+    /// More decimal places than the currency has.
+    TooPrecise,
+    /// A number outside its allowed range.
+    OutOfRange,
+    /// An amount in another currency than the checkout's total.
+    CurrencyMismatch,
+    /// Items + shipping + tax − discount does not equal the total.
+    TotalMismatch,
+    /// A checkout needs between 1 and 100 items.
+    ItemCount,
+    /// The expiry is less than 5 minutes or more than 48 hours away.
+    InvalidExpiry,
+    /// Another open checkout of this merchant already uses this merchant reference.
+    DuplicateMerchantReference,
+    /// The checkout is completed or cancelled.
+    CheckoutNotOpen,
+    /// The checkout has expired.
+    CheckoutExpired,
+}
+
+/// A problem with a mutation's input that the caller can fix. Nothing was changed.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct UserError {
+    /// Path to the offending input field, e.g. `["input", "items", "0", "quantity"]`.
+    pub field: Option<Vec<String>>,
+    /// Machine-readable reason.
+    pub code: UserErrorCode,
+    /// Human-readable explanation for developers.
+    pub message: String,
+}
+
+impl From<Violation> for UserError {
+    fn from(violation: Violation) -> Self {
+        Self {
+            field: Some(violation.field),
+            code: violation.code.into(),
+            message: violation.message,
+        }
+    }
+}
+
+/// Splits a service result into a mutation payload's parts: the value, or the user errors
+/// when the input was refused. Other failures stay top-level errors.
+pub fn payload_parts<T>(
+    result: Result<T, ServiceError>,
+) -> Result<(Option<T>, Vec<UserError>), async_graphql::Error> {
+    match result {
+        Ok(value) => Ok((Some(value), Vec::new())),
+        Err(ServiceError::Rejected(violations)) => {
+            Ok((None, violations.into_iter().map(UserError::from).collect()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}

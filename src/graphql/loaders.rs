@@ -1,0 +1,107 @@
+//! Per-request DataLoaders: every relation is fetched in one batched statement per request
+//! level, whatever the number of parent rows, and cached for the rest of the request.
+
+use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{checkout_item, merchant};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::service::{self, ServiceError, ServiceResult, plans::OfferedPlan};
+
+/// A value that can be loaded for many ids in one go.
+pub trait Batch: Clone + Send + Sync + Sized + 'static {
+    /// Loads the values of `ids`; ids without a value are left out.
+    fn load(
+        db: &DatabaseConnection,
+        ids: &[Uuid],
+    ) -> impl Future<Output = ServiceResult<HashMap<Uuid, Self>>> + Send;
+}
+
+impl Batch for merchant::Model {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::merchants::by_ids(db, ids).await
+    }
+}
+
+/// The items of a checkout, by checkout id.
+impl Batch for Vec<checkout_item::Model> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::checkouts::items_by_checkout(db, ids).await
+    }
+}
+
+/// The plans a merchant offers, by merchant id.
+impl Batch for Vec<OfferedPlan> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::plans::offered_by_merchants(db, ids).await
+    }
+}
+
+/// Adapts a [`Batch`] value to async-graphql's [`Loader`].
+pub struct BatchLoader<T> {
+    db: DatabaseConnection,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T: Batch> Loader<Uuid> for BatchLoader<T> {
+    type Value = T;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, T>, Self::Error> {
+        T::load(&self.db, keys).await.map_err(Arc::new)
+    }
+}
+
+/// A caching loader of one kind of value, living as long as one request.
+pub type RequestLoader<T> = DataLoader<BatchLoader<T>, HashMapCache>;
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// Merchants by id.
+    pub merchants: RequestLoader<merchant::Model>,
+    /// Checkout items by checkout id.
+    pub checkout_items: RequestLoader<Vec<checkout_item::Model>>,
+    /// Offered plans by merchant id.
+    pub offered_plans: RequestLoader<Vec<OfferedPlan>>,
+}
+
+fn loader<T: Batch>(db: &DatabaseConnection) -> RequestLoader<T> {
+    DataLoader::with_cache(
+        BatchLoader {
+            db: db.clone(),
+            _value: PhantomData,
+        },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+impl Loaders {
+    /// Fresh loaders for a new request.
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Self {
+            merchants: loader(db),
+            checkout_items: loader(db),
+            offered_plans: loader(db),
+        }
+    }
+}
+
+/// Loads one value, turning a batch failure into a GraphQL error.
+pub async fn load_one<T: Batch>(
+    loader: &RequestLoader<T>,
+    id: Uuid,
+) -> async_graphql::Result<Option<T>> {
+    loader
+        .load_one(id)
+        .await
+        .map_err(|err| match Arc::try_unwrap(err) {
+            Ok(err) => err.into(),
+            Err(shared) => {
+                tracing::error!(error = %shared.describe(), "batch load failed");
+                super::errors::ErrorCode::Internal.error("internal error")
+            }
+        })
+}

@@ -1,0 +1,68 @@
+//! The GraphQL schema: one module per area, assembled here. Resolvers are thin: they parse
+//! input, call a service and map the result.
+
+pub mod checkout;
+pub mod connection;
+pub mod context;
+pub mod errors;
+pub mod extensions;
+pub mod ids;
+pub mod loaders;
+pub mod merchant;
+pub mod money;
+pub mod node;
+pub mod plans;
+pub mod scalars;
+
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+use crate::service::Services;
+
+/// Largest nesting of selections a query may have.
+pub const MAX_DEPTH: usize = 12;
+/// Largest complexity a query may have (each field costs 1, lists multiply by page size).
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Everything that can be read.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(
+    checkout::CheckoutQuery,
+    merchant::MerchantQuery,
+    plans::PlanQuery,
+    node::NodeQuery,
+);
+
+/// Everything that changes state.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(checkout::CheckoutMutation);
+
+/// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(checkout::CheckoutSubscription);
+
+/// The paylater schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .extension(extensions::ErrorCodes)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The schema served over HTTP, with the services its resolvers use.
+pub fn build(services: Services) -> AppSchema {
+    builder().data(services).finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

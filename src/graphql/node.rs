@@ -1,0 +1,90 @@
+//! The `Node` interface and `node`/`nodes`: refetch any object by its global ID, under the
+//! same authorization as reading it directly.
+
+use async_graphql::{Context, ID, Interface, Object, ServerError};
+
+use super::{
+    checkout::Checkout,
+    context::{principal, services},
+    errors::ErrorCode,
+    ids::{NodeKind, decode_any},
+    merchant::Merchant,
+};
+use crate::service::{checkouts, merchants};
+
+/// An object with a global ID.
+#[derive(Interface)]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Opaque global ID; pass it to `node(id:)` to fetch the object again."
+))]
+#[allow(clippy::large_enum_variant)] // short-lived, one per resolved ID
+pub enum Node {
+    /// A checkout (visible to the merchant that created it).
+    Checkout(Checkout),
+    /// A merchant account (visible to itself).
+    Merchant(Merchant),
+}
+
+async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
+    let (kind, uuid) = decode_any(id)?;
+    let not_found = || ErrorCode::NotFound.error("not found");
+    let merchant = principal(ctx).merchant().ok_or_else(not_found)?;
+    let db = &services(ctx)?.db;
+    Ok(match kind {
+        NodeKind::Checkout => Node::Checkout(Checkout(
+            checkouts::get(db, merchant.merchant_id, uuid).await?,
+        )),
+        NodeKind::Merchant if uuid == merchant.merchant_id => {
+            Node::Merchant(Merchant(merchants::get(db, uuid).await?))
+        }
+        NodeKind::Merchant => return Err(not_found()),
+    })
+}
+
+/// Node queries.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// The object with this global ID; `NOT_FOUND` if it does not exist or you may not see it.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID.")] id: ID,
+    ) -> async_graphql::Result<Node> {
+        resolve(ctx, &id).await
+    }
+
+    /// The objects with these global IDs, in the same order (at most 100); null, with a
+    /// `NOT_FOUND` error, for each one that does not exist or you may not see.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global IDs, at most 100.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > 100 {
+            return Err(ErrorCode::BadUserInput.error("at most 100 ids"));
+        }
+        let mut nodes = Vec::with_capacity(ids.len());
+        for (index, id) in ids.iter().enumerate() {
+            match resolve(ctx, id).await {
+                Ok(node) => nodes.push(Some(node)),
+                Err(err) => {
+                    let mut error: ServerError = err.into_server_error(ctx.item.pos);
+                    error.path = vec![
+                        async_graphql::PathSegment::Field(
+                            ctx.item.node.response_key().node.to_string(),
+                        ),
+                        async_graphql::PathSegment::Index(index),
+                    ];
+                    ctx.add_error(error);
+                    nodes.push(None);
+                }
+            }
+        }
+        Ok(nodes)
+    }
+}

@@ -1,0 +1,178 @@
+//! GraphQL over HTTP and WebSocket. Requests are authenticated here, once, and the
+//! principal travels with the request; resolvers never read headers.
+//!
+//! Only single JSON requests are executed over POST: no batches, no multipart bodies
+//! (CSRF-prone "simple" requests), and GET serves the playground only, so no mutation can
+//! run from a link.
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    Json,
+    extract::{Request, State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header},
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::{
+    app::AppState,
+    auth::{Principal, api_key::DEMO_API_KEY},
+    graphql::{errors::ErrorCode, loaders::Loaders},
+    service::{ServiceResult, Services, merchants},
+};
+
+/// Why a request's credentials were refused.
+#[derive(Debug, thiserror::Error)]
+enum AuthError {
+    #[error("the Authorization header must be `Bearer <API key>`")]
+    Malformed,
+    #[error("unknown or revoked API key")]
+    Rejected,
+    #[error("authentication is unavailable")]
+    Unavailable,
+}
+
+/// Resolves an `Authorization` value to a principal; no value is anonymous.
+async fn authenticate(
+    services: &Services,
+    authorization: Option<&str>,
+) -> Result<Principal, AuthError> {
+    let Some(value) = authorization else {
+        return Ok(Principal::Anonymous);
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Malformed)?;
+    let found: ServiceResult<_> = merchants::authenticate(&services.db, token).await;
+    match found {
+        Ok(Some(merchant)) => Ok(Principal::Merchant(merchant)),
+        Ok(None) => Err(AuthError::Rejected),
+        Err(err) => {
+            tracing::error!(error = %err.describe(), "authentication lookup failed");
+            Err(AuthError::Unavailable)
+        }
+    }
+}
+
+/// A GraphQL-shaped error response for a request that cannot be executed at all.
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = Json(
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+    );
+    let mut response = (status, body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Unavailable => error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                &self.to_string(),
+            ),
+            _ => error_response(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                &self.to_string(),
+            ),
+        }
+    }
+}
+
+/// Refuses POST bodies that are not JSON before they are parsed.
+pub async fn require_json(request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::BadUserInput,
+                "send GraphQL requests as application/json",
+            );
+        }
+    }
+    next.run(request).await
+}
+
+/// Executes one GraphQL request.
+pub async fn execute(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let principal = match authenticate(&state.services, authorization).await {
+        Ok(principal) => principal,
+        Err(err) => return err.into_response(),
+    };
+    let request = request
+        .into_inner()
+        .data(principal)
+        .data(Loaders::new(&state.services.db));
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// The GraphiQL playground. In development with demo data, the demo key is filled in.
+pub async fn playground(State(state): State<AppState>) -> Html<String> {
+    let bearer = format!("Bearer {DEMO_API_KEY}");
+    let mut source = GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
+        .title("paylater GraphQL playground");
+    if state.config.seed_demo {
+        source = source
+            .header("Authorization", &bearer)
+            .ws_connection_param("Authorization", &bearer);
+    }
+    Html(source.finish())
+}
+
+/// GraphQL subscriptions over WebSocket (graphql-transport-ws, or the legacy graphql-ws).
+/// Credentials go in the `connection_init` payload as `{"Authorization": "Bearer …"}`.
+pub async fn websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let authorization = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(key))
+                        .and_then(|value| value.as_str());
+                    let principal = authenticate(&state.services, authorization)
+                        .await
+                        .map_err(|err| async_graphql::Error::new(err.to_string()))?;
+                    let mut data = Data::default();
+                    data.insert(principal);
+                    data.insert(Loaders::new(&state.services.db));
+                    Ok(data)
+                })
+                .serve()
+        })
+}

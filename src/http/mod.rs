@@ -1,0 +1,57 @@
+//! The HTTP side: routes and the layers every request passes through.
+
+pub mod graphql;
+pub mod health;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    http::{StatusCode, header::AUTHORIZATION},
+    middleware,
+    routing::get,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::app::AppState;
+
+/// How long a request may take before it is answered with 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// All routes with their layers. Layers wrap outward: the request id is set first so the
+/// trace span and the response carry it.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::playground).post(graphql::execute).layer(middleware::from_fn(graphql::require_json)),
+        )
+        .route("/graphql/ws", get(graphql::websocket))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

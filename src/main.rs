@@ -1,0 +1,183 @@
+//! The `paylater` command: runs the server and the operator tasks around it.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use paylater::{
+    app::{self, AppState},
+    auth::api_key::NewApiKey,
+    clock::SystemClock,
+    config::{AppEnv, Config, LogFormat},
+    demo, graphql,
+    graphql::ids::{NodeKind, encode},
+    service::merchants,
+};
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// paylater: a GraphQL checkout API for buy-now-pay-later payments.
+///
+/// Configuration comes from the environment (DATABASE_URL, APP_ENV, PAYLATER_*) and an
+/// optional TOML file named by PAYLATER_CONFIG; see the README for every setting.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// Address to listen on (overrides PAYLATER_LISTEN; default 127.0.0.1:8080).
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default): migrates, seeds demo data in development, serves.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    ExportSchema {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Create the demo merchant, API key and consumer (development only).
+    SeedDemo,
+    /// Merchant onboarding.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant with every plan enabled; prints its ID and first API key, once.
+    Create {
+        /// The merchant's trading name.
+        #[arg(long)]
+        name: String,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::ExportSchema { output }) = &cli.command {
+        return export_schema(output.as_ref());
+    }
+    let mut config = Config::load()?;
+    if let Some(listen) = cli.listen {
+        config.listen = listen;
+    }
+    init_logging(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::serve(config).await,
+        Command::Migrate => {
+            let db = paylater::db::connect(&config.database_url, 1).await?;
+            Migrator::up(&db, None)
+                .await
+                .context("cannot apply migrations")?;
+            println!(
+                "migrations applied to {}",
+                app::redact(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::ExportSchema { .. } => unreachable_export(),
+        Command::SeedDemo => {
+            anyhow::ensure!(
+                config.app_env == AppEnv::Development,
+                "demo data is for development only (APP_ENV=production refuses it)"
+            );
+            let state = state(config).await?;
+            let demo = demo::seed(&state.services)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.describe()))?;
+            println!(
+                "demo merchant {} with API key {}",
+                demo.merchant_id, demo.api_key
+            );
+            Ok(())
+        }
+        Command::Merchant {
+            command: MerchantCommand::Create { name, json },
+        } => {
+            let live = config.app_env == AppEnv::Production;
+            let state = state(config).await?;
+            let created =
+                merchants::create(&state.services, &name, None, NewApiKey::generate(live))
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.describe()))?;
+            let id = encode(NodeKind::Merchant, created.merchant.id).0;
+            if json {
+                let out = serde_json::json!({
+                    "merchantId": id,
+                    "name": created.merchant.name,
+                    "apiKey": created.api_key.secret,
+                    "apiKeyPrefix": created.api_key.prefix,
+                });
+                println!("{out}");
+            } else {
+                println!(
+                    "Created merchant {:?}\n  merchant ID: {id}\n  API key:     {}\n\nThe API key is shown only now; store it safely.",
+                    created.merchant.name, created.api_key.secret
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `export-schema` is answered before configuration is read, so it needs no database.
+fn unreachable_export() -> anyhow::Result<()> {
+    anyhow::bail!("export-schema is handled before configuration is loaded")
+}
+
+fn export_schema(output: Option<&PathBuf>) -> anyhow::Result<()> {
+    let sdl = graphql::sdl();
+    match output {
+        Some(path) => {
+            std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{sdl}");
+            Ok(())
+        }
+    }
+}
+
+async fn state(config: Config) -> anyhow::Result<AppState> {
+    let db = app::open_database(&config).await?;
+    Ok(AppState::new(config, db, Arc::new(SystemClock)))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,433 @@
+//! Checkouts: created by a merchant, read by whoever holds the token, listed and cancelled
+//! by the merchant that owns them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{checkout, checkout_item};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult, Services,
+    pagination::{Cursor, Keyset, Page, PageRequest},
+    parse_stored,
+};
+use crate::{
+    auth::secret::{hash_secret, random_secret},
+    db::begin_write,
+    domain::checkout::{
+        CheckoutRequest, CheckoutStatus, Path, ValidCheckout, Violation, ViolationCode, validate,
+    },
+};
+
+/// The longest cancellation reason kept.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// A checkout just created, with its token (the only time the token is known: only its
+/// hash is stored).
+#[derive(Debug, Clone)]
+pub struct CreatedCheckout {
+    /// The stored checkout.
+    pub checkout: checkout::Model,
+    /// The bearer token that opens it in the checkout app.
+    pub token: String,
+    /// The checkout app's URL for this checkout.
+    pub url: String,
+}
+
+/// Which checkouts a merchant lists.
+#[derive(Debug, Clone, Default)]
+pub struct CheckoutFilter {
+    /// Only checkouts in this status, as read now (expired open ones count as expired).
+    pub status: Option<CheckoutStatus>,
+    /// Only checkouts created at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only checkouts created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only checkouts with this merchant reference.
+    pub merchant_reference: Option<String>,
+}
+
+/// The indexed orders a checkout list can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckoutSortKey {
+    /// By creation time.
+    #[default]
+    CreatedAt,
+    /// By expiry time.
+    ExpiresAt,
+}
+
+impl CheckoutSortKey {
+    fn column(self) -> checkout::Column {
+        match self {
+            Self::CreatedAt => checkout::Column::CreatedAt,
+            Self::ExpiresAt => checkout::Column::ExpiresAt,
+        }
+    }
+
+    /// The cursor of a row in this order.
+    pub fn cursor(self, row: &checkout::Model) -> Cursor {
+        let at = match self {
+            Self::CreatedAt => row.created_at,
+            Self::ExpiresAt => row.expires_at,
+        };
+        Cursor {
+            value: at.0.timestamp_millis(),
+            id: row.id,
+        }
+    }
+}
+
+/// Creates a checkout for `merchant_id`: validates everything first, then stores the
+/// checkout and its items in one transaction. On any violation nothing is stored.
+pub async fn create(
+    services: &Services,
+    merchant_id: Uuid,
+    request: &CheckoutRequest,
+) -> ServiceResult<CreatedCheckout> {
+    let now = services.clock.now();
+    let valid = validate(request, now, services.checkout_ttl).map_err(ServiceError::Rejected)?;
+    let token = random_secret("ct_");
+    let (checkout, items) = rows(merchant_id, &valid, &token, now);
+
+    let txn = begin_write(&services.db).await?;
+    release_expired_reference(&txn, merchant_id, &valid.merchant_reference, now).await?;
+    if let Err(err) = checkout::Entity::insert(checkout.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await
+    {
+        return Err(match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(message))
+                if message.contains("open_reference") =>
+            {
+                ServiceError::Rejected(vec![Violation::new(
+                    &Path::input().at("merchantReference"),
+                    ViolationCode::DuplicateMerchantReference,
+                    "an open checkout already uses this merchant reference",
+                )])
+            }
+            _ => err.into(),
+        });
+    }
+    checkout_item::Entity::insert_many(items.into_iter().map(IntoActiveModel::into_active_model))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(CreatedCheckout {
+        url: services.checkout_url(&token),
+        checkout,
+        token,
+    })
+}
+
+/// The rows that store a validated checkout.
+fn rows(
+    merchant_id: Uuid,
+    valid: &ValidCheckout,
+    token: &str,
+    now: DateTime<Utc>,
+) -> (checkout::Model, Vec<checkout_item::Model>) {
+    let id = Uuid::now_v7();
+    let address = valid.shipping_address.clone().unwrap_or_default();
+    let has_address = valid.shipping_address.is_some();
+    let present = |value: String| has_address.then_some(value);
+    let checkout = checkout::Model {
+        id,
+        merchant_id,
+        token_hash: hash_secret(token),
+        status: CheckoutStatus::Open.as_str().to_owned(),
+        currency: valid.currency.code().to_owned(),
+        shipping_minor: valid.shipping.minor(),
+        tax_minor: valid.tax.minor(),
+        discount_minor: valid.discount.minor(),
+        total_minor: valid.total.minor(),
+        merchant_reference: valid.merchant_reference.clone(),
+        open_reference: Some(valid.merchant_reference.clone()),
+        shopper_email: valid.shopper.email.clone(),
+        shopper_given_name: valid.shopper.given_name.clone(),
+        shopper_family_name: valid.shopper.family_name.clone(),
+        shopper_phone: valid.shopper.phone.clone(),
+        shipping_name: address.name,
+        shipping_line1: present(address.line1),
+        shipping_line2: address.line2,
+        shipping_city: present(address.city),
+        shipping_postal_code: address.postal_code,
+        shipping_region: address.region,
+        shipping_country_code: present(address.country_code),
+        confirm_url: valid.confirm_url.clone(),
+        cancel_url: valid.cancel_url.clone(),
+        cancellation_reason: None,
+        expires_at: ChronoUnixTimestampMillis(valid.expires_at),
+        created_at: ChronoUnixTimestampMillis(now),
+        updated_at: ChronoUnixTimestampMillis(now),
+        cancelled_at: None,
+        completed_at: None,
+    };
+    let items = valid
+        .items
+        .iter()
+        .zip(0..)
+        .map(|(item, position)| checkout_item::Model {
+            id: Uuid::now_v7(),
+            checkout_id: id,
+            position,
+            name: item.name.clone(),
+            sku: item.sku.clone(),
+            quantity: i32::try_from(item.quantity).unwrap_or(i32::MAX),
+            unit_price_minor: item.unit_price.minor(),
+            image_url: item.image_url.clone(),
+            category: item.category.clone(),
+        })
+        .collect();
+    (checkout, items)
+}
+
+/// A checkout that expired while open still holds its merchant reference; mark it expired
+/// so the reference can be used again.
+async fn release_expired_reference(
+    txn: &impl ConnectionTrait,
+    merchant_id: Uuid,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    checkout::Entity::update_many()
+        .col_expr(
+            checkout::Column::Status,
+            Expr::value(CheckoutStatus::Expired.as_str()),
+        )
+        .col_expr(
+            checkout::Column::OpenReference,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            checkout::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(checkout::Column::MerchantId.eq(merchant_id))
+        .filter(checkout::Column::OpenReference.eq(reference))
+        .filter(checkout::Column::ExpiresAt.lte(now.timestamp_millis()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The checkout a token opens, whoever asks; `NotFound` for an unknown token.
+pub async fn by_token(db: &DatabaseConnection, token: &str) -> ServiceResult<checkout::Model> {
+    checkout::Entity::find()
+        .filter(checkout::Column::TokenHash.eq(hash_secret(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// A checkout by id, for a caller already allowed to see it (a subscription opened by token).
+pub async fn reload(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
+    checkout::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// A checkout of this merchant; another merchant's checkout is `NotFound`.
+pub async fn get(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<checkout::Model> {
+    checkout::Entity::find_by_id(id)
+        .filter(checkout::Column::MerchantId.eq(merchant_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Cancels an open checkout of this merchant. A checkout that is no longer open, or has
+/// expired, is refused with a violation and left as it is.
+pub async fn cancel(
+    services: &Services,
+    merchant_id: Uuid,
+    id: Uuid,
+    reason: Option<&str>,
+) -> ServiceResult<checkout::Model> {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    if let Some(reason) = &reason
+        && reason.chars().count() > MAX_REASON_LEN
+    {
+        return Err(rejected(
+            "reason",
+            ViolationCode::TooLong,
+            "must be at most 500 characters",
+        ));
+    }
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let current = checkout::Entity::find_by_id(id)
+        .filter(checkout::Column::MerchantId.eq(merchant_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let status = parse_stored::<CheckoutStatus>(&current.status, "checkout status")?
+        .effective(current.expires_at.0, now);
+    match status {
+        CheckoutStatus::Open => {}
+        CheckoutStatus::Expired => {
+            return Err(rejected(
+                "id",
+                ViolationCode::CheckoutExpired,
+                "the checkout has expired",
+            ));
+        }
+        other => {
+            return Err(rejected(
+                "id",
+                ViolationCode::CheckoutNotOpen,
+                format!(
+                    "the checkout is {} and can no longer be cancelled",
+                    other.as_str()
+                ),
+            ));
+        }
+    }
+    let at = ChronoUnixTimestampMillis(now);
+    let cancelled = checkout::Model {
+        status: CheckoutStatus::Cancelled.as_str().to_owned(),
+        open_reference: None,
+        cancellation_reason: reason,
+        cancelled_at: Some(at),
+        updated_at: at,
+        ..current
+    };
+    let changed = checkout::Entity::update_many()
+        .col_expr(
+            checkout::Column::Status,
+            Expr::value(cancelled.status.clone()),
+        )
+        .col_expr(
+            checkout::Column::OpenReference,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            checkout::Column::CancellationReason,
+            Expr::value(cancelled.cancellation_reason.clone()),
+        )
+        .col_expr(
+            checkout::Column::CancelledAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(
+            checkout::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(checkout::Column::Id.eq(id))
+        .filter(checkout::Column::Status.eq(CheckoutStatus::Open.as_str()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(rejected(
+            "id",
+            ViolationCode::CheckoutNotOpen,
+            "the checkout is no longer open",
+        ));
+    }
+    txn.commit().await?;
+    services.events.checkout_changed(id);
+    Ok(cancelled)
+}
+
+fn rejected(field: &str, code: ViolationCode, message: impl Into<String>) -> ServiceError {
+    ServiceError::Rejected(vec![Violation::new(
+        &Path::input().at(field),
+        code,
+        message,
+    )])
+}
+
+/// The checkouts of one merchant matching `filter`, as read at `now`.
+fn filtered(
+    merchant_id: Uuid,
+    filter: &CheckoutFilter,
+    now: DateTime<Utc>,
+) -> Select<checkout::Entity> {
+    use checkout::Column;
+    let now = now.timestamp_millis();
+    let mut select = checkout::Entity::find().filter(Column::MerchantId.eq(merchant_id));
+    if let Some(status) = filter.status {
+        let stored = Column::Status.eq(status.as_str());
+        select = select.filter(match status {
+            CheckoutStatus::Open => Condition::all().add(stored).add(Column::ExpiresAt.gt(now)),
+            CheckoutStatus::Expired => Condition::any().add(stored).add(
+                Condition::all()
+                    .add(Column::Status.eq(CheckoutStatus::Open.as_str()))
+                    .add(Column::ExpiresAt.lte(now)),
+            ),
+            CheckoutStatus::Completed | CheckoutStatus::Cancelled => Condition::all().add(stored),
+        });
+    }
+    if let Some(after) = filter.created_after {
+        select = select.filter(Column::CreatedAt.gte(after.timestamp_millis()));
+    }
+    if let Some(before) = filter.created_before {
+        select = select.filter(Column::CreatedAt.lt(before.timestamp_millis()));
+    }
+    if let Some(reference) = &filter.merchant_reference {
+        select = select.filter(Column::MerchantReference.eq(reference.as_str()));
+    }
+    select
+}
+
+/// One page of a merchant's checkouts, in one statement.
+pub async fn list(
+    services: &Services,
+    merchant_id: Uuid,
+    filter: &CheckoutFilter,
+    sort: CheckoutSortKey,
+    descending: bool,
+    page: PageRequest,
+) -> ServiceResult<Page<checkout::Model>> {
+    let keyset = Keyset {
+        column: sort.column(),
+        id: checkout::Column::Id,
+        descending,
+    };
+    let select = filtered(merchant_id, filter, services.clock.now());
+    Ok(keyset.fetch(&services.db, select, page).await?)
+}
+
+/// How many checkouts of a merchant match `filter`.
+pub async fn count(
+    services: &Services,
+    merchant_id: Uuid,
+    filter: &CheckoutFilter,
+) -> ServiceResult<u64> {
+    Ok(filtered(merchant_id, filter, services.clock.now())
+        .count(&services.db)
+        .await?)
+}
+
+/// The items of each checkout, in position order, in one statement.
+pub async fn items_by_checkout(
+    db: &DatabaseConnection,
+    checkout_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<checkout_item::Model>>> {
+    let items = checkout_item::Entity::find()
+        .filter(checkout_item::Column::CheckoutId.is_in(checkout_ids.iter().copied()))
+        .order_by_asc(checkout_item::Column::CheckoutId)
+        .order_by_asc(checkout_item::Column::Position)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<checkout_item::Model>> = HashMap::new();
+    for item in items {
+        grouped.entry(item.checkout_id).or_default().push(item);
+    }
+    Ok(grouped)
+}

@@ -1,0 +1,261 @@
+//! The test harness: a real server on an ephemeral port over a fresh database per test
+//! (a SQLite file, or a new MariaDB/MySQL database when `TEST_DATABASE_URL` is set), with a
+//! manual clock and a counter of SQL statements.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use paylater::{
+    app::AppState,
+    auth::api_key::NewApiKey,
+    clock::ManualClock,
+    config::Config,
+    graphql::ids::{NodeKind, encode},
+    service::merchants,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// The instant every test starts at: the 31st, so monthly schedules show month-end clamping.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 31, 10, 0, 0).unwrap()
+}
+
+/// A merchant created for a test, with its API key.
+#[derive(Debug, Clone)]
+pub struct TestMerchant {
+    /// Global ID.
+    pub id: String,
+    /// Its first API key.
+    pub key: String,
+}
+
+/// Where a test's database lives, removed when the test ends.
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Server { server_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Server { server_url, name } = self {
+            let (server_url, name) = (server_url.clone(), name.clone());
+            // The test's runtime is shutting down; drop the database from a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let db = sea_orm::Database::connect(server_url.as_str()).await.ok()?;
+                    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// A running paylater server for one test.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The server's clock; tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
+    /// The test's database, for assertions on what was stored.
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    _database: TestDatabase,
+}
+
+async fn create_database() -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let mut server = url::Url::parse(&url).expect("TEST_DATABASE_URL is a URL");
+            let name = format!("paylater_t_{}", uuid::Uuid::now_v7().simple());
+            server.set_path("");
+            let server_url = server.to_string();
+            let admin = sea_orm::Database::connect(server_url.as_str())
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                ))
+                .await
+                .expect("create test database");
+            let mut db_url = server.clone();
+            db_url.set_path(&name);
+            (
+                db_url.to_string(),
+                TestDatabase::Server { server_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a server over a fresh, migrated database.
+    pub async fn spawn() -> Self {
+        let (database_url, database) = create_database().await;
+        let config = Config {
+            database_url,
+            seed_demo: false,
+            checkout_app_url: "https://checkout.paylater.test/c".into(),
+            body_limit_bytes: 64 * 1024,
+            ..Config::default()
+        };
+        let mut db = paylater::app::open_database(&config)
+            .await
+            .expect("open database");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let state = AppState::new(config, db.clone(), clock.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let router = state.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            clock,
+            db,
+            statements,
+            _database: database,
+        }
+    }
+
+    /// The services of a second application over the same database, for setting up data.
+    pub fn services(&self) -> paylater::service::Services {
+        AppState::new(Config::default(), self.db.clone(), self.clock.clone())
+            .services
+            .clone()
+    }
+
+    /// Onboards a merchant with every plan enabled.
+    pub async fn merchant(&self, name: &str) -> TestMerchant {
+        let created = merchants::create(&self.services(), name, None, NewApiKey::generate(false))
+            .await
+            .expect("create merchant");
+        TestMerchant {
+            id: encode(NodeKind::Merchant, created.merchant.id).0,
+            key: created.api_key.secret,
+        }
+    }
+
+    /// POSTs a GraphQL request and returns the raw response.
+    pub async fn post(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// POSTs a GraphQL request that must be answered with HTTP 200, returning its JSON body.
+    pub async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let response = self.post(key, query, variables).await;
+        assert_eq!(response.status(), 200, "HTTP status");
+        response.json().await.expect("JSON body")
+    }
+
+    /// SQL statements run so far.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+/// The `extensions.code` of every top-level error of a response.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A valid `createCheckout` input: 2 × 45.00 + 5.00 shipping − 10.00 discount = 85.00 EUR.
+pub fn checkout_input(reference: &str) -> Value {
+    json!({
+        "merchantReference": reference,
+        "items": [{
+            "name": "Sneakers", "sku": "SNK-42", "quantity": 2,
+            "unitPrice": { "amount": "45.00", "currencyCode": "EUR" },
+            "imageUrl": "https://shop.example/sneakers.png", "category": "Shoes"
+        }],
+        "shipping": { "amount": "5.00", "currencyCode": "EUR" },
+        "discount": { "amount": "10.00", "currencyCode": "EUR" },
+        "total": { "amount": "85.00", "currencyCode": "EUR" },
+        "shopper": { "email": "ada@example.com", "givenName": "Ada", "familyName": "Lovelace", "phone": "+393331234567" },
+        "shippingAddress": { "line1": "Via Roma 1", "city": "Milano", "postalCode": "20121", "countryCode": "IT" },
+        "confirmUrl": "https://shop.example/ok",
+        "cancelUrl": "https://shop.example/cancel"
+    })
+}
+
+/// The selection of a checkout that tests read.
+pub const CHECKOUT_FIELDS: &str = "id status currencyCode merchantReference expiresAt createdAt
+    subtotal { amount currencyCode minorUnits } shipping { amount } tax { amount } discount { amount }
+    total { amount currencyCode minorUnits }
+    items { name sku quantity unitPrice { amount } totalPrice { amount } imageUrl category }
+    shopper { email givenName familyName phone }
+    shippingAddress { line1 city postalCode countryCode }
+    merchant { id name }
+    availablePlans { plan name installmentCount total { amount }
+      installments { sequence dueDate amount { amount minorUnits } } }";
+
+/// The `createCheckout` mutation returning token, URL, checkout and user errors.
+pub fn create_checkout_mutation() -> String {
+    format!(
+        "mutation($input: CreateCheckoutInput!) {{ createCheckout(input: $input) {{
+            checkoutToken checkoutUrl checkout {{ {CHECKOUT_FIELDS} }} userErrors {{ field code message }} }} }}"
+    )
+}
+
+/// Creates a checkout that must succeed; returns the payload.
+pub async fn create_checkout(app: &TestApp, merchant: &TestMerchant, input: Value) -> Value {
+    let body = app
+        .gql(
+            Some(&merchant.key),
+            &create_checkout_mutation(),
+            json!({ "input": input }),
+        )
+        .await;
+    let payload = body["data"]["createCheckout"].clone();
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    payload
+}

@@ -1,0 +1,13 @@
+//! Integration tests over real HTTP and WebSocket against a real database.
+//! `cargo test` runs them on SQLite; with `TEST_DATABASE_URL=mysql://…` on MySQL/MariaDB.
+
+mod auth;
+mod checkout_cancel;
+mod checkout_create;
+mod checkout_list;
+mod checkout_read;
+mod helpers;
+mod http_surface;
+mod schema;
+mod statements;
+mod subscription;

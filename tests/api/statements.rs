@@ -1,0 +1,59 @@
+//! Statement counts: relations are batched by DataLoaders, so a page costs the same number
+//! of SQL statements whatever its size.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, checkout_input, create_checkout};
+
+const PAGE: &str = "query($first: Int) { merchant { name checkouts(first: $first) { totalCount
+    nodes { id status total { amount } merchant { name } items { name quantity unitPrice { amount } }
+            availablePlans { plan installments { dueDate amount { amount } } } } } } }";
+
+async fn statements_for_page(app: &TestApp, key: &str, first: usize) -> usize {
+    let before = app.statements();
+    let body = app.gql(Some(key), PAGE, json!({ "first": first })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["merchant"]["checkouts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        first
+    );
+    app.statements() - before
+}
+
+#[tokio::test]
+async fn listing_fifty_checkouts_costs_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    for i in 0..50 {
+        let mut input = checkout_input(&format!("ref-{i}"));
+        input["items"] = json!([
+            { "name": "A", "quantity": 1, "unitPrice": { "amount": "40.00", "currencyCode": "EUR" } },
+            { "name": "B", "quantity": 1, "unitPrice": { "amount": "50.00", "currencyCode": "EUR" } }
+        ]);
+        create_checkout(&app, &merchant, input).await;
+    }
+    let one = statements_for_page(&app, &merchant.key, 1).await;
+    let fifty = statements_for_page(&app, &merchant.key, 50).await;
+    // API key, merchant, page, count, items, merchants, plan settings, plans.
+    assert_eq!(fifty, 8, "statements for 50 checkouts");
+    assert_eq!(
+        one, fifty,
+        "the statement count must not grow with the page size"
+    );
+}
+
+#[tokio::test]
+async fn creating_a_checkout_is_one_transaction_of_fixed_size() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let before = app.statements();
+    create_checkout(&app, &merchant, checkout_input("order-1")).await;
+    let create = app.statements() - before;
+    // Key lookup; in one transaction: release an expired reference, INSERT checkout,
+    // INSERT items; then the payload's merchant, items, plan settings and plans.
+    // (BEGIN and COMMIT are not reported by the driver's statement callback.)
+    assert_eq!(create, 8);
+}
