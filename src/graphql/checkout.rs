@@ -239,8 +239,9 @@ impl CheckoutItem {
     }
 }
 
-/// What the merchant knows about the shopper.
-#[derive(Debug, Clone, SimpleObject)]
+/// What the merchant knows about the shopper, used to prefill the checkout. All optional.
+#[derive(Debug, Clone, Default, SimpleObject, InputObject)]
+#[graphql(input_name = "ShopperHintsInput")]
 pub struct ShopperHints {
     /// Email address.
     pub email: Option<String>,
@@ -248,12 +249,13 @@ pub struct ShopperHints {
     pub given_name: Option<String>,
     /// Family name.
     pub family_name: Option<String>,
-    /// Phone number in E.164 form.
+    /// Phone number in E.164 form, e.g. `+393331234567`.
     pub phone: Option<String>,
 }
 
 /// A postal address.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "AddressInput")]
 pub struct Address {
     /// Recipient name.
     pub name: Option<String>,
@@ -267,7 +269,7 @@ pub struct Address {
     pub postal_code: Option<String>,
     /// Region, state or province.
     pub region: Option<String>,
-    /// ISO 3166-1 alpha-2 country code.
+    /// ISO 3166-1 alpha-2 country code, e.g. `IT`.
     pub country_code: String,
 }
 
@@ -288,38 +290,6 @@ pub struct CheckoutItemInput {
     pub category: Option<String>,
 }
 
-/// Prefill data about the shopper. All optional.
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct ShopperHintsInput {
-    /// Email address.
-    pub email: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Phone number in E.164 form, e.g. `+393331234567`.
-    pub phone: Option<String>,
-}
-
-/// A postal address.
-#[derive(Debug, Clone, InputObject)]
-pub struct AddressInput {
-    /// Recipient name.
-    pub name: Option<String>,
-    /// Street and number.
-    pub line1: String,
-    /// Apartment, floor, company.
-    pub line2: Option<String>,
-    /// City.
-    pub city: String,
-    /// Postal code.
-    pub postal_code: Option<String>,
-    /// Region, state or province.
-    pub region: Option<String>,
-    /// ISO 3166-1 alpha-2 country code, e.g. `IT`.
-    pub country_code: String,
-}
-
 /// Everything needed to start a checkout. The total must equal the items plus shipping
 /// and tax minus discount, all in the total's currency.
 #[derive(Debug, Clone, InputObject)]
@@ -337,9 +307,9 @@ pub struct CreateCheckoutInput {
     /// Your order reference (1 to 128 characters); only one open checkout may use it.
     pub merchant_reference: String,
     /// Prefill data about the shopper.
-    pub shopper: Option<ShopperHintsInput>,
+    pub shopper: Option<ShopperHints>,
     /// Where the goods go.
-    pub shipping_address: Option<AddressInput>,
+    pub shipping_address: Option<Address>,
     /// Where to send the shopper after confirming: an https URL.
     pub confirm_url: String,
     /// Where to send the shopper after cancelling: an https URL.

@@ -6,6 +6,7 @@ mod checkout_cancel;
 mod checkout_create;
 mod checkout_list;
 mod checkout_read;
+mod cli;
 mod helpers;
 mod http_surface;
 mod schema;

@@ -1,0 +1,142 @@
+//! The `paylater` command line, run as a real process.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn paylater(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_paylater"));
+    command
+        .args(args)
+        .env_remove("APP_ENV")
+        .env_remove("DATABASE_URL");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run paylater")
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display())
+}
+
+#[tokio::test]
+async fn merchant_create_prints_an_id_and_a_working_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let output = paylater(
+        &["merchant", "create", "--name", "Corner Shop", "--json"],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(created["name"], "Corner Shop");
+    let key = created["apiKey"].as_str().unwrap();
+    assert!(key.starts_with("sk_test_"));
+    assert!(key.starts_with(created["apiKeyPrefix"].as_str().unwrap()));
+    let id = created["merchantId"].as_str().unwrap();
+    let db = paylater::db::connect(&url, 1).await.unwrap();
+    let principal = paylater::service::merchants::authenticate(&db, key)
+        .await
+        .unwrap()
+        .expect("key works");
+    assert_eq!(
+        paylater::graphql::ids::encode(
+            paylater::graphql::ids::NodeKind::Merchant,
+            principal.merchant_id
+        )
+        .0,
+        id
+    );
+
+    let blank = paylater(
+        &["merchant", "create", "--name", "  "],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(!blank.status.success());
+    assert!(String::from_utf8_lossy(&blank.stderr).contains("merchant name"));
+}
+
+#[test]
+fn seed_demo_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    for _ in 0..2 {
+        let output = paylater(&["seed-demo"], &[("DATABASE_URL", &url)]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains(paylater::auth::api_key::DEMO_API_KEY)
+        );
+    }
+}
+
+#[test]
+fn production_refuses_development_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let output = paylater(
+        &["migrate"],
+        &[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", &url),
+            ("PAYLATER_SEED_DEMO", "true"),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("seed_demo"), "{stderr}");
+    assert!(
+        stderr.contains("checkout_app_url must use https"),
+        "{stderr}"
+    );
+
+    let seed = paylater(
+        &["seed-demo"],
+        &[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", &url),
+            ("PAYLATER_CHECKOUT_APP_URL", "https://pay.example/c"),
+        ],
+    );
+    assert!(!seed.status.success());
+    assert!(String::from_utf8_lossy(&seed.stderr).contains("development only"));
+}
+
+#[test]
+fn bad_configuration_is_reported_clearly() {
+    let output = paylater(
+        &["migrate"],
+        &[
+            ("PAYLATER_CHECKOUT_TTL_MINUTES", "1"),
+            ("DATABASE_URL", "postgres://x"),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("checkout_ttl_minutes must be between 5 and 2880"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("DATABASE_URL must start with sqlite: or mysql:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn export_schema_prints_the_served_schema() {
+    let output = paylater(&["export-schema"], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        paylater::graphql::sdl()
+    );
+}
