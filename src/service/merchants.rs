@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use entity::{api_key, merchant, merchant_plan_setting, plan};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, prelude::ChronoUnixTimestampMillis,
+    EntityTrait, QueryFilter, prelude::ChronoUnixTimestampMillis, sea_query::Query,
 };
 use uuid::Uuid;
 
@@ -18,6 +18,9 @@ use crate::{
 /// Scopes a merchant's first API key carries: everything, so onboarding can continue.
 pub const ALL_SCOPES: &str =
     "checkouts:write orders:read orders:write webhooks:manage api_keys:manage";
+
+/// Status of a merchant that may use the API.
+pub const ACTIVE: &str = "ACTIVE";
 
 /// The longest merchant name accepted.
 pub const MAX_NAME_LEN: usize = 200;
@@ -54,7 +57,7 @@ pub async fn create(
         website_url: Set(None),
         logo_url: Set(None),
         support_email: Set(None),
-        status: Set("ACTIVE".to_owned()),
+        status: Set(ACTIVE.to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -108,13 +111,20 @@ async fn enable_all_plans(
     Ok(())
 }
 
-/// Resolves an API key secret to its merchant; `None` for an unknown or revoked key.
+/// Resolves an API key secret to its merchant, in one statement; `None` for an unknown or
+/// revoked key, or a key of a merchant that is not active.
 pub async fn authenticate(
     db: &DatabaseConnection,
     secret: &str,
 ) -> ServiceResult<Option<MerchantPrincipal>> {
+    let active_merchants = Query::select()
+        .column(merchant::Column::Id)
+        .from(merchant::Entity)
+        .and_where(merchant::Column::Status.eq(ACTIVE))
+        .to_owned();
     let key = api_key::Entity::find()
         .filter(api_key::Column::SecretHash.eq(hash_secret(secret)))
+        .filter(api_key::Column::MerchantId.in_subquery(active_merchants))
         .one(db)
         .await?;
     Ok(key

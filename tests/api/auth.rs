@@ -1,7 +1,7 @@
 //! Merchant authentication: API keys in the `Authorization` header.
 
 use chrono::Utc;
-use entity::api_key;
+use entity::{api_key, merchant};
 use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, prelude::ChronoUnixTimestampMillis};
 use serde_json::{Value, json};
 
@@ -81,4 +81,23 @@ async fn merchant_operations_need_a_key() {
         )
         .await;
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+}
+
+#[tokio::test]
+async fn keys_of_a_suspended_merchant_are_refused() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let stored = merchant::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut suspended = stored.into_active_model();
+    suspended.status = Set("SUSPENDED".to_owned());
+    merchant::Entity::update(suspended)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let response = app.post(Some(&merchant.key), ME, json!({})).await;
+    assert_eq!(response.status(), 401);
 }

@@ -219,3 +219,42 @@ async fn listing_needs_a_merchant() {
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
     assert_eq!(body["data"], Value::Null);
 }
+
+#[tokio::test]
+async fn checkouts_created_in_the_same_instant_page_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    for i in 0..7 {
+        create_checkout(&app, &merchant, checkout_input(&format!("tie-{i}"))).await;
+    }
+    let everything = references(&page(&app, &merchant, json!({ "first": 100 })).await);
+    assert_eq!(everything.len(), 7);
+
+    for size in 1..=3 {
+        let mut forward = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let next = page(&app, &merchant, json!({ "first": size, "after": after })).await;
+            forward.extend(references(&next));
+            if next["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = next["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(forward, everything, "forward pages of {size}");
+
+        let mut backward = Vec::new();
+        let mut before = Value::Null;
+        loop {
+            let previous = page(&app, &merchant, json!({ "last": size, "before": before })).await;
+            let mut refs = references(&previous);
+            refs.extend(backward);
+            backward = refs;
+            if previous["pageInfo"]["hasPreviousPage"] == false {
+                break;
+            }
+            before = previous["pageInfo"]["startCursor"].clone();
+        }
+        assert_eq!(backward, everything, "backward pages of {size}");
+    }
+}

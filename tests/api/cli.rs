@@ -140,3 +140,55 @@ fn export_schema_prints_the_served_schema() {
         paylater::graphql::sdl()
     );
 }
+
+#[test]
+fn a_config_file_is_read_and_the_environment_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let file = dir.path().join("paylater.toml");
+    std::fs::write(&file, "checkout_ttl_minutes = 1\nbody_limit_bytes = 10\n").unwrap();
+    let config = file.to_str().unwrap();
+
+    let refused = paylater(
+        &["migrate"],
+        &[("PAYLATER_CONFIG", config), ("DATABASE_URL", &url)],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("checkout_ttl_minutes") && stderr.contains("body_limit_bytes"),
+        "{stderr}"
+    );
+
+    let fixed = paylater(
+        &["migrate"],
+        &[
+            ("PAYLATER_CONFIG", config),
+            ("DATABASE_URL", &url),
+            ("PAYLATER_CHECKOUT_TTL_MINUTES", "30"),
+            ("PAYLATER_BODY_LIMIT_BYTES", "4096"),
+        ],
+    );
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+
+    std::fs::write(&file, "chekout_ttl_minutes = 30\n").unwrap();
+    let typo = paylater(
+        &["migrate"],
+        &[("PAYLATER_CONFIG", config), ("DATABASE_URL", &url)],
+    );
+    assert!(!typo.status.success());
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("chekout_ttl_minutes"));
+
+    let missing = paylater(
+        &["migrate"],
+        &[
+            ("PAYLATER_CONFIG", "/nonexistent.toml"),
+            ("DATABASE_URL", &url),
+        ],
+    );
+    assert!(!missing.status.success());
+}
