@@ -53,6 +53,12 @@ impl Checkout {
     fn money(&self, minor: i64) -> async_graphql::Result<Money> {
         Ok(Money::minor(minor, self.currency()?))
     }
+
+    fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
+        let stored: rules::CheckoutStatus = parse_stored(&self.0.status, "checkout status")
+            .map_err(crate::service::ServiceError::from)?;
+        Ok(stored.effective(self.0.expires_at.0, services(ctx)?.clock.now()))
+    }
 }
 
 /// A merchant's request for payment, opened by the shopper in the checkout app through its
@@ -66,11 +72,7 @@ impl Checkout {
 
     /// Status as of now: an open checkout past its expiry reads as `EXPIRED`.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<CheckoutStatus> {
-        let stored: rules::CheckoutStatus = parse_stored(&self.0.status, "checkout status")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(stored
-            .effective(self.0.expires_at.0, services(ctx)?.clock.now())
-            .into())
+        Ok(self.effective_status(ctx)?.into())
     }
 
     /// The merchant selling, as shown to shoppers.
@@ -196,11 +198,14 @@ impl Checkout {
     }
 
     /// The plans the shopper can choose for this total, each with its schedule if confirmed
-    /// today. Empty when no enabled plan accepts the amount.
+    /// today. Empty when no enabled plan accepts the amount, or the checkout is not open.
     async fn available_plans(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<InstallmentPlan>> {
+        if self.effective_status(ctx)? != rules::CheckoutStatus::Open {
+            return Ok(Vec::new());
+        }
         let total = DomainMoney::new(self.0.total_minor, self.currency()?);
         plans_for(ctx, self.0.merchant_id, total).await
     }

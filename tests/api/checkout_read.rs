@@ -32,19 +32,20 @@ async fn an_open_checkout_reads_as_expired_after_its_expiry() {
     let merchant = app.merchant("Shop").await;
     let created = create_checkout(&app, &merchant, checkout_input("order-1")).await;
     let token = created["checkoutToken"].as_str().unwrap();
-    let status = || async {
-        app.gql(
-            None,
-            "query($t: String!) { checkout(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await["data"]["checkout"]["status"]
-            .clone()
+    let read = || async {
+        let query = "query($t: String!) { checkout(token: $t) { status availablePlans { plan } } }";
+        app.gql(None, query, json!({ "t": token })).await["data"]["checkout"].clone()
     };
     app.clock.advance(chrono::Duration::minutes(59));
-    assert_eq!(status().await, "OPEN");
+    let open = read().await;
+    assert_eq!(open["status"], "OPEN");
+    assert_eq!(open["availablePlans"].as_array().unwrap().len(), 2);
     app.clock.advance(chrono::Duration::minutes(1));
-    assert_eq!(status().await, "EXPIRED");
+    // Nothing can be chosen on an expired checkout.
+    assert_eq!(
+        read().await,
+        json!({ "status": "EXPIRED", "availablePlans": [] })
+    );
 }
 
 #[tokio::test]
