@@ -1,0 +1,280 @@
+//! Checkouts in the API: the `Checkout` type and what it shows. Inputs and payloads are in
+//! [`input`], the root fields in [`operations`].
+
+mod input;
+mod operations;
+
+pub use input::{
+    CancelCheckoutInput, CancelCheckoutPayload, CheckoutItemInput, CreateCheckoutInput,
+    CreateCheckoutPayload,
+};
+pub use operations::{CheckoutMutation, CheckoutQuery, CheckoutSubscription};
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use entity::{checkout, checkout_item};
+
+use crate::graphql::{
+    context::{loaders, services},
+    ids::{NodeKind, encode},
+    loaders::load_one,
+    merchant::MerchantProfile,
+    money::Money,
+    plans::{InstallmentPlan, plans_for},
+    scalars::{CurrencyCode, DateTime},
+};
+use crate::{
+    domain::{Currency, Money as DomainMoney, checkout as rules},
+    service::parse_stored,
+};
+
+/// Where a checkout is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "rules::CheckoutStatus")]
+pub enum CheckoutStatus {
+    /// Waiting for the shopper to choose a plan and confirm.
+    Open,
+    /// The shopper confirmed; an order was made.
+    Completed,
+    /// The merchant cancelled it.
+    Cancelled,
+    /// It was not completed before `expiresAt`; it can no longer be used.
+    Expired,
+}
+
+/// A merchant's request for payment, opened by the shopper in the checkout app through its
+/// token. Amounts are all in the checkout's currency.
+pub struct Checkout(pub checkout::Model);
+
+impl Checkout {
+    fn currency(&self) -> async_graphql::Result<Currency> {
+        Ok(parse_stored(&self.0.currency, "currency")
+            .map_err(crate::service::ServiceError::from)?)
+    }
+
+    fn money(&self, minor: i64) -> async_graphql::Result<Money> {
+        Ok(Money::minor(minor, self.currency()?))
+    }
+
+    fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
+        let stored: rules::CheckoutStatus = parse_stored(&self.0.status, "checkout status")
+            .map_err(crate::service::ServiceError::from)?;
+        Ok(stored.effective(self.0.expires_at.0, services(ctx)?.clock.now()))
+    }
+}
+
+/// A merchant's request for payment, opened by the shopper in the checkout app through its
+/// token. Amounts are all in the checkout's currency.
+#[Object]
+impl Checkout {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Checkout, self.0.id)
+    }
+
+    /// Status as of now: an open checkout past its expiry reads as `EXPIRED`.
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<CheckoutStatus> {
+        Ok(self.effective_status(ctx)?.into())
+    }
+
+    /// The merchant selling, as shown to shoppers.
+    async fn merchant(&self, ctx: &Context<'_>) -> async_graphql::Result<MerchantProfile> {
+        load_one(&loaders(ctx)?.merchants, self.0.merchant_id)
+            .await?
+            .map(MerchantProfile)
+            .ok_or_else(|| super::errors::ErrorCode::Internal.error("internal error"))
+    }
+
+    /// What is bought, in the merchant's order.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckoutItem>> {
+        let currency = self.currency()?;
+        let items = load_one(&loaders(ctx)?.checkout_items, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(items
+            .into_iter()
+            .map(|item| CheckoutItem::new(item, currency))
+            .collect())
+    }
+
+    /// The checkout's currency.
+    async fn currency_code(&self) -> async_graphql::Result<CurrencyCode> {
+        Ok(CurrencyCode(self.currency()?))
+    }
+
+    /// Sum of the items (quantity × unit price).
+    async fn subtotal(&self) -> async_graphql::Result<Money> {
+        let model = &self.0;
+        self.money(
+            model.total_minor - model.shipping_minor - model.tax_minor + model.discount_minor,
+        )
+    }
+
+    /// Shipping cost.
+    async fn shipping(&self) -> async_graphql::Result<Money> {
+        self.money(self.0.shipping_minor)
+    }
+
+    /// Tax added on top of the item prices (zero when prices include tax).
+    async fn tax(&self) -> async_graphql::Result<Money> {
+        self.money(self.0.tax_minor)
+    }
+
+    /// Discount taken off.
+    async fn discount(&self) -> async_graphql::Result<Money> {
+        self.money(self.0.discount_minor)
+    }
+
+    /// What the shopper pays: subtotal + shipping + tax − discount.
+    async fn total(&self) -> async_graphql::Result<Money> {
+        self.money(self.0.total_minor)
+    }
+
+    /// The merchant's own order reference.
+    async fn merchant_reference(&self) -> &str {
+        &self.0.merchant_reference
+    }
+
+    /// What the merchant told us about the shopper, to prefill the checkout.
+    async fn shopper(&self) -> ShopperHints {
+        ShopperHints {
+            email: self.0.shopper_email.clone(),
+            given_name: self.0.shopper_given_name.clone(),
+            family_name: self.0.shopper_family_name.clone(),
+            phone: self.0.shopper_phone.clone(),
+        }
+    }
+
+    /// Where the goods go, if the merchant said.
+    async fn shipping_address(&self) -> Option<Address> {
+        let model = &self.0;
+        Some(Address {
+            name: model.shipping_name.clone(),
+            line1: model.shipping_line1.clone()?,
+            line2: model.shipping_line2.clone(),
+            city: model.shipping_city.clone()?,
+            postal_code: model.shipping_postal_code.clone(),
+            region: model.shipping_region.clone(),
+            country_code: model.shipping_country_code.clone()?,
+        })
+    }
+
+    /// Where the checkout app sends the shopper after confirming.
+    async fn confirm_url(&self) -> &str {
+        &self.0.confirm_url
+    }
+
+    /// Where the checkout app sends the shopper after cancelling.
+    async fn cancel_url(&self) -> &str {
+        &self.0.cancel_url
+    }
+
+    /// Why the merchant cancelled, if it said.
+    async fn cancellation_reason(&self) -> Option<&str> {
+        self.0.cancellation_reason.as_deref()
+    }
+
+    /// When the checkout stops accepting confirmations.
+    async fn expires_at(&self) -> DateTime {
+        DateTime(self.0.expires_at.0)
+    }
+
+    /// When the merchant created it.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at.0)
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at.0)
+    }
+
+    /// When it was cancelled.
+    async fn cancelled_at(&self) -> Option<DateTime> {
+        self.0.cancelled_at.map(|at| DateTime(at.0))
+    }
+
+    /// When the shopper completed it.
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(|at| DateTime(at.0))
+    }
+
+    /// The plans the shopper can choose for this total, each with its schedule if confirmed
+    /// today. Empty when no enabled plan accepts the amount, or the checkout is not open.
+    async fn available_plans(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<InstallmentPlan>> {
+        if self.effective_status(ctx)? != rules::CheckoutStatus::Open {
+            return Ok(Vec::new());
+        }
+        let total = DomainMoney::new(self.0.total_minor, self.currency()?);
+        plans_for(ctx, self.0.merchant_id, total).await
+    }
+}
+
+/// One line of a checkout.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CheckoutItem {
+    /// Product name.
+    pub name: String,
+    /// The merchant's stock keeping unit.
+    pub sku: Option<String>,
+    /// How many units.
+    pub quantity: i32,
+    /// Price of one unit.
+    pub unit_price: Money,
+    /// quantity × unit price.
+    pub total_price: Money,
+    /// Product picture.
+    pub image_url: Option<String>,
+    /// Product category.
+    pub category: Option<String>,
+}
+
+impl CheckoutItem {
+    fn new(item: checkout_item::Model, currency: Currency) -> Self {
+        Self {
+            unit_price: Money::minor(item.unit_price_minor, currency),
+            total_price: Money::minor(item.unit_price_minor * i64::from(item.quantity), currency),
+            name: item.name,
+            sku: item.sku,
+            quantity: item.quantity,
+            image_url: item.image_url,
+            category: item.category,
+        }
+    }
+}
+
+/// What the merchant knows about the shopper, used to prefill the checkout. All optional.
+#[derive(Debug, Clone, Default, SimpleObject, InputObject)]
+#[graphql(input_name = "ShopperHintsInput")]
+pub struct ShopperHints {
+    /// Email address.
+    pub email: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Phone number in E.164 form, e.g. `+393331234567`.
+    pub phone: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "AddressInput")]
+pub struct Address {
+    /// Recipient name.
+    pub name: Option<String>,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, floor, company.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Region, state or province.
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, e.g. `IT`.
+    pub country_code: String,
+}

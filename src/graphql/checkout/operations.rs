@@ -1,0 +1,140 @@
+//! The checkout root fields: `checkout(token)`, `createCheckout`, `cancelCheckout` and the
+//! `checkoutUpdated` subscription.
+
+use async_graphql::{
+    Context, Object, Subscription,
+    futures_util::{Stream, stream},
+};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::graphql::{
+    context::{MerchantGuard, merchant, services},
+    errors::payload_parts,
+    ids::{NodeKind, decode},
+};
+use crate::{
+    domain::checkout::{self as rules, CheckoutRequest},
+    service::checkouts,
+};
+
+use super::{
+    CancelCheckoutInput, CancelCheckoutPayload, Checkout, CreateCheckoutInput,
+    CreateCheckoutPayload,
+};
+
+/// Checkout queries.
+#[derive(Default)]
+pub struct CheckoutQuery;
+
+#[Object]
+impl CheckoutQuery {
+    /// The checkout a token opens. Anyone holding the token may read it; an unknown token
+    /// is `NOT_FOUND`.
+    async fn checkout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The checkout token from `createCheckout`.")] token: String,
+    ) -> async_graphql::Result<Checkout> {
+        Ok(Checkout(
+            checkouts::by_token(&services(ctx)?.db, &token).await?,
+        ))
+    }
+}
+
+/// Checkout mutations.
+#[derive(Default)]
+pub struct CheckoutMutation;
+
+#[Object]
+impl CheckoutMutation {
+    /// Starts a checkout for the calling merchant and returns where to send the shopper.
+    /// Refused input comes back in `userErrors` and stores nothing.
+    #[graphql(guard = "MerchantGuard")]
+    async fn create_checkout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The checkout to create.")] input: CreateCheckoutInput,
+    ) -> async_graphql::Result<CreateCheckoutPayload> {
+        let merchant = merchant(ctx)?;
+        let services = services(ctx)?;
+        let request = CheckoutRequest::from(input);
+        let (created, user_errors) =
+            payload_parts(checkouts::create(services, merchant.merchant_id, &request).await)?;
+        Ok(CreateCheckoutPayload {
+            checkout_token: created.as_ref().map(|c| c.token.clone()),
+            checkout_url: created.as_ref().map(|c| c.url.clone()),
+            checkout: created.map(|c| Checkout(c.checkout)),
+            user_errors,
+        })
+    }
+
+    /// Cancels an open checkout of the calling merchant; its token stops working for
+    /// payment. A completed, cancelled or expired checkout is refused in `userErrors`.
+    #[graphql(guard = "MerchantGuard")]
+    async fn cancel_checkout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which checkout, and why.")] input: CancelCheckoutInput,
+    ) -> async_graphql::Result<CancelCheckoutPayload> {
+        let merchant = merchant(ctx)?;
+        let id = decode(&input.id, NodeKind::Checkout)?;
+        let result = checkouts::cancel(
+            services(ctx)?,
+            merchant.merchant_id,
+            id,
+            input.reason.as_deref(),
+        )
+        .await;
+        let (checkout, user_errors) = payload_parts(result)?;
+        Ok(CancelCheckoutPayload {
+            checkout: checkout.map(Checkout),
+            user_errors,
+        })
+    }
+}
+
+/// Checkout subscriptions.
+#[derive(Default)]
+pub struct CheckoutSubscription;
+
+#[Subscription]
+impl CheckoutSubscription {
+    /// The checkout a token opens: its current state at once, then again after every
+    /// change. Ends after the checkout is completed or cancelled.
+    async fn checkout_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The checkout token from `createCheckout`.")] token: String,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Checkout>> + use<>> {
+        let services = services(ctx)?.clone();
+        // Subscribe before reading, so no change between the read and the subscription is lost.
+        let changes = services.events.subscribe_checkouts();
+        let current = checkouts::by_token(&services.db, &token).await?;
+        let id = current.id;
+        let start = (Some(current), changes, services, false);
+        Ok(stream::unfold(
+            start,
+            move |(pending, mut changes, services, done)| async move {
+                if done {
+                    return None;
+                }
+                let row = match pending {
+                    Some(row) => Ok(row),
+                    None => loop {
+                        match changes.recv().await {
+                            Ok(change) if change.checkout_id != id => continue,
+                            Ok(_) | Err(RecvError::Lagged(_)) => {
+                                break checkouts::reload(&services.db, id).await;
+                            }
+                            Err(RecvError::Closed) => return None,
+                        }
+                    },
+                };
+                let open = rules::CheckoutStatus::Open.as_str();
+                let done = !matches!(&row, Ok(row) if row.status == open);
+                let item = row.map(Checkout).map_err(async_graphql::Error::from);
+                Some((item, (None, changes, services, done)))
+            },
+        ))
+    }
+}
