@@ -1,0 +1,118 @@
+//! Checkout rules: what a merchant may ask for ([`request`]), how it is checked
+//! ([`validation`]), how refusals are reported ([`violation`]), and how a stored status
+//! reads once the expiry has passed.
+
+mod request;
+mod validation;
+mod violation;
+
+pub use request::{
+    Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperHints, ValidCheckout,
+};
+pub use validation::{is_safe_url, sum_of_parts, validate};
+pub use violation::{Path, Violation, ViolationCode};
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Most items one checkout may carry.
+pub const MAX_ITEMS: usize = 100;
+/// Largest quantity of one item.
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Earliest allowed expiry, counted from creation.
+pub const MIN_TTL: Duration = Duration::minutes(5);
+/// Latest allowed expiry, counted from creation.
+pub const MAX_TTL: Duration = Duration::hours(48);
+/// Where a checkout is in its life. `Expired` is stored only when an expired checkout's
+/// merchant reference is released; until then an open checkout past its expiry reads as expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckoutStatus {
+    /// Waiting for the shopper.
+    Open,
+    /// The shopper confirmed it and an order was made.
+    Completed,
+    /// The merchant cancelled it.
+    Cancelled,
+    /// Its expiry passed while it was open.
+    Expired,
+}
+
+impl CheckoutStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "OPEN",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    /// The status a reader sees at `now`.
+    pub fn effective(self, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if self == Self::Open && expires_at <= now {
+            Self::Expired
+        } else {
+            self
+        }
+    }
+}
+
+/// A stored status that paylater never writes.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown checkout status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for CheckoutStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "OPEN" => Ok(Self::Open),
+            "COMPLETED" => Ok(Self::Completed),
+            "CANCELLED" => Ok(Self::Cancelled),
+            "EXPIRED" => Ok(Self::Expired),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn open_checkouts_expire_at_their_expiry() {
+        let at = now();
+        assert_eq!(
+            CheckoutStatus::Open.effective(at, at),
+            CheckoutStatus::Expired
+        );
+        assert_eq!(
+            CheckoutStatus::Open.effective(at + Duration::milliseconds(1), at),
+            CheckoutStatus::Open
+        );
+        assert_eq!(
+            CheckoutStatus::Cancelled.effective(at, at),
+            CheckoutStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            CheckoutStatus::Open,
+            CheckoutStatus::Completed,
+            CheckoutStatus::Cancelled,
+            CheckoutStatus::Expired,
+        ] {
+            assert_eq!(status.as_str().parse::<CheckoutStatus>().unwrap(), status);
+        }
+        assert!("open".parse::<CheckoutStatus>().is_err());
+    }
+}

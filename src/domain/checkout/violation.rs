@@ -1,0 +1,80 @@
+//! How a refused value is reported: a code, a message, and the path of the input field.
+
+use std::fmt;
+
+/// Why a value was refused; clients switch on it, so variants are never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViolationCode {
+    /// A required text is empty or only whitespace.
+    Blank,
+    /// A text is longer than allowed.
+    TooLong,
+    /// A text holds control characters or is otherwise malformed.
+    Invalid,
+    /// Not an absolute https URL (http is allowed for localhost only).
+    InvalidUrl,
+    /// Not an email address.
+    InvalidEmail,
+    /// Not a phone number in E.164 form (`+` and 7 to 15 digits).
+    InvalidPhone,
+    /// Not an ISO 3166-1 alpha-2 country code.
+    InvalidCountry,
+    /// More decimal places than the currency has.
+    TooPrecise,
+    /// A number outside its allowed range.
+    OutOfRange,
+    /// An amount in another currency than the checkout's.
+    CurrencyMismatch,
+    /// Items, shipping, tax and discount do not add up to the total.
+    TotalMismatch,
+    /// A checkout needs between 1 and 100 items.
+    ItemCount,
+    /// The expiry is too soon or too far away.
+    InvalidExpiry,
+    /// Another open checkout already uses this merchant reference.
+    DuplicateMerchantReference,
+    /// The checkout is no longer open.
+    CheckoutNotOpen,
+    /// The checkout expired.
+    CheckoutExpired,
+}
+
+/// One refused value, with the path of the input field it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, e.g. `["input", "items", "2", "quantity"]`.
+    pub field: Vec<String>,
+    /// Machine-readable reason.
+    pub code: ViolationCode,
+    /// Text a developer (or, with care, a shopper) can read.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation of the field at `path`.
+    pub fn new(path: &Path, code: ViolationCode, message: impl Into<String>) -> Self {
+        Self {
+            field: path.0.clone(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A field path under construction.
+#[derive(Debug, Clone)]
+pub struct Path(Vec<String>);
+
+impl Path {
+    /// The path of the mutation's `input` argument.
+    pub fn input() -> Self {
+        Self(vec!["input".to_owned()])
+    }
+
+    /// The path of a child field or list index.
+    pub fn at(&self, segment: impl fmt::Display) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(segment.to_string());
+        Self(segments)
+    }
+}
