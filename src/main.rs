@@ -24,7 +24,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 #[command(version, about, long_about)]
 struct Cli {
     /// Address to listen on (overrides PAYLATER_LISTEN; default 127.0.0.1:8080).
-    #[arg(long, global = true)]
+    #[arg(long)]
     listen: Option<SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -33,7 +33,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (the default): migrates, seeds demo data in development, serves.
-    Serve,
+    Serve {
+        /// Address to listen on (overrides PAYLATER_LISTEN; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
@@ -82,18 +86,26 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::ExportSchema { output }) = &cli.command {
-        return export_schema(output.as_ref());
-    }
-    let mut config = Config::load()?;
-    if let Some(listen) = cli.listen {
-        config.listen = listen;
-    }
+/// Reads and validates the configuration, then starts logging as it says.
+fn configure() -> anyhow::Result<Config> {
+    let config = Config::load()?;
     init_logging(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => app::serve(config).await,
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    match command {
+        Command::Serve { listen } => {
+            let mut config = configure()?;
+            if let Some(listen) = listen.or(cli.listen) {
+                config.listen = listen;
+            }
+            app::serve(config).await
+        }
+        Command::ExportSchema { output } => export_schema(output.as_ref()),
         Command::Migrate => {
+            let config = configure()?;
             let db = paylater::db::connect(&config.database_url, 1).await?;
             Migrator::up(&db, None)
                 .await
@@ -104,8 +116,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::ExportSchema { .. } => unreachable_export(),
         Command::SeedDemo => {
+            let config = configure()?;
             anyhow::ensure!(
                 config.app_env == AppEnv::Development,
                 "demo data is for development only (APP_ENV=production refuses it)"
@@ -123,6 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merchant {
             command: MerchantCommand::Create { name, json },
         } => {
+            let config = configure()?;
             let live = config.app_env == AppEnv::Production;
             let state = state(config).await?;
             let created =
@@ -147,11 +160,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `export-schema` is answered before configuration is read, so it needs no database.
-fn unreachable_export() -> anyhow::Result<()> {
-    anyhow::bail!("export-schema is handled before configuration is loaded")
 }
 
 fn export_schema(output: Option<&PathBuf>) -> anyhow::Result<()> {
