@@ -5,6 +5,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261123_000001_create_merchants;
 mod m20261123_000002_create_api_keys;
 mod m20261123_000003_create_consumers;

@@ -1,5 +1,6 @@
 //! Creates `api_keys`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -21,36 +22,17 @@ impl MigrationTrait for Migration {
                     .col(big_integer(ApiKeys::CreatedAt))
                     .col(big_integer_null(ApiKeys::LastUsedAt))
                     .col(big_integer_null(ApiKeys::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_api_keys_merchant_id")
-                            .from(ApiKeys::Table, ApiKeys::MerchantId)
-                            .to(Merchants::Table, Merchants::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        ApiKeys::Table,
+                        ApiKeys::MerchantId,
+                        Merchants::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_api_keys_secret_hash")
-                    .table(ApiKeys::Table)
-                    .col(ApiKeys::SecretHash)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_api_keys_merchant_id")
-                    .table(ApiKeys::Table)
-                    .col(ApiKeys::MerchantId)
-                    .to_owned(),
-            )
-            .await
+        create_index(manager, ApiKeys::Table, [ApiKeys::SecretHash], true).await?;
+        create_index(manager, ApiKeys::Table, [ApiKeys::MerchantId], false).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -77,5 +59,4 @@ enum ApiKeys {
 #[derive(DeriveIden)]
 enum Merchants {
     Table,
-    Id,
 }

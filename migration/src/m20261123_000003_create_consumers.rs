@@ -1,5 +1,6 @@
 //! Creates `consumers`.
 
+use crate::helpers::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -26,16 +27,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_consumers_email")
-                    .table(Consumers::Table)
-                    .col(Consumers::Email)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        create_index(manager, Consumers::Table, [Consumers::Email], true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,5 +1,6 @@
 //! Creates `plans`.
 
+use crate::helpers::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -22,17 +23,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_plans_code_currency")
-                    .table(Plans::Table)
-                    .col(Plans::Code)
-                    .col(Plans::Currency)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        create_index(manager, Plans::Table, [Plans::Code, Plans::Currency], true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,5 +1,6 @@
 //! Creates `merchant_plan_settings`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -20,39 +21,31 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(MerchantPlanSettings::MaxAmountMinor))
                     .col(big_integer(MerchantPlanSettings::CreatedAt))
                     .col(big_integer(MerchantPlanSettings::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_merchant_plan_settings_merchant_id")
-                            .from(
-                                MerchantPlanSettings::Table,
-                                MerchantPlanSettings::MerchantId,
-                            )
-                            .to(Merchants::Table, Merchants::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_merchant_plan_settings_plan_id")
-                            .from(MerchantPlanSettings::Table, MerchantPlanSettings::PlanId)
-                            .to(Plans::Table, Plans::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        MerchantPlanSettings::Table,
+                        MerchantPlanSettings::MerchantId,
+                        Merchants::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        MerchantPlanSettings::Table,
+                        MerchantPlanSettings::PlanId,
+                        Plans::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_merchant_plan_settings_merchant_id_plan_id")
-                    .table(MerchantPlanSettings::Table)
-                    .col(MerchantPlanSettings::MerchantId)
-                    .col(MerchantPlanSettings::PlanId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            MerchantPlanSettings::Table,
+            [
+                MerchantPlanSettings::MerchantId,
+                MerchantPlanSettings::PlanId,
+            ],
+            true,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -78,11 +71,9 @@ enum MerchantPlanSettings {
 #[derive(DeriveIden)]
 enum Merchants {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum Plans {
     Table,
-    Id,
 }

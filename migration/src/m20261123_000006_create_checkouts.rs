@@ -1,5 +1,6 @@
 //! Creates `checkouts`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -42,94 +43,65 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Checkouts::UpdatedAt))
                     .col(big_integer_null(Checkouts::CancelledAt))
                     .col(big_integer_null(Checkouts::CompletedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_checkouts_merchant_id")
-                            .from(Checkouts::Table, Checkouts::MerchantId)
-                            .to(Merchants::Table, Merchants::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        Checkouts::Table,
+                        Checkouts::MerchantId,
+                        Merchants::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_checkouts_token_hash")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::TokenHash)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        create_index(manager, Checkouts::Table, [Checkouts::TokenHash], true).await?;
         // NULL values never collide in a unique index, so only open checkouts
         // (open_reference = merchant_reference) compete for the reference.
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_checkouts_merchant_id_open_reference")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::MerchantId)
-                    .col(Checkouts::OpenReference)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_checkouts_merchant_id_created_at_id")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::MerchantId)
-                    .col(Checkouts::CreatedAt)
-                    .col(Checkouts::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_checkouts_merchant_id_expires_at_id")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::MerchantId)
-                    .col(Checkouts::ExpiresAt)
-                    .col(Checkouts::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_checkouts_merchant_id_status_created_at_id")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::MerchantId)
-                    .col(Checkouts::Status)
-                    .col(Checkouts::CreatedAt)
-                    .col(Checkouts::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_checkouts_merchant_id_merchant_reference")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::MerchantId)
-                    .col(Checkouts::MerchantReference)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_checkouts_status_expires_at")
-                    .table(Checkouts::Table)
-                    .col(Checkouts::Status)
-                    .col(Checkouts::ExpiresAt)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            Checkouts::Table,
+            [Checkouts::MerchantId, Checkouts::OpenReference],
+            true,
+        )
+        .await?;
+        create_index(
+            manager,
+            Checkouts::Table,
+            [Checkouts::MerchantId, Checkouts::CreatedAt, Checkouts::Id],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Checkouts::Table,
+            [Checkouts::MerchantId, Checkouts::ExpiresAt, Checkouts::Id],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Checkouts::Table,
+            [
+                Checkouts::MerchantId,
+                Checkouts::Status,
+                Checkouts::CreatedAt,
+                Checkouts::Id,
+            ],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Checkouts::Table,
+            [Checkouts::MerchantId, Checkouts::MerchantReference],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Checkouts::Table,
+            [Checkouts::Status, Checkouts::ExpiresAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -177,5 +149,4 @@ enum Checkouts {
 #[derive(DeriveIden)]
 enum Merchants {
     Table,
-    Id,
 }

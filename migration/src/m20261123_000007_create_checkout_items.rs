@@ -1,5 +1,6 @@
 //! Creates `checkout_items`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -21,28 +22,22 @@ impl MigrationTrait for Migration {
                     .col(big_integer(CheckoutItems::UnitPriceMinor))
                     .col(text_null(CheckoutItems::ImageUrl))
                     .col(string_len_null(CheckoutItems::Category, 100))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_checkout_items_checkout_id")
-                            .from(CheckoutItems::Table, CheckoutItems::CheckoutId)
-                            .to(Checkouts::Table, Checkouts::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        CheckoutItems::Table,
+                        CheckoutItems::CheckoutId,
+                        Checkouts::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_checkout_items_checkout_id_position")
-                    .table(CheckoutItems::Table)
-                    .col(CheckoutItems::CheckoutId)
-                    .col(CheckoutItems::Position)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            CheckoutItems::Table,
+            [CheckoutItems::CheckoutId, CheckoutItems::Position],
+            true,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -69,5 +64,4 @@ enum CheckoutItems {
 #[derive(DeriveIden)]
 enum Checkouts {
     Table,
-    Id,
 }

@@ -1,5 +1,6 @@
 //! Creates `payment_methods`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -21,26 +22,22 @@ impl MigrationTrait for Migration {
                     .col(integer(PaymentMethods::ExpYear))
                     .col(big_integer(PaymentMethods::CreatedAt))
                     .col(big_integer_null(PaymentMethods::DeletedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_payment_methods_consumer_id")
-                            .from(PaymentMethods::Table, PaymentMethods::ConsumerId)
-                            .to(Consumers::Table, Consumers::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        PaymentMethods::Table,
+                        PaymentMethods::ConsumerId,
+                        Consumers::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_payment_methods_consumer_id")
-                    .table(PaymentMethods::Table)
-                    .col(PaymentMethods::ConsumerId)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            PaymentMethods::Table,
+            [PaymentMethods::ConsumerId],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -67,5 +64,4 @@ enum PaymentMethods {
 #[derive(DeriveIden)]
 enum Consumers {
     Table,
-    Id,
 }

@@ -1,5 +1,6 @@
 //! Creates `orders` (plural: ORDER is a reserved word).
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -30,101 +31,68 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Orders::CapturedAt))
                     .col(big_integer_null(Orders::CancelledAt))
                     .col(big_integer_null(Orders::CompletedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_orders_merchant_id")
-                            .from(Orders::Table, Orders::MerchantId)
-                            .to(Merchants::Table, Merchants::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_orders_checkout_id")
-                            .from(Orders::Table, Orders::CheckoutId)
-                            .to(Checkouts::Table, Checkouts::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_orders_consumer_id")
-                            .from(Orders::Table, Orders::ConsumerId)
-                            .to(Consumers::Table, Consumers::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_orders_plan_id")
-                            .from(Orders::Table, Orders::PlanId)
-                            .to(Plans::Table, Plans::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_orders_payment_method_id")
-                            .from(Orders::Table, Orders::PaymentMethodId)
-                            .to(PaymentMethods::Table, PaymentMethods::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        Orders::Table,
+                        Orders::MerchantId,
+                        Merchants::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Orders::Table,
+                        Orders::CheckoutId,
+                        Checkouts::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Orders::Table,
+                        Orders::ConsumerId,
+                        Consumers::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Orders::Table,
+                        Orders::PlanId,
+                        Plans::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Orders::Table,
+                        Orders::PaymentMethodId,
+                        PaymentMethods::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_orders_checkout_id")
-                    .table(Orders::Table)
-                    .col(Orders::CheckoutId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_orders_merchant_id_created_at_id")
-                    .table(Orders::Table)
-                    .col(Orders::MerchantId)
-                    .col(Orders::CreatedAt)
-                    .col(Orders::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_orders_consumer_id_created_at_id")
-                    .table(Orders::Table)
-                    .col(Orders::ConsumerId)
-                    .col(Orders::CreatedAt)
-                    .col(Orders::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_orders_status_capture_deadline")
-                    .table(Orders::Table)
-                    .col(Orders::Status)
-                    .col(Orders::CaptureDeadline)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_orders_merchant_id_merchant_reference")
-                    .table(Orders::Table)
-                    .col(Orders::MerchantId)
-                    .col(Orders::MerchantReference)
-                    .to_owned(),
-            )
-            .await
+        create_index(manager, Orders::Table, [Orders::CheckoutId], true).await?;
+        create_index(
+            manager,
+            Orders::Table,
+            [Orders::MerchantId, Orders::CreatedAt, Orders::Id],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Orders::Table,
+            [Orders::ConsumerId, Orders::CreatedAt, Orders::Id],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Orders::Table,
+            [Orders::Status, Orders::CaptureDeadline],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            Orders::Table,
+            [Orders::MerchantId, Orders::MerchantReference],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -160,29 +128,24 @@ enum Orders {
 #[derive(DeriveIden)]
 enum Merchants {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum Checkouts {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum Consumers {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum Plans {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum PaymentMethods {
     Table,
-    Id,
 }

@@ -1,5 +1,6 @@
 //! Creates `installments`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -24,38 +25,29 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Installments::NextAttemptAt))
                     .col(big_integer(Installments::CreatedAt))
                     .col(big_integer(Installments::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_installments_order_id")
-                            .from(Installments::Table, Installments::OrderId)
-                            .to(Orders::Table, Orders::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        Installments::Table,
+                        Installments::OrderId,
+                        Orders::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_installments_order_id_sequence")
-                    .table(Installments::Table)
-                    .col(Installments::OrderId)
-                    .col(Installments::Sequence)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_installments_status_due_date")
-                    .table(Installments::Table)
-                    .col(Installments::Status)
-                    .col(Installments::DueDate)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            Installments::Table,
+            [Installments::OrderId, Installments::Sequence],
+            true,
+        )
+        .await?;
+        create_index(
+            manager,
+            Installments::Table,
+            [Installments::Status, Installments::DueDate],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -85,5 +77,4 @@ enum Installments {
 #[derive(DeriveIden)]
 enum Orders {
     Table,
-    Id,
 }

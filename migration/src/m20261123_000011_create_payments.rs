@@ -1,5 +1,6 @@
 //! Creates `payments`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -22,51 +23,29 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Payments::GatewayReference, 255))
                     .col(string_len_null(Payments::FailureCode, 64))
                     .col(big_integer(Payments::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_payments_order_id")
-                            .from(Payments::Table, Payments::OrderId)
-                            .to(Orders::Table, Orders::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_payments_installment_id")
-                            .from(Payments::Table, Payments::InstallmentId)
-                            .to(Installments::Table, Installments::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_payments_payment_method_id")
-                            .from(Payments::Table, Payments::PaymentMethodId)
-                            .to(PaymentMethods::Table, PaymentMethods::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        Payments::Table,
+                        Payments::OrderId,
+                        Orders::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Payments::Table,
+                        Payments::InstallmentId,
+                        Installments::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        Payments::Table,
+                        Payments::PaymentMethodId,
+                        PaymentMethods::Table,
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_payments_order_id")
-                    .table(Payments::Table)
-                    .col(Payments::OrderId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_payments_installment_id")
-                    .table(Payments::Table)
-                    .col(Payments::InstallmentId)
-                    .to_owned(),
-            )
-            .await
+        create_index(manager, Payments::Table, [Payments::OrderId], false).await?;
+        create_index(manager, Payments::Table, [Payments::InstallmentId], false).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -94,17 +73,14 @@ enum Payments {
 #[derive(DeriveIden)]
 enum Orders {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum Installments {
     Table,
-    Id,
 }
 
 #[derive(DeriveIden)]
 enum PaymentMethods {
     Table,
-    Id,
 }

@@ -1,5 +1,6 @@
 //! Creates `refunds`.
 
+use crate::helpers::{create_index, foreign_key};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -18,27 +19,22 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Refunds::ToShopperMinor))
                     .col(string_len_null(Refunds::Reason, 500))
                     .col(big_integer(Refunds::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_refunds_order_id")
-                            .from(Refunds::Table, Refunds::OrderId)
-                            .to(Orders::Table, Orders::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        Refunds::Table,
+                        Refunds::OrderId,
+                        Orders::Table,
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_refunds_order_id_created_at")
-                    .table(Refunds::Table)
-                    .col(Refunds::OrderId)
-                    .col(Refunds::CreatedAt)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            Refunds::Table,
+            [Refunds::OrderId, Refunds::CreatedAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -62,5 +58,4 @@ enum Refunds {
 #[derive(DeriveIden)]
 enum Orders {
     Table,
-    Id,
 }

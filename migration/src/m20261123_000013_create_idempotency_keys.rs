@@ -1,5 +1,6 @@
 //! Creates `idempotency_keys`.
 
+use crate::helpers::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -24,26 +25,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_idempotency_keys_principal_key")
-                    .table(IdempotencyKeys::Table)
-                    .col(IdempotencyKeys::Principal)
-                    .col(IdempotencyKeys::Key)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_idempotency_keys_expires_at")
-                    .table(IdempotencyKeys::Table)
-                    .col(IdempotencyKeys::ExpiresAt)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            IdempotencyKeys::Table,
+            [IdempotencyKeys::Principal, IdempotencyKeys::Key],
+            true,
+        )
+        .await?;
+        create_index(
+            manager,
+            IdempotencyKeys::Table,
+            [IdempotencyKeys::ExpiresAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

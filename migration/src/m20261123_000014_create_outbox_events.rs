@@ -1,5 +1,6 @@
 //! Creates `outbox_events`.
 
+use crate::helpers::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -23,16 +24,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_outbox_events_published_at_created_at")
-                    .table(OutboxEvents::Table)
-                    .col(OutboxEvents::PublishedAt)
-                    .col(OutboxEvents::CreatedAt)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            OutboxEvents::Table,
+            [OutboxEvents::PublishedAt, OutboxEvents::CreatedAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

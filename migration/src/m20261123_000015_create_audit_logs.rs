@@ -1,5 +1,6 @@
 //! Creates `audit_logs`.
 
+use crate::helpers::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -24,36 +25,27 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_logs_created_at_id")
-                    .table(AuditLogs::Table)
-                    .col(AuditLogs::CreatedAt)
-                    .col(AuditLogs::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_logs_target_type_target_id")
-                    .table(AuditLogs::Table)
-                    .col(AuditLogs::TargetType)
-                    .col(AuditLogs::TargetId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_logs_actor_kind_actor_id")
-                    .table(AuditLogs::Table)
-                    .col(AuditLogs::ActorKind)
-                    .col(AuditLogs::ActorId)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            AuditLogs::Table,
+            [AuditLogs::CreatedAt, AuditLogs::Id],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            AuditLogs::Table,
+            [AuditLogs::TargetType, AuditLogs::TargetId],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            AuditLogs::Table,
+            [AuditLogs::ActorKind, AuditLogs::ActorId],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
