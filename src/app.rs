@@ -14,7 +14,7 @@ use crate::{
     db, demo,
     events::EventBus,
     graphql::{self, AppSchema},
-    http,
+    http, jobs,
     service::Services,
 };
 
@@ -98,11 +98,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let address = listener.local_addr()?;
     println!("{}", demo::banner(address, demo.as_ref()));
+    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
+    let expiry = jobs::spawn_checkout_expiry(state.services.clone(), sweep);
     tracing::info!(%address, "listening");
-    axum::serve(listener, state.router())
+    let served = axum::serve(listener, state.router())
         .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+        .await;
+    expiry.abort();
+    served.context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

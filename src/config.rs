@@ -59,6 +59,8 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// How long a checkout stays open when the merchant gives no expiry, in minutes.
     pub checkout_ttl_minutes: i64,
+    /// How often open checkouts past their expiry are marked expired, in seconds.
+    pub expiry_sweep_seconds: u64,
     /// Log line format.
     pub log_format: LogFormat,
 }
@@ -75,6 +77,7 @@ impl Default for Config {
             checkout_app_url: "http://localhost:3000/checkout".to_owned(),
             body_limit_bytes: 256 * 1024,
             checkout_ttl_minutes: 60,
+            expiry_sweep_seconds: 15,
             log_format: LogFormat::Text,
         }
     }
@@ -147,6 +150,9 @@ impl Config {
         }
         if !(5..=2880).contains(&self.checkout_ttl_minutes) {
             problems.push("checkout_ttl_minutes must be between 5 and 2880".to_owned());
+        }
+        if !(1..=3600).contains(&self.expiry_sweep_seconds) {
+            problems.push("expiry_sweep_seconds must be between 1 and 3600".to_owned());
         }
         if production && self.seed_demo {
             problems.push(

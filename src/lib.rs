@@ -6,7 +6,7 @@
 //! - [`service`]: use cases over the database; each money operation is one transaction.
 //! - [`domain`]: pure business rules (money, plans, schedules, checkout validation).
 //! - [`auth`]: principals and merchant API keys.
-//! - [`events`]: change notifications for subscriptions.
+//! - [`events`]: change notifications for subscriptions; [`jobs`]: background work.
 //! - [`app`], [`config`], [`db`], [`clock`], [`demo`]: wiring, configuration and start-up.
 //!
 //! Dependencies point inwards: `http`/`graphql` → `service` → `domain` + `entity`.
@@ -21,4 +21,5 @@ pub mod domain;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod service;

@@ -94,14 +94,16 @@ pub async fn load_one<T: Batch>(
     loader: &RequestLoader<T>,
     id: Uuid,
 ) -> async_graphql::Result<Option<T>> {
-    loader
-        .load_one(id)
-        .await
-        .map_err(|err| match Arc::try_unwrap(err) {
-            Ok(err) => err.into(),
-            Err(shared) => {
-                tracing::error!(error = %shared.describe(), "batch load failed");
-                super::errors::ErrorCode::Internal.error("internal error")
-            }
-        })
+    loader.load_one(id).await.map_err(load_failed)
+}
+
+/// The GraphQL error for a failed batch (shared by every key of the batch).
+pub fn load_failed(err: Arc<ServiceError>) -> async_graphql::Error {
+    match Arc::try_unwrap(err) {
+        Ok(err) => err.into(),
+        Err(shared) => {
+            tracing::error!(error = %shared.describe(), "batch load failed");
+            super::errors::ErrorCode::Internal.error("internal error")
+        }
+    }
 }

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::merchant;
 
 use super::{
-    checkout::{Checkout, CheckoutStatus},
+    checkout::{Checkout, CheckoutStatus, prefetch},
     connection::{PageInfo, decode_cursor, encode_cursor},
     context::{MerchantGuard, merchant as calling_merchant, services},
     ids::{NodeKind, encode},
@@ -111,6 +111,13 @@ impl Merchant {
             key,
             sort.descending(),
             page,
+        )
+        .await?;
+        let look = ctx.look_ahead();
+        prefetch(
+            ctx,
+            &[look.field("nodes"), look.field("edges").field("node")],
+            &rows.rows,
         )
         .await?;
         Ok(CheckoutConnection {

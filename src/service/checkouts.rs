@@ -8,7 +8,8 @@ use entity::{checkout, checkout_item};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
-    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    prelude::ChronoUnixTimestampMillis,
+    sea_query::{Expr, LockBehavior, LockType},
 };
 use uuid::Uuid;
 
@@ -224,6 +225,45 @@ pub async fn by_token(db: &DatabaseConnection, token: &str) -> ServiceResult<che
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound)
+}
+
+/// Stores `EXPIRED` on up to `limit` open checkouts whose expiry has passed, releases their
+/// merchant references, and announces each change. Returns the ids it expired. Several
+/// instances may run it at once: on MySQL each claims different rows (`SKIP LOCKED`).
+pub async fn expire_due(services: &Services, limit: u64) -> ServiceResult<Vec<Uuid>> {
+    use checkout::Column;
+    let now = services.clock.now();
+    let open = CheckoutStatus::Open.as_str();
+    let txn = begin_write(&services.db).await?;
+    let ids: Vec<Uuid> = checkout::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(open))
+        .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !ids.is_empty() {
+        checkout::Entity::update_many()
+            .col_expr(
+                Column::Status,
+                Expr::value(CheckoutStatus::Expired.as_str()),
+            )
+            .col_expr(Column::OpenReference, Expr::value(Option::<String>::None))
+            .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(Column::Status.eq(open))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    for id in &ids {
+        services.events.checkout_changed(*id);
+    }
+    Ok(ids)
 }
 
 /// A checkout by id, for a caller already allowed to see it (a subscription opened by token).

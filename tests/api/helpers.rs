@@ -72,6 +72,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The test's database, for assertions on what was stored.
     pub db: DatabaseConnection,
+    /// The running application, for driving background jobs.
+    pub state: AppState,
     statements: Arc<AtomicUsize>,
     _database: TestDatabase,
 }
@@ -131,29 +133,25 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let router = state.router();
+        let served = state.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
             base: format!("http://{address}"),
             client: reqwest::Client::new(),
             clock,
             db,
+            state: served,
             statements,
             _database: database,
         }
     }
 
-    /// The services of a second application over the same database, for setting up data.
-    pub fn services(&self) -> paylater::service::Services {
-        AppState::new(Config::default(), self.db.clone(), self.clock.clone())
-            .services
-            .clone()
-    }
-
     /// Onboards a merchant with every plan enabled.
     pub async fn merchant(&self, name: &str) -> TestMerchant {
-        let created = merchants::create(&self.services(), name, None, NewApiKey::generate(false))
-            .await
-            .expect("create merchant");
+        let created =
+            merchants::create(&self.state.services, name, None, NewApiKey::generate(false))
+                .await
+                .expect("create merchant");
         TestMerchant {
             id: encode(NodeKind::Merchant, created.merchant.id).0,
             key: created.api_key.secret,

@@ -4,6 +4,7 @@
 mod auth;
 mod checkout_cancel;
 mod checkout_create;
+mod checkout_expiry;
 mod checkout_list;
 mod checkout_read;
 mod cli;

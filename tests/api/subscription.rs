@@ -128,3 +128,36 @@ async fn bad_credentials_close_the_connection() {
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn subscribers_learn_of_expiry_from_the_sweep() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let created = create_checkout(&app, &merchant, checkout_input("order-1")).await;
+    let token = created["checkoutToken"].as_str().unwrap();
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "id": "7", "type": "subscribe", "payload": {
+            "query": "subscription($t: String!) { checkoutUpdated(token: $t) { status availablePlans { plan } } }",
+            "variables": { "t": token } } }),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await["payload"]["data"]["checkoutUpdated"]["status"],
+        "OPEN"
+    );
+    app.clock.advance(chrono::Duration::minutes(60));
+    paylater::service::checkouts::expire_due(&app.state.services, 100)
+        .await
+        .unwrap();
+    let update = next(&mut socket).await;
+    assert_eq!(
+        update["payload"]["data"]["checkoutUpdated"],
+        json!({ "status": "EXPIRED", "availablePlans": [] })
+    );
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "7", "type": "complete" })
+    );
+}

@@ -24,8 +24,9 @@ pub const MAX_QUANTITY: i64 = 10_000;
 pub const MIN_TTL: Duration = Duration::minutes(5);
 /// Latest allowed expiry, counted from creation.
 pub const MAX_TTL: Duration = Duration::hours(48);
-/// Where a checkout is in its life. `Expired` is stored only when an expired checkout's
-/// merchant reference is released; until then an open checkout past its expiry reads as expired.
+/// Where a checkout is in its life. `Expired` is stored by the expiry sweep (or when an
+/// expired checkout's reference is reused); until then an open checkout past its expiry
+/// reads as expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckoutStatus {
     /// Waiting for the shopper.

@@ -1,0 +1,37 @@
+//! Background work that runs beside the HTTP server.
+
+use std::time::Duration;
+
+use tokio::{task::JoinHandle, time::MissedTickBehavior};
+
+use crate::service::{Services, checkouts};
+
+/// Most checkouts expired in one transaction; a larger backlog takes several rounds.
+const EXPIRY_BATCH: u64 = 500;
+
+/// Every `every`, stores `EXPIRED` on open checkouts past their expiry, so lists, reports
+/// and subscribers see it without anyone reading the checkout first.
+pub fn spawn_checkout_expiry(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            loop {
+                match checkouts::expire_due(&services, EXPIRY_BATCH).await {
+                    Ok(expired) if expired.len() as u64 == EXPIRY_BATCH => continue,
+                    Ok(expired) => {
+                        if !expired.is_empty() {
+                            tracing::info!(count = expired.len(), "expired checkouts");
+                        }
+                        break;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err.describe(), "checkout expiry failed; retrying next round");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
