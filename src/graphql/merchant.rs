@@ -52,32 +52,20 @@ impl MerchantProfile {
 /// The calling merchant's own account.
 pub struct Merchant(pub merchant::Model);
 
-/// The calling merchant's own account.
+impl Merchant {
+    /// Global ID, for the `Node` interface (the field itself comes with the profile).
+    pub async fn id(&self, _ctx: &Context<'_>) -> async_graphql::Result<ID> {
+        Ok(encode(NodeKind::Merchant, self.0.id))
+    }
+}
+
+/// The calling merchant's own account: its public profile and what only it may see.
 #[Object]
 impl Merchant {
-    /// Global ID.
-    pub async fn id(&self) -> ID {
-        encode(NodeKind::Merchant, self.0.id)
-    }
-
-    /// Trading name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// The shop's website.
-    async fn website_url(&self) -> Option<&str> {
-        self.0.website_url.as_deref()
-    }
-
-    /// Logo shown in the checkout.
-    async fn logo_url(&self) -> Option<&str> {
-        self.0.logo_url.as_deref()
-    }
-
-    /// Where shoppers can ask about their order.
-    async fn support_email(&self) -> Option<&str> {
-        self.0.support_email.as_deref()
+    /// The public profile's fields.
+    #[graphql(flatten)]
+    async fn profile(&self) -> MerchantProfile {
+        MerchantProfile(self.0.clone())
     }
 
     /// When the account was created.
