@@ -49,7 +49,7 @@ impl AppState {
             events: EventBus::default(),
             checkout_app_url: config.checkout_app_url.clone(),
         };
-        let schema = graphql::build(services.clone());
+        let schema = graphql::build(services.clone(), config.graphql_introspection);
         Self(Arc::new(App {
             config,
             services,

@@ -59,6 +59,10 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// How long a checkout stays open when the merchant gives no expiry, in minutes.
     pub checkout_ttl_minutes: i64,
+    /// Serve schema introspection and field suggestions (default: development only).
+    pub graphql_introspection: bool,
+    /// Origins whose browser pages may call the API (CORS); empty allows none.
+    pub cors_allowed_origins: Vec<String>,
     /// How often open checkouts past their expiry are marked expired, in seconds.
     pub expiry_sweep_seconds: u64,
     /// Log line format.
@@ -78,6 +82,8 @@ impl Default for Config {
             body_limit_bytes: 256 * 1024,
             checkout_ttl_minutes: 60,
             expiry_sweep_seconds: 15,
+            graphql_introspection: true,
+            cors_allowed_origins: Vec::new(),
             log_format: LogFormat::Text,
         }
     }
@@ -108,18 +114,27 @@ impl fmt::Display for Problems<'_> {
 impl Config {
     /// Reads every source and validates the result.
     pub fn load() -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        // What the operator set, apart from the defaults, so production can tell the two apart.
+        let mut sources = Figment::new();
         if let Ok(path) = std::env::var("PAYLATER_CONFIG") {
-            figment = figment.merge(Toml::file_exact(path));
+            sources = sources.merge(Toml::file_exact(path));
         }
-        let mut config: Config = figment
+        let sources = sources
             .merge(Env::prefixed("PAYLATER_").ignore(&["config"]))
-            .merge(Env::raw().only(&["DATABASE_URL", "APP_ENV"]))
+            .merge(Env::raw().only(&["DATABASE_URL", "APP_ENV"]));
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(sources.clone())
             .extract()
             .map_err(Box::new)?;
-        // Demo data defaults to on only where it is allowed.
-        if config.app_env == AppEnv::Production && std::env::var("PAYLATER_SEED_DEMO").is_err() {
-            config.seed_demo = false;
+        // Development conveniences default to off in production unless set explicitly.
+        if config.app_env == AppEnv::Production {
+            let explicit = |name: &str| sources.contains(name);
+            if !explicit("seed_demo") {
+                config.seed_demo = false;
+            }
+            if !explicit("graphql_introspection") {
+                config.graphql_introspection = false;
+            }
         }
         config.validate()?;
         Ok(config)
@@ -150,6 +165,14 @@ impl Config {
         }
         if !(5..=2880).contains(&self.checkout_ttl_minutes) {
             problems.push("checkout_ttl_minutes must be between 5 and 2880".to_owned());
+        }
+        for origin in &self.cors_allowed_origins {
+            match Url::parse(origin) {
+                Ok(url) if url.origin().ascii_serialization() == origin.trim_end_matches('/') => {}
+                _ => problems.push(format!(
+                    "cors_allowed_origins: {origin:?} is not an origin like https://shop.example"
+                )),
+            }
         }
         if !(1..=3600).contains(&self.expiry_sweep_seconds) {
             problems.push("expiry_sweep_seconds must be between 1 and 3600".to_owned());
@@ -196,11 +219,17 @@ mod tests {
             database_url: "postgres://x".into(),
             checkout_ttl_minutes: 1,
             body_limit_bytes: 10,
+            cors_allowed_origins: vec![
+                "https://ok.example".into(),
+                "https://shop.example/path".into(),
+            ],
+            expiry_sweep_seconds: 0,
             ..Config::default()
         };
         let Err(ConfigError::Invalid(problems)) = config.validate() else {
             panic!("invalid settings must be refused");
         };
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("shop.example/path")));
     }
 }

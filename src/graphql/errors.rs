@@ -23,6 +23,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request itself is malformed: syntax, unknown fields, bad argument values.
     BadUserInput,
+    /// The query is deeper, more complex, or uses more aliases or root fields than allowed.
+    QueryTooComplex,
     /// Something failed on the server; retrying may help.
     Internal,
 }
@@ -35,6 +37,7 @@ impl ErrorCode {
             Self::Forbidden => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
             Self::BadUserInput => "BAD_USER_INPUT",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::Internal => "INTERNAL",
         }
     }

@@ -12,7 +12,8 @@ use super::errors::ErrorCode;
 
 /// Gives every error an `extensions.code`. Errors raised by paylater carry one already;
 /// the rest come from async-graphql's parsing, validation and argument coercion, which
-/// are all problems with the request itself: `BAD_USER_INPUT`.
+/// are all problems with the request itself: `BAD_USER_INPUT`, except its depth and
+/// complexity limits, which are `QUERY_TOO_COMPLEX`.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -23,6 +24,10 @@ impl ExtensionFactory for ErrorCodes {
 
 struct ErrorCodesExtension;
 
+/// The messages async-graphql gives when a query breaks the schema's depth or complexity
+/// limit (pinned by a test, so an upgrade that rewords them is noticed).
+pub const LIMIT_MESSAGES: [&str; 2] = ["Query is nested too deep.", "Query is too complex."];
+
 fn with_codes(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(ensure_code);
     response
@@ -31,7 +36,12 @@ fn with_codes(mut response: Response) -> Response {
 fn ensure_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
-        extensions.set("code", ErrorCode::BadUserInput.as_str());
+        let code = if LIMIT_MESSAGES.contains(&error.message.as_str()) {
+            ErrorCode::QueryTooComplex
+        } else {
+            ErrorCode::BadUserInput
+        };
+        extensions.set("code", code.as_str());
     }
 }
 
@@ -48,5 +58,37 @@ impl Extension for ErrorCodesExtension {
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         next.run(ctx, stream).map(with_codes).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::LIMIT_MESSAGES;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn value(&self) -> i32 {
+            1
+        }
+    }
+
+    /// async-graphql's own wording for its limits is what `ErrorCodes` recognises.
+    #[tokio::test]
+    async fn limit_messages_match_async_graphql() {
+        let deep = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_depth(0)
+            .finish();
+        let complex = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_complexity(0)
+            .finish();
+        let messages = [
+            deep.execute("{ value }").await.errors[0].message.clone(),
+            complex.execute("{ value }").await.errors[0].message.clone(),
+        ];
+        assert_eq!(messages, LIMIT_MESSAGES);
     }
 }

@@ -7,6 +7,7 @@ pub mod context;
 pub mod errors;
 pub mod extensions;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod merchant;
 pub mod money;
@@ -53,13 +54,24 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
         SubscriptionRoot::default(),
     )
     .extension(extensions::ErrorCodes)
+    .extension(limits::QueryShapeLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
 }
 
-/// The schema served over HTTP, with the services its resolvers use.
-pub fn build(services: Services) -> AppSchema {
-    builder().data(services).finish()
+/// The schema served over HTTP, with the services its resolvers use. Without
+/// `introspection`, the schema cannot be queried and unknown names get no suggestions, so
+/// a production API does not hand out its map.
+pub fn build(services: Services, introspection: bool) -> AppSchema {
+    let builder = builder().data(services);
+    if introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

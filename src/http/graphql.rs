@@ -6,7 +6,7 @@
 //! run from a link.
 
 use async_graphql::{
-    Data,
+    Data, ParseRequestError,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
@@ -23,6 +23,7 @@ use crate::{
     app::AppState,
     auth::{Principal, api_key::DEMO_API_KEY},
     graphql::{errors::ErrorCode, loaders::Loaders},
+    http::security::PLAYGROUND_CSP,
     service::{ServiceResult, Services, merchants},
 };
 
@@ -93,6 +94,35 @@ impl IntoResponse for AuthError {
     }
 }
 
+/// A body that is not exactly one GraphQL request, answered in the GraphQL error shape.
+pub struct BadRequest(ParseRequestError);
+
+impl From<ParseRequestError> for BadRequest {
+    fn from(err: ParseRequestError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        let (status, message) = match self.0 {
+            ParseRequestError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large".to_owned(),
+            ),
+            ParseRequestError::UnsupportedBatch => (
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported: send one operation per request".to_owned(),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                format!("not a GraphQL request: {other}"),
+            ),
+        };
+        error_response(status, ErrorCode::BadUserInput, &message)
+    }
+}
+
 /// Refuses POST bodies that are not JSON before they are parsed.
 pub async fn require_json(request: Request, next: Next) -> Response {
     if request.method() == axum::http::Method::POST {
@@ -117,7 +147,7 @@ pub async fn require_json(request: Request, next: Next) -> Response {
 pub async fn execute(
     State(state): State<AppState>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: GraphQLRequest<BadRequest>,
 ) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -134,7 +164,7 @@ pub async fn execute(
 }
 
 /// The GraphiQL playground. In development with demo data, the demo key is filled in.
-pub async fn playground(State(state): State<AppState>) -> Html<String> {
+pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
     let bearer = format!("Bearer {DEMO_API_KEY}");
     let mut source = GraphiQLSource::build()
         .endpoint("/graphql")
@@ -145,7 +175,10 @@ pub async fn playground(State(state): State<AppState>) -> Html<String> {
             .header("Authorization", &bearer)
             .ws_connection_param("Authorization", &bearer);
     }
-    Html(source.finish())
+    (
+        [(header::CONTENT_SECURITY_POLICY, PLAYGROUND_CSP)],
+        Html(source.finish()),
+    )
 }
 
 /// GraphQL subscriptions over WebSocket (graphql-transport-ws, or the legacy graphql-ws).

@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod security;
 
 use std::time::Duration;
 
@@ -30,28 +31,46 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// trace span and the response carry it.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
+    let cors = security::cors(&state.config.cors_allowed_origins);
+    let graphql = get(graphql::playground)
+        .post(graphql::execute)
+        .layer(middleware::from_fn(graphql::require_json));
+    let [nosniff, referrer, frames, csp] = security::header_layers();
     Router::new()
-        .route(
-            "/graphql",
-            get(graphql::playground).post(graphql::execute).layer(middleware::from_fn(graphql::require_json)),
-        )
+        .route("/graphql", graphql)
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        .layer(cors)
+        .layer(nosniff)
+        .layer(referrer)
+        .layer(frames)
+        .layer(csp)
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The log span of a request, carrying its id so every line logged for it can be found.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id
+    )
 }

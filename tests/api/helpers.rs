@@ -112,14 +112,20 @@ async fn create_database() -> (String, TestDatabase) {
 impl TestApp {
     /// Starts a server over a fresh, migrated database.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `configure` adjusts first.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let (database_url, database) = create_database().await;
-        let config = Config {
+        let mut config = Config {
             database_url,
             seed_demo: false,
             checkout_app_url: "https://checkout.paylater.test/c".into(),
             body_limit_bytes: 64 * 1024,
             ..Config::default()
         };
+        configure(&mut config);
         let mut db = paylater::app::open_database(&config)
             .await
             .expect("open database");

@@ -89,6 +89,14 @@ async fn only_json_posts_are_executed() {
         .await
         .unwrap();
     assert_eq!(batch.status(), 400, "batches are refused");
+    let body: Value = batch.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batched requests")
+    );
 }
 
 #[tokio::test]
@@ -123,5 +131,124 @@ async fn too_deep_queries_are_refused() {
         "} ".repeat(15)
     );
     let body = app.gql(None, &deep, json!({})).await;
-    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+    assert_eq!(body["data"], Value::Null);
+}
+
+#[tokio::test]
+async fn aliases_and_root_fields_are_limited_before_execution() {
+    let app = TestApp::spawn().await;
+    let aliases = |n: usize| {
+        let fields: Vec<String> = (0..n).map(|i| format!("a{i}: description")).collect();
+        format!("{{ __schema {{ {} }} }}", fields.join(" "))
+    };
+    let allowed = app.gql(None, &aliases(30), json!({})).await;
+    assert!(allowed["errors"].is_null(), "{allowed}");
+    let refused = app.gql(None, &aliases(31), json!({})).await;
+    assert_eq!(error_codes(&refused), ["QUERY_TOO_COMPLEX"], "{refused}");
+    assert_eq!(refused["data"], Value::Null);
+
+    // Aliases hidden in fragments count too.
+    let fields: Vec<String> = (0..31).map(|i| format!("f{i}: description")).collect();
+    let fragment = format!(
+        "query {{ __schema {{ ...s }} }} fragment s on __Schema {{ {} }}",
+        fields.join(" ")
+    );
+    assert_eq!(
+        error_codes(&app.gql(None, &fragment, json!({})).await),
+        ["QUERY_TOO_COMPLEX"]
+    );
+
+    let roots: Vec<&str> = vec!["__typename"; 21];
+    let refused = app
+        .gql(None, &format!("{{ {} }}", roots.join(" ")), json!({}))
+        .await;
+    assert_eq!(error_codes(&refused), ["QUERY_TOO_COMPLEX"], "{refused}");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let app = TestApp::spawn().await;
+    let api = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    let graphql = app.post(None, "{ __typename }", json!({})).await;
+    for response in [&api, &graphql] {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["content-security-policy"],
+            paylater::http::security::API_CSP
+        );
+    }
+    let playground = app
+        .client
+        .get(format!("{}/graphql", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        playground.headers()["content-security-policy"],
+        paylater::http::security::PLAYGROUND_CSP
+    );
+    assert_eq!(playground.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn cors_answers_allowed_origins_only() {
+    let app = TestApp::spawn_with(|config| {
+        config.cors_allowed_origins = vec!["https://shop.example".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://shop.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn introspection_and_suggestions_can_be_switched_off() {
+    let app = TestApp::spawn_with(|config| config.graphql_introspection = false).await;
+    let body = app
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert_eq!(body, json!({ "data": { "__schema": null } }));
+    let typo = app
+        .gql(None, "{ chekout(token: \"x\") { id } }", json!({}))
+        .await;
+    assert!(!typo.to_string().contains("Did you mean"), "{typo}");
+
+    let open = TestApp::spawn().await;
+    let body = open
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    let typo = open
+        .gql(None, "{ chekout(token: \"x\") { id } }", json!({}))
+        .await;
+    assert!(typo.to_string().contains("Did you mean"), "{typo}");
 }

@@ -1,0 +1,129 @@
+//! Limits on the shape of a query that depth and complexity do not cover: how many
+//! aliases it uses (aliases let one request repeat an expensive field) and how many root
+//! fields it asks for. Checked right after parsing, before validation and execution.
+
+use std::{collections::HashSet, sync::Arc};
+
+use async_graphql::{
+    ServerError, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
+
+use super::errors::ErrorCode;
+
+/// Most aliased fields one request may use.
+pub const MAX_ALIASES: usize = 30;
+/// Most root fields one operation may select.
+pub const MAX_ROOT_FIELDS: usize = 20;
+
+/// The alias and root-field limits as a schema extension.
+pub struct QueryShapeLimits;
+
+impl ExtensionFactory for QueryShapeLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryShapeLimitsExtension)
+    }
+}
+
+struct QueryShapeLimitsExtension;
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for QueryShapeLimitsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        check(&document)?;
+        Ok(document)
+    }
+}
+
+/// Counts of one document, following fragment spreads (each fragment once).
+#[derive(Default)]
+struct Shape<'a> {
+    aliases: usize,
+    seen_fragments: HashSet<&'a str>,
+}
+
+impl<'a> Shape<'a> {
+    fn walk(&mut self, document: &'a ExecutableDocument, set: &'a SelectionSet) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    if field.node.alias.is_some() {
+                        self.aliases += 1;
+                    }
+                    self.walk(document, &field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.walk(document, &fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if self.seen_fragments.insert(name)
+                        && let Some(fragment) = document.fragments.get(name)
+                    {
+                        self.walk(document, &fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Root fields of a selection set, looking through fragments at the root.
+fn root_fields(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+    if depth > 8 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => {
+                root_fields(document, &fragment.node.selection_set.node, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| {
+                    root_fields(document, &fragment.node.selection_set.node, depth + 1)
+                }),
+        })
+        .sum()
+}
+
+fn too_complex(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", ErrorCode::QueryTooComplex.as_str());
+    error
+}
+
+fn check(document: &ExecutableDocument) -> ServerResult<()> {
+    let mut shape = Shape::default();
+    for (_, operation) in document.operations.iter() {
+        let set = &operation.node.selection_set.node;
+        let roots = root_fields(document, set, 0);
+        if roots > MAX_ROOT_FIELDS {
+            return Err(too_complex(format!(
+                "an operation may select at most {MAX_ROOT_FIELDS} root fields, this one selects {roots}"
+            )));
+        }
+        shape.walk(document, set);
+    }
+    if shape.aliases > MAX_ALIASES {
+        return Err(too_complex(format!(
+            "a request may use at most {MAX_ALIASES} aliases, this one uses {}",
+            shape.aliases
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Browser-facing protections: security headers on every response, and CORS for the
+//! origins the operator allows.
+
+use std::time::Duration;
+
+use axum::http::{
+    HeaderName, HeaderValue, Method,
+    header::{
+        AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+        X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    },
+};
+use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
+
+/// The API serves JSON only: nothing in a response may load, run or be framed.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The playground page loads GraphiQL from unpkg.com and talks to this server over HTTP and
+/// WebSocket; it may not be framed or submit forms elsewhere.
+pub const PLAYGROUND_CSP: &str = "default-src 'self'; \
+    script-src 'self' 'unsafe-inline' https://unpkg.com; \
+    style-src 'self' 'unsafe-inline' https://unpkg.com; \
+    img-src 'self' data: https://unpkg.com; font-src 'self' data: https://unpkg.com; \
+    connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Headers every response carries unless its handler set them (the playground sets its own
+/// Content-Security-Policy).
+pub fn header_layers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    [
+        header(X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        header(REFERRER_POLICY, "no-referrer"),
+        header(X_FRAME_OPTIONS, "DENY"),
+        header(CONTENT_SECURITY_POLICY, API_CSP),
+    ]
+}
+
+/// CORS for the allowed origins (validated at start); with none, browsers on other origins
+/// get no CORS headers and cannot read responses.
+pub fn cors(allowed_origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
