@@ -1,6 +1,8 @@
 //! Builds the application: database, migrations, services, schema and the HTTP router.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 
 use anyhow::Context as _;
 use chrono::Duration;
@@ -10,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     clock::{Clock, SystemClock},
-    config::Config,
+    config::{AppEnv, Config},
     db, demo,
     events::EventBus,
     graphql::{self, AppSchema},
@@ -48,6 +50,8 @@ impl AppState {
             checkout_ttl: Duration::minutes(config.checkout_ttl_minutes),
             events: EventBus::default(),
             checkout_app_url: config.checkout_app_url.clone(),
+            live_mode: config.app_env == AppEnv::Production,
+            key_usage: Default::default(),
         };
         let schema = graphql::build(services.clone(), config.graphql_introspection);
         Self(Arc::new(App {
@@ -60,6 +64,12 @@ impl AppState {
     /// The axum router serving this application.
     pub fn router(&self) -> axum::Router {
         http::router(self.clone())
+    }
+
+    /// The router as a service that knows each connection's peer address.
+    pub fn service(&self) -> IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr> {
+        self.router()
+            .into_make_service_with_connect_info::<SocketAddr>()
     }
 }
 
@@ -100,11 +110,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("{}", demo::banner(address, demo.as_ref()));
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
     let expiry = jobs::spawn_checkout_expiry(state.services.clone(), sweep);
+    let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     tracing::info!(%address, "listening");
-    let served = axum::serve(listener, state.router())
+    let served = axum::serve(listener, state.service())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     expiry.abort();
+    usage.abort();
+    if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
+        tracing::warn!(error = %err, "could not record the last use of API keys");
+    }
     served.context("server failed")?;
     tracing::info!("stopped");
     Ok(())

@@ -35,3 +35,20 @@ pub fn spawn_checkout_expiry(services: Services, every: Duration) -> JoinHandle<
         }
     })
 }
+
+/// How often the last use of API keys is written.
+pub const KEY_USAGE_FLUSH: Duration = Duration::from_secs(30);
+
+/// Every `every`, writes the last use of API keys noted since the previous round.
+pub fn spawn_key_usage_flush(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = services.key_usage.flush(&services.db).await {
+                tracing::warn!(error = %err, "could not record the last use of API keys");
+            }
+        }
+    })
+}

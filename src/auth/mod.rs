@@ -2,6 +2,8 @@
 
 pub mod api_key;
 pub mod principal;
+pub mod scope;
 pub mod secret;
 
-pub use principal::{MerchantPrincipal, Principal};
+pub use principal::{ClientIp, MerchantPrincipal, Principal};
+pub use scope::{Scope, Scopes};

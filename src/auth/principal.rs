@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use super::Scopes;
+
 /// Who is calling. Resolvers never look at headers: they ask for a principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -18,6 +20,8 @@ pub struct MerchantPrincipal {
     pub merchant_id: Uuid,
     /// The key used, for audit and last-used tracking.
     pub api_key_id: Uuid,
+    /// What the key may do.
+    pub scopes: Scopes,
 }
 
 impl Principal {
@@ -29,3 +33,7 @@ impl Principal {
         }
     }
 }
+
+/// The network address a request came from, for the audit log and per-IP limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);

@@ -9,6 +9,7 @@ pub mod currency;
 pub mod money;
 pub mod plan;
 pub mod schedule;
+pub mod violation;
 
 pub use currency::Currency;
 pub use money::{Money, MoneyError};

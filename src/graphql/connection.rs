@@ -1,11 +1,127 @@
-//! Relay connection pieces shared by every list: page info and opaque keyset cursors.
+//! Relay connections shared by every list: the connection and edge types, page info,
+//! opaque keyset cursors and the page arguments.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Enum, OutputType, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use super::errors::ErrorCode;
-use crate::service::pagination::Cursor;
+use super::{api_keys::ApiKey, checkout::Checkout, errors::ErrorCode};
+use crate::service::pagination::{Cursor, Page, PageRequest};
+
+/// A page of a list, in the Relay connection shape.
+#[derive(SimpleObject)]
+#[graphql(
+    concrete(name = "CheckoutConnection", params(Checkout)),
+    concrete(name = "ApiKeyConnection", params(ApiKey))
+)]
+pub struct Connection<N: OutputType + Clone>
+where
+    Edge<N>: OutputType,
+{
+    /// The items of this page, each with its cursor.
+    pub edges: Vec<Edge<N>>,
+    /// The items of this page.
+    pub nodes: Vec<N>,
+    /// Where this page sits in the list.
+    pub page_info: PageInfo,
+    /// How many items match, over all pages.
+    pub total_count: u64,
+}
+
+/// An item of a list with its position.
+#[derive(SimpleObject)]
+#[graphql(
+    concrete(name = "CheckoutEdge", params(Checkout)),
+    concrete(name = "ApiKeyEdge", params(ApiKey))
+)]
+pub struct Edge<N: OutputType> {
+    /// Pass as `after` or `before` to page from here.
+    pub cursor: String,
+    /// The item.
+    pub node: N,
+}
+
+impl<N: OutputType + Clone> Connection<N>
+where
+    Edge<N>: OutputType,
+{
+    /// The connection of one page of rows, whose cursors belong to the sort `order`.
+    pub fn new<R>(
+        order: &str,
+        page: Page<R>,
+        cursor: impl Fn(&R) -> Cursor,
+        node: impl Fn(R) -> N,
+        total_count: u64,
+    ) -> Self {
+        let page_info = PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: page
+                .rows
+                .first()
+                .map(|row| encode_cursor(order, cursor(row))),
+            end_cursor: page
+                .rows
+                .last()
+                .map(|row| encode_cursor(order, cursor(row))),
+        };
+        let edges: Vec<Edge<N>> = page
+            .rows
+            .into_iter()
+            .map(|row| Edge {
+                cursor: encode_cursor(order, cursor(&row)),
+                node: node(row),
+            })
+            .collect();
+        Self {
+            nodes: edges.iter().map(|edge| edge.node.clone()).collect(),
+            edges,
+            page_info,
+            total_count,
+        }
+    }
+}
+
+/// Which way a list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
+pub enum SortDirection {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    #[default]
+    Desc,
+}
+
+/// The Relay page arguments of a list field, as the client sent them.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    /// Return the first n items.
+    pub first: Option<i32>,
+    /// Return items after this cursor.
+    pub after: Option<String>,
+    /// Return the last n items.
+    pub last: Option<i32>,
+    /// Return items before this cursor.
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Validates the arguments for a list sorted by `order`.
+    pub fn request(self, order: &str) -> async_graphql::Result<PageRequest> {
+        let decode = |cursor: Option<String>| cursor.map(|c| decode_cursor(order, &c)).transpose();
+        Ok(PageRequest::new(
+            self.first,
+            self.last,
+            decode(self.after)?,
+            decode(self.before)?,
+        )?)
+    }
+}
+
+/// Whether the query asks for `totalCount`, which costs a statement of its own.
+pub fn wants_total_count(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
 
 /// Where a page sits in its list, for fetching the next or previous page.
 #[derive(Debug, Clone, SimpleObject)]

@@ -5,8 +5,8 @@ use async_graphql::{Context, Guard};
 
 use super::{errors::ErrorCode, loaders::Loaders};
 use crate::{
-    auth::{MerchantPrincipal, Principal},
-    service::Services,
+    auth::{ClientIp, MerchantPrincipal, Principal, Scope},
+    service::{Services, audit::Actor},
 };
 
 /// The caller of this request (anonymous when no credentials were sent).
@@ -19,6 +19,19 @@ pub fn merchant<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a MerchantPrin
     principal(ctx)
         .merchant()
         .ok_or_else(|| ErrorCode::Unauthenticated.error("this operation needs a merchant API key"))
+}
+
+/// Who is acting, for the audit log.
+pub fn actor(ctx: &Context<'_>) -> Actor {
+    let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
+    match principal(ctx) {
+        Principal::Merchant(merchant) => Actor::api_key(merchant, ip),
+        Principal::Anonymous => Actor {
+            kind: "anonymous",
+            id: None,
+            ip,
+        },
+    }
 }
 
 /// The application's services.
@@ -39,5 +52,28 @@ pub struct MerchantGuard;
 impl Guard for MerchantGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         merchant(ctx).map(|_| ())
+    }
+}
+
+/// Lets through merchants whose credential holds the scope: anonymous callers get
+/// `UNAUTHENTICATED`, a merchant key without the scope `FORBIDDEN`.
+pub struct ScopeGuard(pub Scope);
+
+impl Guard for ScopeGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        merchant_with(ctx, self.0).map(|_| ())
+    }
+}
+
+/// The merchant calling with `scope`, or the error [`ScopeGuard`] gives.
+pub fn merchant_with<'a>(
+    ctx: &Context<'a>,
+    scope: Scope,
+) -> async_graphql::Result<&'a MerchantPrincipal> {
+    let merchant = merchant(ctx)?;
+    if merchant.scopes.contains(scope) {
+        Ok(merchant)
+    } else {
+        Err(ErrorCode::Forbidden.error(format!("this API key lacks the {} scope", scope.as_str())))
     }
 }

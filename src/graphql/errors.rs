@@ -104,6 +104,10 @@ pub enum UserErrorCode {
     CheckoutNotOpen,
     /// The checkout has expired.
     CheckoutExpired,
+    /// A list that needs at least one entry is empty.
+    Empty,
+    /// The calling API key may only grant scopes it holds itself.
+    ScopeNotHeld,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

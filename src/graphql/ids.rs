@@ -14,6 +14,8 @@ pub enum NodeKind {
     Checkout,
     /// A merchant.
     Merchant,
+    /// A merchant API key.
+    ApiKey,
 }
 
 impl NodeKind {
@@ -21,6 +23,7 @@ impl NodeKind {
         match self {
             Self::Checkout => "Checkout",
             Self::Merchant => "Merchant",
+            Self::ApiKey => "ApiKey",
         }
     }
 
@@ -28,6 +31,7 @@ impl NodeKind {
         match name {
             "Checkout" => Some(Self::Checkout),
             "Merchant" => Some(Self::Merchant),
+            "ApiKey" => Some(Self::ApiKey),
             _ => None,
         }
     }

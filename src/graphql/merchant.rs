@@ -1,21 +1,18 @@
 //! Merchants in the API: the public profile shoppers see, the account a merchant sees of
-//! itself, and its list of checkouts.
+//! itself, and its lists.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, Object};
 use entity::merchant;
 
 use super::{
-    checkout::{Checkout, CheckoutStatus, prefetch},
-    connection::{PageInfo, decode_cursor, encode_cursor},
-    context::{MerchantGuard, merchant as calling_merchant, services},
+    api_keys::{ApiKey, list_api_keys},
+    checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
+    connection::{Connection, PageArgs},
+    context::{MerchantGuard, ScopeGuard, merchant as calling_merchant, services},
     ids::{NodeKind, encode},
     scalars::DateTime,
 };
-use crate::service::{
-    checkouts::{self, CheckoutFilter, CheckoutSortKey},
-    merchants,
-    pagination::PageRequest,
-};
+use crate::{auth::Scope, service::merchants};
 
 /// A merchant as shoppers see it on a checkout.
 pub struct MerchantProfile(pub merchant::Model);
@@ -85,163 +82,45 @@ impl Merchant {
         #[graphql(desc = "Return checkouts before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which checkouts to include.")] filter: Option<CheckoutFilterInput>,
         #[graphql(desc = "How to order them.")] sort: Option<CheckoutSort>,
-    ) -> async_graphql::Result<CheckoutConnection> {
-        let sort = sort.unwrap_or_default();
-        let order = sort.cursor_scope();
-        let decode = |cursor: Option<String>| cursor.map(|c| decode_cursor(&order, &c)).transpose();
-        let page = PageRequest::new(first, last, decode(after)?, decode(before)?)?;
-        let filter = CheckoutFilter::from(filter.unwrap_or_default());
-        let key = sort.field.into();
-        let rows = checkouts::list(
-            services(ctx)?,
-            self.0.id,
-            &filter,
-            key,
-            sort.descending(),
-            page,
-        )
-        .await?;
-        let look = ctx.look_ahead();
-        prefetch(
+    ) -> async_graphql::Result<Connection<Checkout>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        list_checkouts(
             ctx,
-            &[look.field("nodes"), look.field("edges").field("node")],
-            &rows.rows,
+            self.0.id,
+            page,
+            filter.unwrap_or_default(),
+            sort.unwrap_or_default(),
         )
-        .await?;
-        Ok(CheckoutConnection {
-            merchant_id: self.0.id,
-            filter,
-            page_info: PageInfo {
-                has_next_page: rows.has_next_page,
-                has_previous_page: rows.has_previous_page,
-                start_cursor: rows
-                    .rows
-                    .first()
-                    .map(|row| encode_cursor(&order, key.cursor(row))),
-                end_cursor: rows
-                    .rows
-                    .last()
-                    .map(|row| encode_cursor(&order, key.cursor(row))),
+        .await
+    }
+
+    /// This merchant's API keys, newest first, revoked ones included. Needs the
+    /// `api_keys:manage` scope.
+    #[graphql(guard = "ScopeGuard(Scope::ApiKeysManage)")]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n keys (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return keys after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n keys (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return keys before this cursor.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<ApiKey>> {
+        list_api_keys(
+            ctx,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
             },
-            edges: rows
-                .rows
-                .into_iter()
-                .map(|row| CheckoutEdge {
-                    cursor: encode_cursor(&order, key.cursor(&row)),
-                    node: Checkout(row),
-                })
-                .collect(),
-        })
+        )
+        .await
     }
-}
-
-/// Which checkouts to list. All conditions must hold.
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct CheckoutFilterInput {
-    /// Only checkouts in this status (as read now: an open checkout past its expiry is
-    /// `EXPIRED`).
-    pub status: Option<CheckoutStatus>,
-    /// Only checkouts created at or after this instant.
-    pub created_after: Option<DateTime>,
-    /// Only checkouts created before this instant.
-    pub created_before: Option<DateTime>,
-    /// Only checkouts with this merchant reference.
-    pub merchant_reference: Option<String>,
-}
-
-impl From<CheckoutFilterInput> for CheckoutFilter {
-    fn from(input: CheckoutFilterInput) -> Self {
-        Self {
-            status: input.status.map(Into::into),
-            created_after: input.created_after.map(|at| at.0),
-            created_before: input.created_before.map(|at| at.0),
-            merchant_reference: input.merchant_reference,
-        }
-    }
-}
-
-/// The orders a checkout list can take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
-#[graphql(remote = "CheckoutSortKey")]
-pub enum CheckoutSortField {
-    /// By creation time.
-    #[default]
-    CreatedAt,
-    /// By expiry time.
-    ExpiresAt,
-}
-
-/// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
-pub enum SortDirection {
-    /// Smallest first.
-    Asc,
-    /// Largest first.
-    #[default]
-    Desc,
-}
-
-/// How to order a checkout list. Ties are broken by ID, so the order is total.
-#[derive(Debug, Clone, Copy, Default, InputObject)]
-pub struct CheckoutSort {
-    /// What to sort by.
-    #[graphql(default)]
-    pub field: CheckoutSortField,
-    /// Which way.
-    #[graphql(default)]
-    pub direction: SortDirection,
-}
-
-impl CheckoutSort {
-    fn descending(self) -> bool {
-        self.direction == SortDirection::Desc
-    }
-
-    /// Cursors carry their sort so one from another order is refused.
-    fn cursor_scope(self) -> String {
-        format!("{:?}:{:?}", self.field, self.direction)
-    }
-}
-
-/// A page of checkouts.
-pub struct CheckoutConnection {
-    merchant_id: uuid::Uuid,
-    filter: CheckoutFilter,
-    page_info: PageInfo,
-    edges: Vec<CheckoutEdge>,
-}
-
-/// A page of checkouts.
-#[Object]
-impl CheckoutConnection {
-    /// The checkouts of this page, each with its cursor.
-    async fn edges(&self) -> &[CheckoutEdge] {
-        &self.edges
-    }
-
-    /// The checkouts of this page.
-    async fn nodes(&self) -> Vec<&Checkout> {
-        self.edges.iter().map(|edge| &edge.node).collect()
-    }
-
-    /// Where this page sits in the list.
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// How many checkouts match the filter, over all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Ok(checkouts::count(services(ctx)?, self.merchant_id, &self.filter).await?)
-    }
-}
-
-/// A checkout in a list, with its position.
-#[derive(SimpleObject)]
-pub struct CheckoutEdge {
-    /// Pass as `after` or `before` to page from here.
-    pub cursor: String,
-    /// The checkout.
-    pub node: Checkout,
 }
 
 /// Merchant queries.

@@ -1,6 +1,7 @@
 //! The GraphQL schema: one module per area, assembled here. Resolvers are thin: they parse
 //! input, call a service and map the result.
 
+pub mod api_keys;
 pub mod checkout;
 pub mod connection;
 pub mod context;
@@ -37,7 +38,7 @@ pub struct QueryRoot(
 /// Everything that changes state.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(checkout::CheckoutMutation);
+pub struct MutationRoot(checkout::CheckoutMutation, api_keys::ApiKeyMutation);
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
 #[derive(MergedSubscription, Default)]

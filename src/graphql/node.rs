@@ -4,13 +4,17 @@
 use async_graphql::{Context, ID, Interface, Object, ServerError};
 
 use super::{
+    api_keys::ApiKey,
     checkout::Checkout,
-    context::{principal, services},
+    context::{merchant_with, principal, services},
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
 };
-use crate::service::{checkouts, merchants};
+use crate::{
+    auth::Scope,
+    service::{api_keys, checkouts, merchants},
+};
 
 /// An object with a global ID.
 #[derive(Interface)]
@@ -25,6 +29,8 @@ pub enum Node {
     Checkout(Checkout),
     /// A merchant account (visible to itself).
     Merchant(Merchant),
+    /// A merchant API key (visible to its merchant, with the `api_keys:manage` scope).
+    ApiKey(ApiKey),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
@@ -40,6 +46,10 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
             Node::Merchant(Merchant(merchants::get(db, uuid).await?))
         }
         NodeKind::Merchant => return Err(not_found()),
+        NodeKind::ApiKey => {
+            let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;
+            Node::ApiKey(ApiKey(api_keys::get(db, merchant.merchant_id, uuid).await?))
+        }
     })
 }
 

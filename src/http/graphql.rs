@@ -5,6 +5,8 @@
 //! (CSRF-prone "simple" requests), and GET serves the playground only, so no mutation can
 //! run from a link.
 
+use std::net::SocketAddr;
+
 use async_graphql::{
     Data, ParseRequestError,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
@@ -12,7 +14,7 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json,
-    extract::{Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, Request, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -21,7 +23,7 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{Principal, api_key::DEMO_API_KEY},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
     service::{ServiceResult, Services, merchants},
@@ -53,7 +55,12 @@ async fn authenticate(
         .ok_or(AuthError::Malformed)?;
     let found: ServiceResult<_> = merchants::authenticate(&services.db, token).await;
     match found {
-        Ok(Some(merchant)) => Ok(Principal::Merchant(merchant)),
+        Ok(Some(merchant)) => {
+            services
+                .key_usage
+                .record(merchant.api_key_id, services.clock.now());
+            Ok(Principal::Merchant(merchant))
+        }
         Ok(None) => Err(AuthError::Rejected),
         Err(err) => {
             tracing::error!(error = %err.describe(), "authentication lookup failed");
@@ -146,6 +153,7 @@ pub async fn require_json(request: Request, next: Next) -> Response {
 /// Executes one GraphQL request.
 pub async fn execute(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest<BadRequest>,
 ) -> Response {
@@ -159,6 +167,7 @@ pub async fn execute(
     let request = request
         .into_inner()
         .data(principal)
+        .data(ClientIp(peer.ip()))
         .data(Loaders::new(&state.services.db));
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
@@ -185,6 +194,7 @@ pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
 /// Credentials go in the `connection_init` payload as `{"Authorization": "Bearer …"}`.
 pub async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -203,6 +213,7 @@ pub async fn websocket(
                         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
                     let mut data = Data::default();
                     data.insert(principal);
+                    data.insert(ClientIp(peer.ip()));
                     data.insert(Loaders::new(&state.services.db));
                     Ok(data)
                 })

@@ -9,15 +9,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult, Services, parse_stored};
 use crate::{
-    auth::{MerchantPrincipal, api_key::NewApiKey, secret::hash_secret},
+    auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
     db::begin_write,
 };
-
-/// Scopes a merchant's first API key carries: everything, so onboarding can continue.
-pub const ALL_SCOPES: &str =
-    "checkouts:write orders:read orders:write webhooks:manage api_keys:manage";
 
 /// Status of a merchant that may use the API.
 pub const ACTIVE: &str = "ACTIVE";
@@ -69,7 +65,8 @@ pub async fn create(
         name: Set("Default key".to_owned()),
         prefix: Set(key.prefix.clone()),
         secret_hash: Set(key.hash.clone()),
-        scopes: Set(ALL_SCOPES.to_owned()),
+        // The first key can do everything, so onboarding can continue from it.
+        scopes: Set(Scopes::all().to_string()),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -127,12 +124,14 @@ pub async fn authenticate(
         .filter(api_key::Column::MerchantId.in_subquery(active_merchants))
         .one(db)
         .await?;
-    Ok(key
-        .filter(|key| key.revoked_at.is_none())
-        .map(|key| MerchantPrincipal {
-            merchant_id: key.merchant_id,
-            api_key_id: key.id,
-        }))
+    let Some(key) = key.filter(|key| key.revoked_at.is_none()) else {
+        return Ok(None);
+    };
+    Ok(Some(MerchantPrincipal {
+        merchant_id: key.merchant_id,
+        api_key_id: key.id,
+        scopes: parse_stored(&key.scopes, "API key scopes")?,
+    }))
 }
 
 /// Merchants by id, for DataLoaders.

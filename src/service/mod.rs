@@ -1,6 +1,8 @@
 //! Use cases over the database. Every function scopes its queries to the calling owner,
 //! and every change is one transaction.
 
+pub mod api_keys;
+pub mod audit;
 pub mod checkouts;
 pub mod merchants;
 pub mod pagination;
@@ -26,6 +28,10 @@ pub struct Services {
     pub events: EventBus,
     /// Base URL of the checkout web app.
     pub checkout_app_url: String,
+    /// Production: new API keys are `sk_live_…` rather than `sk_test_…`.
+    pub live_mode: bool,
+    /// Last use of API keys, written in batches.
+    pub key_usage: api_keys::UsageTracker,
 }
 
 impl Services {

@@ -138,7 +138,7 @@ impl TestApp {
         let state = AppState::new(config, db.clone(), clock.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let router = state.router();
+        let router = state.service();
         let served = state.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {

@@ -1,6 +1,7 @@
 //! Integration tests over real HTTP and WebSocket against a real database.
 //! `cargo test` runs them on SQLite; with `TEST_DATABASE_URL=mysql://…` on MySQL/MariaDB.
 
+mod api_keys;
 mod auth;
 mod checkout_cancel;
 mod checkout_create;

@@ -4,13 +4,12 @@
 
 mod request;
 mod validation;
-mod violation;
 
+pub use crate::domain::violation::{Path, Violation, ViolationCode};
 pub use request::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperHints, ValidCheckout,
 };
 pub use validation::{is_safe_url, sum_of_parts, validate};
-pub use violation::{Path, Violation, ViolationCode};
 
 use std::str::FromStr;
 

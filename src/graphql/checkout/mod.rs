@@ -2,12 +2,14 @@
 //! [`input`], the root fields in [`operations`].
 
 mod input;
+mod list;
 mod operations;
 
 pub use input::{
     CancelCheckoutInput, CancelCheckoutPayload, CheckoutItemInput, CreateCheckoutInput,
     CreateCheckoutPayload,
 };
+pub use list::{CheckoutFilterInput, CheckoutSort, CheckoutSortField, list_checkouts};
 pub use operations::{CheckoutMutation, CheckoutQuery, CheckoutSubscription};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -89,6 +91,7 @@ pub enum CheckoutStatus {
 
 /// A merchant's request for payment, opened by the shopper in the checkout app through its
 /// token. Amounts are all in the checkout's currency.
+#[derive(Clone)]
 pub struct Checkout(pub checkout::Model);
 
 impl Checkout {

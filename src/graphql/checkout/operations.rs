@@ -8,11 +8,12 @@ use async_graphql::{
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::graphql::{
-    context::{MerchantGuard, merchant, services},
+    context::{ScopeGuard, merchant, services},
     errors::payload_parts,
     ids::{NodeKind, decode},
 };
 use crate::{
+    auth::Scope,
     domain::checkout::{self as rules, CheckoutRequest},
     service::checkouts,
 };
@@ -48,8 +49,9 @@ pub struct CheckoutMutation;
 #[Object]
 impl CheckoutMutation {
     /// Starts a checkout for the calling merchant and returns where to send the shopper.
-    /// Refused input comes back in `userErrors` and stores nothing.
-    #[graphql(guard = "MerchantGuard")]
+    /// Refused input comes back in `userErrors` and stores nothing. Needs the
+    /// `checkouts:write` scope.
+    #[graphql(guard = "ScopeGuard(Scope::CheckoutsWrite)")]
     async fn create_checkout(
         &self,
         ctx: &Context<'_>,
@@ -70,7 +72,8 @@ impl CheckoutMutation {
 
     /// Cancels an open checkout of the calling merchant; its token stops working for
     /// payment. A completed, cancelled or expired checkout is refused in `userErrors`.
-    #[graphql(guard = "MerchantGuard")]
+    /// Needs the `checkouts:write` scope.
+    #[graphql(guard = "ScopeGuard(Scope::CheckoutsWrite)")]
     async fn cancel_checkout(
         &self,
         ctx: &Context<'_>,

@@ -1,4 +1,4 @@
-//! How a refused value is reported: a code, a message, and the path of the input field.
+//! How a refused input value is reported: a code, a message, and the path of the field.
 
 use std::fmt;
 
@@ -37,6 +37,10 @@ pub enum ViolationCode {
     CheckoutNotOpen,
     /// The checkout expired.
     CheckoutExpired,
+    /// A list that needs at least one entry is empty.
+    Empty,
+    /// An API key may only grant scopes it holds itself.
+    ScopeNotHeld,
 }
 
 /// One refused value, with the path of the input field it came from.
