@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::jwt::KeyRing,
     clock::{Clock, SystemClock},
     config::{AppEnv, Config},
     db, demo,
@@ -43,7 +44,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Assembles the application over an open database with the given clock.
-    pub fn new(config: Config, db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let keys = key_ring(&config)?;
         let services = Services {
             db,
             clock,
@@ -52,13 +58,15 @@ impl AppState {
             checkout_app_url: config.checkout_app_url.clone(),
             live_mode: config.app_env == AppEnv::Production,
             key_usage: Default::default(),
+            keys: Arc::new(keys),
+            access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
         };
         let schema = graphql::build(services.clone(), config.graphql_introspection);
-        Self(Arc::new(App {
+        Ok(Self(Arc::new(App {
             config,
             services,
             schema,
-        }))
+        })))
     }
 
     /// The axum router serving this application.
@@ -71,6 +79,21 @@ impl AppState {
         self.router()
             .into_make_service_with_connect_info::<SocketAddr>()
     }
+}
+
+/// The JWT key ring: the configured keys, or in development without any, the built-in
+/// development key. Production refuses the development key in any form.
+pub fn key_ring(config: &Config) -> anyhow::Result<KeyRing> {
+    let ring = if config.jwt_keys.is_empty() {
+        KeyRing::development()?
+    } else {
+        KeyRing::from_config(&config.jwt_keys)?
+    };
+    anyhow::ensure!(
+        !(config.app_env == AppEnv::Production && ring.has_development_key()),
+        "jwt_keys: production needs signing keys of its own; the built-in development key is public"
+    );
+    Ok(ring)
 }
 
 /// Connects to the configured database and applies pending migrations if configured to.
@@ -94,7 +117,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection
 /// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = open_database(&config).await?;
-    let state = AppState::new(config, db, Arc::new(SystemClock));
+    let state = AppState::new(config, db, Arc::new(SystemClock))?;
     let demo =
         if state.config.seed_demo {
             Some(demo::seed(&state.services).await.map_err(|err| {

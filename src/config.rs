@@ -14,6 +14,8 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::auth::jwt::JwtKeyConfig;
+
 /// Which kind of deployment this is; production refuses development conveniences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,6 +65,11 @@ pub struct Config {
     pub graphql_introspection: bool,
     /// Origins whose browser pages may call the API (CORS); empty allows none.
     pub cors_allowed_origins: Vec<String>,
+    /// Keys that sign (the first with a private key) and verify access tokens; empty in
+    /// development means the built-in development key, which production refuses.
+    pub jwt_keys: Vec<JwtKeyConfig>,
+    /// How long an access token lives, in seconds.
+    pub access_token_ttl_seconds: i64,
     /// How often open checkouts past their expiry are marked expired, in seconds.
     pub expiry_sweep_seconds: u64,
     /// Log line format.
@@ -82,6 +89,8 @@ impl Default for Config {
             body_limit_bytes: 256 * 1024,
             checkout_ttl_minutes: 60,
             expiry_sweep_seconds: 15,
+            jwt_keys: Vec::new(),
+            access_token_ttl_seconds: 900,
             graphql_introspection: true,
             cors_allowed_origins: Vec::new(),
             log_format: LogFormat::Text,
@@ -176,6 +185,15 @@ impl Config {
         }
         if !(1..=3600).contains(&self.expiry_sweep_seconds) {
             problems.push("expiry_sweep_seconds must be between 1 and 3600".to_owned());
+        }
+        if !(60..=3600).contains(&self.access_token_ttl_seconds) {
+            problems.push("access_token_ttl_seconds must be between 60 and 3600".to_owned());
+        }
+        if production && self.jwt_keys.is_empty() {
+            problems.push(
+                "jwt_keys: production needs signing keys of its own; the built-in development key is public"
+                    .to_owned(),
+            );
         }
         if production && self.seed_demo {
             problems.push(

@@ -177,7 +177,7 @@ fn export_schema(output: Option<&PathBuf>) -> anyhow::Result<()> {
 
 async fn state(config: Config) -> anyhow::Result<AppState> {
     let db = app::open_database(&config).await?;
-    Ok(AppState::new(config, db, Arc::new(SystemClock)))
+    AppState::new(config, db, Arc::new(SystemClock))
 }
 
 fn init_logging(format: LogFormat) {

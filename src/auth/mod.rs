@@ -1,6 +1,8 @@
 //! Who is calling: principals and the credentials that prove them.
 
 pub mod api_key;
+pub mod jwt;
+pub mod oauth;
 pub mod principal;
 pub mod scope;
 pub mod secret;

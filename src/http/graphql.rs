@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, oauth},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
     service::{ServiceResult, Services, merchants},
@@ -34,7 +34,7 @@ use crate::{
 enum AuthError {
     #[error("the Authorization header must be `Bearer <API key>`")]
     Malformed,
-    #[error("unknown or revoked API key")]
+    #[error("unknown or revoked API key, or invalid access token")]
     Rejected,
     #[error("authentication is unavailable")]
     Unavailable,
@@ -53,6 +53,14 @@ async fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AuthError::Malformed)?;
+    if !token.starts_with("sk_") {
+        return oauth::verify(&services.keys, token, services.clock.now())
+            .map(Principal::Merchant)
+            .map_err(|err| {
+                tracing::info!(reason = %err, "access token refused");
+                AuthError::Rejected
+            });
+    }
     let found: ServiceResult<_> = merchants::authenticate(&services.db, token).await;
     match found {
         Ok(Some(merchant)) => {

@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod oauth;
 pub mod security;
 
 use std::time::Duration;
@@ -10,7 +11,7 @@ use axum::{
     Router,
     http::{StatusCode, header::AUTHORIZATION},
     middleware,
-    routing::get,
+    routing::{get, post},
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/oauth/token", post(oauth::token))
+        .route("/.well-known/jwks.json", get(oauth::jwks))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CompressionLayer::new())

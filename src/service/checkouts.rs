@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult, Services,
     pagination::{Cursor, Keyset, Page, PageRequest},
-    parse_stored,
+    parse_stored, retry_transient,
 };
 use crate::{
     auth::secret::{hash_secret, random_secret},
@@ -97,8 +97,26 @@ pub async fn create(
     let token = random_secret("ct_");
     let (checkout, items) = rows(merchant_id, &valid, &token, now);
 
+    // A deadlock between concurrent creations (MySQL gap locks) is retried; the retry then
+    // sees the winner's row and reports the duplicate reference.
+    retry_transient(|| store(services, merchant_id, &checkout, &items, now)).await?;
+    Ok(CreatedCheckout {
+        url: services.checkout_url(&token),
+        checkout,
+        token,
+    })
+}
+
+/// Stores a checkout and its items in one transaction.
+async fn store(
+    services: &Services,
+    merchant_id: Uuid,
+    checkout: &checkout::Model,
+    items: &[checkout_item::Model],
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
     let txn = begin_write(&services.db).await?;
-    release_expired_reference(&txn, merchant_id, &valid.merchant_reference, now).await?;
+    release_expired_reference(&txn, merchant_id, &checkout.merchant_reference, now).await?;
     if let Err(err) = checkout::Entity::insert(checkout.clone().into_active_model())
         .exec_without_returning(&txn)
         .await
@@ -116,15 +134,16 @@ pub async fn create(
             _ => err.into(),
         });
     }
-    checkout_item::Entity::insert_many(items.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(&txn)
-        .await?;
+    checkout_item::Entity::insert_many(
+        items
+            .iter()
+            .cloned()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
-    Ok(CreatedCheckout {
-        url: services.checkout_url(&token),
-        checkout,
-        token,
-    })
+    Ok(())
 }
 
 /// The rows that store a validated checkout.
@@ -197,24 +216,31 @@ async fn release_expired_reference(
     reference: &str,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    checkout::Entity::update_many()
-        .col_expr(
-            checkout::Column::Status,
-            Expr::value(CheckoutStatus::Expired.as_str()),
-        )
-        .col_expr(
-            checkout::Column::OpenReference,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            checkout::Column::UpdatedAt,
-            Expr::value(now.timestamp_millis()),
-        )
-        .filter(checkout::Column::MerchantId.eq(merchant_id))
-        .filter(checkout::Column::OpenReference.eq(reference))
-        .filter(checkout::Column::ExpiresAt.lte(now.timestamp_millis()))
-        .exec(txn)
+    use checkout::Column;
+    // A plain read first: an UPDATE that matches nothing would still take gap locks on
+    // MySQL, which deadlock concurrent creations.
+    let held: Option<Uuid> = checkout::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::MerchantId.eq(merchant_id))
+        .filter(Column::OpenReference.eq(reference))
+        .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
+        .into_tuple()
+        .one(txn)
         .await?;
+    if let Some(id) = held {
+        checkout::Entity::update_many()
+            .col_expr(
+                Column::Status,
+                Expr::value(CheckoutStatus::Expired.as_str()),
+            )
+            .col_expr(Column::OpenReference, Expr::value(Option::<String>::None))
+            .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(CheckoutStatus::Open.as_str()))
+            .exec(txn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -8,12 +8,12 @@ pub mod merchants;
 pub mod pagination;
 pub mod plans;
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use chrono::Duration;
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::{clock::Clock, domain::checkout::Violation, events::EventBus};
+use crate::{auth::jwt::KeyRing, clock::Clock, domain::checkout::Violation, events::EventBus};
 
 /// What every use case needs: the database, the clock and the business settings.
 #[derive(Clone)]
@@ -32,6 +32,10 @@ pub struct Services {
     pub live_mode: bool,
     /// Last use of API keys, written in batches.
     pub key_usage: api_keys::UsageTracker,
+    /// Signs and verifies access tokens.
+    pub keys: Arc<KeyRing>,
+    /// How long an access token lives.
+    pub access_token_ttl: Duration,
 }
 
 impl Services {
@@ -89,4 +93,27 @@ pub(crate) fn parse_stored<T: std::str::FromStr>(value: &str, what: &str) -> Res
     value
         .parse()
         .map_err(|_| DbErr::Type(format!("stored {what} {value:?} is not valid")))
+}
+
+/// How many times a transaction is tried before its transient failure is reported.
+const ATTEMPTS: usize = 3;
+
+/// Runs a transaction, running it again when it fails transiently (see [`crate::db::is_transient`]).
+pub async fn retry_transient<T, F, Fut>(mut run: F) -> ServiceResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ServiceResult<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match run().await {
+            Err(ServiceError::Database(err))
+                if attempt < ATTEMPTS && crate::db::is_transient(&err) =>
+            {
+                tracing::info!(error = %err, attempt, "transient database failure; retrying");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
 }

@@ -93,17 +93,25 @@ fn production_refuses_development_defaults() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("seed_demo"), "{stderr}");
+    assert!(stderr.contains("jwt_keys"), "{stderr}");
     assert!(
         stderr.contains("checkout_app_url must use https"),
         "{stderr}"
     );
 
+    let key_file = dir.path().join("signing.pem");
+    std::fs::write(&key_file, crate::helpers::new_signing_key().0).unwrap();
+    let keys = format!(
+        "[{{kid=\"k1\", private_key_file=\"{}\"}}]",
+        key_file.display()
+    );
     let seed = paylater(
         &["seed-demo"],
         &[
             ("APP_ENV", "production"),
             ("DATABASE_URL", &url),
             ("PAYLATER_CHECKOUT_APP_URL", "https://pay.example/c"),
+            ("PAYLATER_JWT_KEYS", &keys),
         ],
     );
     assert!(!seed.status.success());

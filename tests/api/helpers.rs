@@ -135,7 +135,7 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let clock = Arc::new(ManualClock::new(start_time()));
-        let state = AppState::new(config, db.clone(), clock.clone());
+        let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let router = state.service();
@@ -192,6 +192,29 @@ impl TestApp {
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }
+}
+
+/// A new Ed25519 private key in PKCS#8 PEM, and its public key in SPKI PEM.
+pub fn new_signing_key() -> (String, String) {
+    use ed25519_dalek::pkcs8::{
+        EncodePrivateKey, EncodePublicKey, KeypairBytes, spki::der::pem::LineEnding,
+    };
+    let secret = rand::random::<[u8; 32]>();
+    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    // PKCS#8 v1, as `openssl genpkey -algorithm ed25519` writes it.
+    let v1 = KeypairBytes {
+        secret_key: secret,
+        public_key: None,
+    };
+    let private = v1
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("private PEM")
+        .to_string();
+    let public = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("public PEM");
+    (private, public)
 }
 
 /// The `extensions.code` of every top-level error of a response.

@@ -11,6 +11,7 @@ mod checkout_read;
 mod cli;
 mod helpers;
 mod http_surface;
+mod oauth;
 mod schema;
 mod statements;
 mod subscription;

@@ -123,7 +123,12 @@ async fn bad_credentials_close_the_connection() {
     match socket.next().await {
         Some(Ok(Message::Close(Some(frame)))) => {
             assert_eq!(u16::from(frame.code), 1002);
-            assert_eq!(frame.reason.as_str(), "unknown or revoked API key");
+            assert!(
+                frame
+                    .reason
+                    .as_str()
+                    .starts_with("unknown or revoked API key")
+            );
         }
         other => panic!("expected a close frame, got {other:?}"),
     }
