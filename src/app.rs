@@ -11,7 +11,10 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::jwt::KeyRing,
+    auth::{
+        jwt::KeyRing,
+        throttle::{LoginLimits, LoginThrottle},
+    },
     clock::{Clock, SystemClock},
     config::{AppEnv, Config},
     db, demo,
@@ -60,6 +63,10 @@ impl AppState {
             key_usage: Default::default(),
             keys: Arc::new(keys),
             access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
+            login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
+                per_account: config.login_attempts_per_account_per_minute,
+                per_ip: config.login_attempts_per_ip_per_minute,
+            })),
         };
         let schema = graphql::build(services.clone(), config.graphql_introspection);
         Ok(Self(Arc::new(App {

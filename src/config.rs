@@ -5,7 +5,7 @@
 //! `PAYLATER_CONFIG`; `PAYLATER_*` variables (e.g. `PAYLATER_LISTEN`); and the
 //! conventional `DATABASE_URL` and `APP_ENV`.
 
-use std::{fmt, net::SocketAddr};
+use std::{fmt, net::SocketAddr, num::NonZeroU32};
 
 use figment::{
     Figment,
@@ -70,6 +70,10 @@ pub struct Config {
     pub jwt_keys: Vec<JwtKeyConfig>,
     /// How long an access token lives, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// Login attempts allowed per account per minute.
+    pub login_attempts_per_account_per_minute: NonZeroU32,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_ip_per_minute: NonZeroU32,
     /// How often open checkouts past their expiry are marked expired, in seconds.
     pub expiry_sweep_seconds: u64,
     /// Log line format.
@@ -91,6 +95,8 @@ impl Default for Config {
             expiry_sweep_seconds: 15,
             jwt_keys: Vec::new(),
             access_token_ttl_seconds: 900,
+            login_attempts_per_account_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            login_attempts_per_ip_per_minute: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
             graphql_introspection: true,
             cors_allowed_origins: Vec::new(),
             log_format: LogFormat::Text,

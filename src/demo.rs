@@ -19,6 +19,8 @@ pub const DEMO_MERCHANT_ID: Uuid = Uuid::from_u128(0x019a_b000_0000_7000_8000_00
 pub const DEMO_CONSUMER_ID: Uuid = Uuid::from_u128(0x019a_b000_0000_7000_8000_0000_0000_0002);
 /// The demo consumer's email.
 pub const DEMO_CONSUMER_EMAIL: &str = "shopper@demo.paylater.test";
+/// The demo consumer's password (development only, like everything here).
+pub const DEMO_CONSUMER_PASSWORD: &str = "demo-shopper-password";
 
 /// What the demo seed made.
 #[derive(Debug, Clone)]
@@ -44,7 +46,7 @@ pub async fn seed(services: &Services) -> ServiceResult<Demo> {
                 given_name: Set(Some("Ada".to_owned())),
                 family_name: Set(Some("Lovelace".to_owned())),
                 phone: Set(None),
-                password_hash: Set(None),
+                password_hash: Set(Some(demo_password_hash().await?)),
                 spending_limit_minor: Set(200_000),
                 currency: Set("EUR".to_owned()),
                 status: Set("ACTIVE".to_owned()),
@@ -60,6 +62,12 @@ pub async fn seed(services: &Services) -> ServiceResult<Demo> {
         merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID).0,
         api_key: DEMO_API_KEY,
     })
+}
+
+async fn demo_password_hash() -> ServiceResult<String> {
+    crate::auth::password::hash(DEMO_CONSUMER_PASSWORD)
+        .await
+        .map_err(|err| ServiceError::Database(sea_orm::DbErr::Custom(err.to_string())))
 }
 
 /// An example `createCheckout` mutation whose amounts add up.
@@ -97,7 +105,9 @@ pub fn banner(address: SocketAddr, demo: Option<&Demo>) -> String {
              \n(the playground sends it already). Demo merchant ID: {id}\
              \n\nPaste this into the playground to create a checkout (change merchantReference to make another):\n\n{EXAMPLE_MUTATION}\n\
              \nThen read it as the checkout app would, without credentials:\
-             \n  query {{ checkout(token: \"<checkoutToken>\") {{ status total {{ amount }} availablePlans {{ plan }} }} }}\n",
+             \n  query {{ checkout(token: \"<checkoutToken>\") {{ status total {{ amount }} availablePlans {{ plan }} }} }}\n\
+             \nDemo shopper: {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}; log in with\
+             \n  mutation {{ login(input: {{ email: \"{DEMO_CONSUMER_EMAIL}\", password: \"{DEMO_CONSUMER_PASSWORD}\" }}) {{ session {{ accessToken refreshToken }} userErrors {{ code }} }} }}\n",
             key = demo.api_key,
             id = demo.merchant_id,
         )),

@@ -22,6 +22,8 @@ mod m20261123_000013_create_idempotency_keys;
 mod m20261123_000014_create_outbox_events;
 mod m20261123_000015_create_audit_logs;
 mod m20261123_000016_seed_plans;
+mod m20261123_000017_create_consumer_sessions;
+mod m20261123_000018_create_refresh_tokens;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_create_outbox_events::Migration),
             Box::new(m20261123_000015_create_audit_logs::Migration),
             Box::new(m20261123_000016_seed_plans::Migration),
+            Box::new(m20261123_000017_create_consumer_sessions::Migration),
+            Box::new(m20261123_000018_create_refresh_tokens::Migration),
         ]
     }
 }

@@ -3,9 +3,12 @@
 pub mod api_key;
 pub mod jwt;
 pub mod oauth;
+pub mod password;
 pub mod principal;
 pub mod scope;
 pub mod secret;
+pub mod session;
+pub mod throttle;
 
 pub use principal::{ClientIp, MerchantPrincipal, Principal};
 pub use scope::{Scope, Scopes};

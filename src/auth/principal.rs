@@ -2,15 +2,17 @@
 
 use uuid::Uuid;
 
-use super::Scopes;
+use super::{Scopes, session::ConsumerPrincipal};
 
 /// Who is calling. Resolvers never look at headers: they ask for a principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// No credentials: may read public data and checkouts whose token it holds.
     Anonymous,
-    /// A merchant's server, authenticated by an API key.
+    /// A merchant's server, authenticated by an API key or an access token.
     Merchant(MerchantPrincipal),
+    /// A shopper, authenticated by a session's access token.
+    Consumer(ConsumerPrincipal),
 }
 
 /// A merchant authenticated by one of its API keys.
@@ -29,7 +31,15 @@ impl Principal {
     pub fn merchant(&self) -> Option<&MerchantPrincipal> {
         match self {
             Self::Merchant(merchant) => Some(merchant),
-            Self::Anonymous => None,
+            Self::Anonymous | Self::Consumer(_) => None,
+        }
+    }
+
+    /// The consumer behind the request, if any.
+    pub fn consumer(&self) -> Option<&ConsumerPrincipal> {
+        match self {
+            Self::Consumer(consumer) => Some(consumer),
+            Self::Anonymous | Self::Merchant(_) => None,
         }
     }
 }

@@ -41,6 +41,12 @@ pub enum ViolationCode {
     Empty,
     /// An API key may only grant scopes it holds itself.
     ScopeNotHeld,
+    /// An account with this email already exists.
+    EmailTaken,
+    /// The password is too short, too long or too easy to guess.
+    WeakPassword,
+    /// The email or the password is wrong (never says which).
+    InvalidCredentials,
 }
 
 /// One refused value, with the path of the input field it came from.

@@ -5,7 +5,7 @@ use async_graphql::{Context, Guard};
 
 use super::{errors::ErrorCode, loaders::Loaders};
 use crate::{
-    auth::{ClientIp, MerchantPrincipal, Principal, Scope},
+    auth::{ClientIp, MerchantPrincipal, Principal, Scope, session::ConsumerPrincipal},
     service::{Services, audit::Actor},
 };
 
@@ -14,11 +14,39 @@ pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
     ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous)
 }
 
-/// The merchant calling, or `UNAUTHENTICATED`.
+/// The merchant calling; `UNAUTHENTICATED` without credentials, `FORBIDDEN` for a consumer.
 pub fn merchant<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a MerchantPrincipal> {
-    principal(ctx)
-        .merchant()
-        .ok_or_else(|| ErrorCode::Unauthenticated.error("this operation needs a merchant API key"))
+    match principal(ctx) {
+        Principal::Merchant(merchant) => Ok(merchant),
+        Principal::Consumer(_) => {
+            Err(ErrorCode::Forbidden.error("this operation is for merchants"))
+        }
+        Principal::Anonymous => {
+            Err(ErrorCode::Unauthenticated.error("this operation needs a merchant API key"))
+        }
+    }
+}
+
+/// The consumer calling; `UNAUTHENTICATED` without credentials, `FORBIDDEN` for a merchant.
+pub fn consumer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a ConsumerPrincipal> {
+    match principal(ctx) {
+        Principal::Consumer(consumer) => Ok(consumer),
+        Principal::Merchant(_) => {
+            Err(ErrorCode::Forbidden.error("this operation is for consumers"))
+        }
+        Principal::Anonymous => {
+            Err(ErrorCode::Unauthenticated.error("this operation needs a consumer access token"))
+        }
+    }
+}
+
+/// Lets only consumers through (see [`consumer`]).
+pub struct ConsumerGuard;
+
+impl Guard for ConsumerGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        consumer(ctx).map(|_| ())
+    }
 }
 
 /// Who is acting, for the audit log.
@@ -26,11 +54,8 @@ pub fn actor(ctx: &Context<'_>) -> Actor {
     let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
     match principal(ctx) {
         Principal::Merchant(merchant) => Actor::api_key(merchant, ip),
-        Principal::Anonymous => Actor {
-            kind: "anonymous",
-            id: None,
-            ip,
-        },
+        Principal::Consumer(consumer) => Actor::consumer(consumer.consumer_id, ip),
+        Principal::Anonymous => Actor::anonymous(ip),
     }
 }
 

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     BadUserInput,
     /// The query is deeper, more complex, or uses more aliases or root fields than allowed.
     QueryTooComplex,
+    /// Too many requests or attempts; `extensions.retryAfterSeconds` says when to retry.
+    RateLimited,
     /// Something failed on the server; retrying may help.
     Internal,
 }
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -53,6 +56,15 @@ impl From<ServiceError> for async_graphql::Error {
         match err {
             ServiceError::NotFound => ErrorCode::NotFound.error("not found"),
             ServiceError::BadInput(message) => ErrorCode::BadUserInput.error(message),
+            ServiceError::Unauthenticated(message) => ErrorCode::Unauthenticated.error(message),
+            ServiceError::RateLimited { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                async_graphql::Error::new(format!("too many attempts; retry in {seconds} s"))
+                    .extend_with(|_, ext| {
+                        ext.set("code", ErrorCode::RateLimited.as_str());
+                        ext.set("retryAfterSeconds", seconds);
+                    })
+            }
             ServiceError::Rejected(violations) => {
                 let message = violations
                     .first()
@@ -108,6 +120,13 @@ pub enum UserErrorCode {
     Empty,
     /// The calling API key may only grant scopes it holds itself.
     ScopeNotHeld,
+    /// An account with this email already exists.
+    EmailTaken,
+    /// The password needs 10 to 128 characters and must not be the email or one
+    /// character repeated.
+    WeakPassword,
+    /// The email or the password is wrong (the message never says which).
+    InvalidCredentials,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

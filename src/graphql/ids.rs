@@ -16,6 +16,8 @@ pub enum NodeKind {
     Merchant,
     /// A merchant API key.
     ApiKey,
+    /// A consumer account.
+    Consumer,
 }
 
 impl NodeKind {
@@ -24,6 +26,7 @@ impl NodeKind {
             Self::Checkout => "Checkout",
             Self::Merchant => "Merchant",
             Self::ApiKey => "ApiKey",
+            Self::Consumer => "Consumer",
         }
     }
 
@@ -32,6 +35,7 @@ impl NodeKind {
             "Checkout" => Some(Self::Checkout),
             "Merchant" => Some(Self::Merchant),
             "ApiKey" => Some(Self::ApiKey),
+            "Consumer" => Some(Self::Consumer),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod checkout;
 pub mod connection;
+pub mod consumers;
 pub mod context;
 pub mod errors;
 pub mod extensions;
@@ -30,6 +31,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     checkout::CheckoutQuery,
+    consumers::ConsumerQuery,
     merchant::MerchantQuery,
     plans::PlanQuery,
     node::NodeQuery,
@@ -38,7 +40,11 @@ pub struct QueryRoot(
 /// Everything that changes state.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(checkout::CheckoutMutation, api_keys::ApiKeyMutation);
+pub struct MutationRoot(
+    checkout::CheckoutMutation,
+    api_keys::ApiKeyMutation,
+    consumers::ConsumerMutation,
+);
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
 #[derive(MergedSubscription, Default)]

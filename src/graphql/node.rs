@@ -6,14 +6,15 @@ use async_graphql::{Context, ID, Interface, Object, ServerError};
 use super::{
     api_keys::ApiKey,
     checkout::Checkout,
+    consumers::Consumer,
     context::{merchant_with, principal, services},
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
 };
 use crate::{
-    auth::Scope,
-    service::{api_keys, checkouts, merchants},
+    auth::{Principal, Scope},
+    service::{api_keys, checkouts, consumers, merchants},
 };
 
 /// An object with a global ID.
@@ -31,14 +32,25 @@ pub enum Node {
     Merchant(Merchant),
     /// A merchant API key (visible to its merchant, with the `api_keys:manage` scope).
     ApiKey(ApiKey),
+    /// A consumer account (visible to itself).
+    Consumer(Consumer),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
     let (kind, uuid) = decode_any(id)?;
     let not_found = || ErrorCode::NotFound.error("not found");
-    let merchant = principal(ctx).merchant().ok_or_else(not_found)?;
     let db = &services(ctx)?.db;
+    if let Principal::Consumer(consumer) = principal(ctx) {
+        return match kind {
+            NodeKind::Consumer if uuid == consumer.consumer_id => {
+                Ok(Node::Consumer(Consumer(consumers::get(db, uuid).await?)))
+            }
+            _ => Err(not_found()),
+        };
+    }
+    let merchant = principal(ctx).merchant().ok_or_else(not_found)?;
     Ok(match kind {
+        NodeKind::Consumer => return Err(not_found()),
         NodeKind::Checkout => Node::Checkout(Checkout(
             checkouts::get(db, merchant.merchant_id, uuid).await?,
         )),

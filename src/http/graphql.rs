@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, oauth},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt::TokenError, oauth, session},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
     service::{ServiceResult, Services, merchants},
@@ -54,8 +54,17 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(AuthError::Malformed)?;
     if !token.starts_with("sk_") {
-        return oauth::verify(&services.keys, token, services.clock.now())
+        let now = services.clock.now();
+        // A token is for merchants or for consumers (its audience and claims say which);
+        // one for the other kind fails as Invalid or Malformed.
+        return oauth::verify(&services.keys, token, now)
             .map(Principal::Merchant)
+            .or_else(|err| match err {
+                TokenError::Invalid | TokenError::Malformed => {
+                    session::verify(&services.keys, token, now).map(Principal::Consumer)
+                }
+                other => Err(other),
+            })
             .map_err(|err| {
                 tracing::info!(reason = %err, "access token refused");
                 AuthError::Rejected

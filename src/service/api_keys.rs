@@ -102,7 +102,7 @@ pub async fn create(
         &txn,
         actor,
         "api_key.created",
-        ("api_key", key.id),
+        Some(("api_key", key.id)),
         details,
         now,
     )
@@ -147,7 +147,7 @@ pub async fn revoke(
         &txn,
         actor,
         "api_key.revoked",
-        ("api_key", id),
+        Some(("api_key", id)),
         details,
         now,
     )

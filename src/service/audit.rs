@@ -25,6 +25,24 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// A consumer (or someone trying to log in as one).
+    pub fn consumer(consumer_id: Uuid, ip: Option<IpAddr>) -> Self {
+        Self {
+            kind: "consumer",
+            id: Some(consumer_id),
+            ip,
+        }
+    }
+
+    /// Nobody authenticated yet, from `ip`.
+    pub fn anonymous(ip: Option<IpAddr>) -> Self {
+        Self {
+            kind: "anonymous",
+            id: None,
+            ip,
+        }
+    }
+
     /// A merchant acting through one of its API keys.
     pub fn api_key(principal: &MerchantPrincipal, ip: Option<IpAddr>) -> Self {
         Self {
@@ -40,7 +58,7 @@ pub async fn record(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
-    target: (&str, Uuid),
+    target: Option<(&str, Uuid)>,
     metadata: Value,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -49,8 +67,8 @@ pub async fn record(
         actor_kind: actor.kind.to_owned(),
         actor_id: actor.id,
         action: action.to_owned(),
-        target_type: Some(target.0.to_owned()),
-        target_id: Some(target.1),
+        target_type: target.map(|(kind, _)| kind.to_owned()),
+        target_id: target.map(|(_, id)| id),
         ip: actor.ip.map(|ip| ip.to_string()),
         metadata: (!metadata.is_null()).then(|| metadata.to_string()),
         created_at: ChronoUnixTimestampMillis(at),

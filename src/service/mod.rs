@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod checkouts;
+pub mod consumers;
 pub mod merchants;
 pub mod pagination;
 pub mod plans;
@@ -13,7 +14,12 @@ use std::{future::Future, sync::Arc};
 use chrono::Duration;
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::{auth::jwt::KeyRing, clock::Clock, domain::checkout::Violation, events::EventBus};
+use crate::{
+    auth::{jwt::KeyRing, throttle::LoginThrottle},
+    clock::Clock,
+    domain::checkout::Violation,
+    events::EventBus,
+};
 
 /// What every use case needs: the database, the clock and the business settings.
 #[derive(Clone)]
@@ -36,6 +42,8 @@ pub struct Services {
     pub keys: Arc<KeyRing>,
     /// How long an access token lives.
     pub access_token_ttl: Duration,
+    /// Buckets that slow down password guessing.
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl Services {
@@ -58,6 +66,13 @@ pub enum ServiceError {
     Rejected(Vec<Violation>),
     /// The caller's arguments are malformed (a bad cursor, a page size out of range).
     BadInput(String),
+    /// The caller's credentials (a refresh token, say) are not valid.
+    Unauthenticated(String),
+    /// Too many attempts; try again after this long.
+    RateLimited {
+        /// How long until an attempt is allowed again.
+        retry_after: std::time::Duration,
+    },
     /// The database failed; details are logged, never shown to the caller.
     Database(DbErr),
 }
@@ -78,7 +93,8 @@ impl ServiceError {
                 .map(|v| format!("{}: {}", v.field.join("."), v.message))
                 .collect::<Vec<_>>()
                 .join("; "),
-            Self::BadInput(message) => message.clone(),
+            Self::BadInput(message) | Self::Unauthenticated(message) => message.clone(),
+            Self::RateLimited { retry_after } => format!("rate limited for {retry_after:?}"),
             Self::Database(err) => format!("database error: {err}"),
         }
     }

@@ -9,6 +9,7 @@ mod checkout_expiry;
 mod checkout_list;
 mod checkout_read;
 mod cli;
+mod consumers;
 mod helpers;
 mod http_surface;
 mod oauth;

@@ -9,7 +9,7 @@ pub use crate::domain::violation::{Path, Violation, ViolationCode};
 pub use request::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperHints, ValidCheckout,
 };
-pub use validation::{is_safe_url, sum_of_parts, validate};
+pub use validation::{is_e164, is_safe_url, sum_of_parts, validate};
 
 use std::str::FromStr;
 

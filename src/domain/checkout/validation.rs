@@ -226,7 +226,8 @@ pub fn is_safe_url(value: &str) -> bool {
     url.host_str().is_some() && (url.scheme() == "https" || (url.scheme() == "http" && local))
 }
 
-fn is_e164(phone: &str) -> bool {
+/// Whether a phone number is in E.164 form: `+`, then 7 to 15 digits not starting with 0.
+pub fn is_e164(phone: &str) -> bool {
     let Some(digits) = phone.strip_prefix('+') else {
         return false;
     };

@@ -1,0 +1,398 @@
+//! Consumer accounts and sessions: registration, login, refresh-token rotation with reuse
+//! detection, and logout. Messages never tell whether an account exists.
+
+use chrono::{DateTime, Utc};
+use entity::{consumer, consumer_session, refresh_token};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+};
+use crate::{
+    auth::{
+        password,
+        secret::{hash_secret, random_secret},
+        session::{self, ConsumerPrincipal, SESSION_LIFETIME},
+    },
+    db::begin_write,
+    domain::{
+        checkout::is_e164,
+        violation::{Path, Violation, ViolationCode},
+    },
+};
+
+/// What a shopper sends to open an account.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Email address; stored lower-case.
+    pub email: String,
+    /// Password, checked against the policy and stored as an argon2id hash.
+    pub password: String,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Phone in E.164 form.
+    pub phone: Option<String>,
+}
+
+/// A started or refreshed session: what the consumer app keeps.
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    /// The short-lived access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The single-use refresh token.
+    pub refresh_token: String,
+    /// The consumer.
+    pub consumer: consumer::Model,
+}
+
+/// The default spending limit of a new account, in minor units of its currency.
+const DEFAULT_SPENDING_LIMIT: i64 = 100_000;
+/// Shown for every failed login, whatever failed.
+const BAD_CREDENTIALS: &str = "the email or the password is incorrect";
+
+fn violation(field: &str, code: ViolationCode, message: &str) -> Violation {
+    Violation::new(&Path::input().at(field), code, message)
+}
+
+fn optional(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The lower-case, trimmed form under which an email is stored and looked up.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Opens an account. Refusals come back as violations and store nothing.
+pub async fn register(
+    services: &Services,
+    actor: &Actor,
+    input: Registration,
+) -> ServiceResult<consumer::Model> {
+    let email = normalize_email(&input.email);
+    let mut problems = Vec::new();
+    if email.chars().count() > 320 || !email_address::EmailAddress::is_valid(&email) {
+        problems.push(violation(
+            "email",
+            ViolationCode::InvalidEmail,
+            "is not an email address",
+        ));
+    }
+    if password::check_policy(&input.password, &email).is_err() {
+        problems.push(violation(
+            "password",
+            ViolationCode::WeakPassword,
+            "use 10 to 128 characters, not your email and not one character repeated",
+        ));
+    }
+    let given_name = optional(input.given_name);
+    let family_name = optional(input.family_name);
+    for (field, value) in [("givenName", &given_name), ("familyName", &family_name)] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 100 || v.chars().any(char::is_control))
+        {
+            problems.push(violation(
+                field,
+                ViolationCode::TooLong,
+                "must be at most 100 printable characters",
+            ));
+        }
+    }
+    let phone = optional(input.phone);
+    if phone.as_deref().is_some_and(|p| !is_e164(p)) {
+        problems.push(violation(
+            "phone",
+            ViolationCode::InvalidPhone,
+            "must be in E.164 form, e.g. +393331234567",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ServiceError::Rejected(problems));
+    }
+    let password_hash = password::hash(&input.password)
+        .await
+        .map_err(|err| ServiceError::Database(sea_orm::DbErr::Custom(err.to_string())))?;
+    let now = ChronoUnixTimestampMillis(services.clock.now());
+    let account = consumer::Model {
+        id: Uuid::now_v7(),
+        email,
+        given_name,
+        family_name,
+        phone,
+        password_hash: Some(password_hash),
+        spending_limit_minor: DEFAULT_SPENDING_LIMIT,
+        currency: "EUR".to_owned(),
+        status: "ACTIVE".to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = begin_write(&services.db).await?;
+    if let Err(err) = consumer::Entity::insert(account.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await
+    {
+        return Err(match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Rejected(vec![violation(
+                "email",
+                ViolationCode::EmailTaken,
+                "an account with this email exists; log in instead",
+            )]),
+            _ => err.into(),
+        });
+    }
+    audit::record(
+        &txn,
+        actor,
+        "consumer.registered",
+        Some(("consumer", account.id)),
+        json!(null),
+        now.0,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Starts a session for a correct email and password. Every failure, unknown email
+/// included, gives the same violation after the same amount of work, and attempts are
+/// throttled per account and per client address.
+pub async fn login(
+    services: &Services,
+    actor: &Actor,
+    email: &str,
+    password: &str,
+) -> ServiceResult<SessionTokens> {
+    let email = normalize_email(email);
+    services
+        .login_throttle
+        .attempt(&email, actor.ip)
+        .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
+    let account = consumer::Entity::find()
+        .filter(consumer::Column::Email.eq(email.as_str()))
+        .one(&services.db)
+        .await?;
+    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let verified = password::verify(password, stored).await;
+    let now = services.clock.now();
+    let account = match account {
+        Some(account) if verified && account.status == "ACTIVE" => account,
+        account => {
+            let who = Actor {
+                id: account.as_ref().map(|a| a.id),
+                kind: "consumer",
+                ip: actor.ip,
+            };
+            let target = account.as_ref().map(|a| ("consumer", a.id));
+            audit::record(
+                &services.db,
+                &who,
+                "consumer.login_failed",
+                target,
+                json!(null),
+                now,
+            )
+            .await?;
+            return Err(ServiceError::Rejected(vec![violation(
+                "password",
+                ViolationCode::InvalidCredentials,
+                BAD_CREDENTIALS,
+            )]));
+        }
+    };
+    let session_id = Uuid::now_v7();
+    let txn = begin_write(&services.db).await?;
+    consumer_session::Entity::insert(
+        consumer_session::Model {
+            id: session_id,
+            consumer_id: account.id,
+            created_at: ChronoUnixTimestampMillis(now),
+            expires_at: ChronoUnixTimestampMillis(now + SESSION_LIFETIME),
+            revoked_at: None,
+            revoked_reason: None,
+        }
+        .into_active_model(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let refresh = new_refresh_token(&txn, session_id, now).await?;
+    let who = Actor::consumer(account.id, actor.ip);
+    audit::record(
+        &txn,
+        &who,
+        "consumer.login_succeeded",
+        Some(("consumer_session", session_id)),
+        json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    tokens(services, account, session_id, refresh, now)
+}
+
+async fn new_refresh_token(
+    txn: &impl sea_orm::ConnectionTrait,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<String> {
+    let token = random_secret("rt_");
+    refresh_token::Entity::insert(
+        refresh_token::Model {
+            id: Uuid::now_v7(),
+            session_id,
+            token_hash: hash_secret(&token),
+            created_at: ChronoUnixTimestampMillis(now),
+            spent_at: None,
+        }
+        .into_active_model(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(token)
+}
+
+fn tokens(
+    services: &Services,
+    consumer: consumer::Model,
+    session_id: Uuid,
+    refresh_token: String,
+    now: DateTime<Utc>,
+) -> ServiceResult<SessionTokens> {
+    let principal = ConsumerPrincipal {
+        consumer_id: consumer.id,
+        session_id,
+    };
+    let access_token = session::issue(&services.keys, &principal, now, services.access_token_ttl)
+        .map_err(|err| {
+        ServiceError::Database(sea_orm::DbErr::Custom(format!(
+            "cannot sign a token: {err}"
+        )))
+    })?;
+    Ok(SessionTokens {
+        access_token,
+        expires_in: services.access_token_ttl.num_seconds(),
+        refresh_token,
+        consumer,
+    })
+}
+
+fn invalid_refresh() -> ServiceError {
+    ServiceError::Unauthenticated("the refresh token is not valid; log in again".to_owned())
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token. A token is
+/// good once: presenting a spent one means it was stolen or replayed, so the whole session
+/// is revoked and every token of it stops working.
+pub async fn refresh(
+    services: &Services,
+    actor: &Actor,
+    token: &str,
+) -> ServiceResult<SessionTokens> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let presented = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash_secret(token)))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    let session = consumer_session::Entity::find_by_id(presented.session_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if session.revoked_at.is_some() || session.expires_at.0 <= now {
+        return Err(invalid_refresh());
+    }
+    if presented.spent_at.is_some() {
+        revoke_session(&txn, session.id, "refresh_token_reuse", now).await?;
+        let who = Actor::consumer(session.consumer_id, actor.ip);
+        audit::record(
+            &txn,
+            &who,
+            "consumer.session_revoked",
+            Some(("consumer_session", session.id)),
+            json!({ "reason": "refresh_token_reuse" }),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(invalid_refresh());
+    }
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::SpentAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(refresh_token::Column::Id.eq(presented.id))
+        .filter(refresh_token::Column::SpentAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(invalid_refresh());
+    }
+    let next = new_refresh_token(&txn, session.id, now).await?;
+    txn.commit().await?;
+    let account = get(&services.db, session.consumer_id).await?;
+    tokens(services, account, session.id, next, now)
+}
+
+async fn revoke_session(
+    txn: &impl sea_orm::ConnectionTrait,
+    session_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    consumer_session::Entity::update_many()
+        .col_expr(
+            consumer_session::Column::RevokedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(consumer_session::Column::RevokedReason, Expr::value(reason))
+        .filter(consumer_session::Column::Id.eq(session_id))
+        .filter(consumer_session::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the caller's session: its refresh tokens stop working at once (its access tokens
+/// when they expire, within minutes).
+pub async fn logout(
+    services: &Services,
+    actor: &Actor,
+    principal: &ConsumerPrincipal,
+) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    revoke_session(&txn, principal.session_id, "logout", now).await?;
+    audit::record(
+        &txn,
+        actor,
+        "consumer.logout",
+        Some(("consumer_session", principal.session_id)),
+        json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A consumer account, or `NotFound`.
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> ServiceResult<consumer::Model> {
+    consumer::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
