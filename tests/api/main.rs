@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod authorization;
 mod checkout_cancel;
 mod checkout_create;
 mod checkout_expiry;
