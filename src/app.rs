@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{
         jwt::KeyRing,
-        throttle::{LoginLimits, LoginThrottle},
+        throttle::{LoginLimits, LoginThrottle, RequestLimiter, RequestLimits},
     },
     clock::{Clock, SystemClock},
     config::{AppEnv, Config},
@@ -63,6 +63,12 @@ impl AppState {
             key_usage: Default::default(),
             keys: Arc::new(keys),
             access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
+            request_limiter: Arc::new(RequestLimiter::new(RequestLimits {
+                per_principal_per_second: config.rate_limit_per_second,
+                principal_burst: config.rate_limit_burst,
+                per_ip_per_second: config.rate_limit_ip_per_second,
+                ip_burst: config.rate_limit_ip_burst,
+            })),
             login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
                 per_account: config.login_attempts_per_account_per_minute,
                 per_ip: config.login_attempts_per_ip_per_minute,
@@ -141,12 +147,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
     let expiry = jobs::spawn_checkout_expiry(state.services.clone(), sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
+    let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
     tracing::info!(%address, "listening");
     let served = axum::serve(listener, state.service())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     expiry.abort();
     usage.abort();
+    cleanup.abort();
     if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
         tracing::warn!(error = %err, "could not record the last use of API keys");
     }

@@ -70,6 +70,14 @@ pub struct Config {
     pub jwt_keys: Vec<JwtKeyConfig>,
     /// How long an access token lives, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// Query cost units (complexity) a merchant or consumer regains per second.
+    pub rate_limit_per_second: NonZeroU32,
+    /// Most query cost units a merchant or consumer can spend at once.
+    pub rate_limit_burst: NonZeroU32,
+    /// Query cost units a client address regains per second.
+    pub rate_limit_ip_per_second: NonZeroU32,
+    /// Most query cost units a client address can spend at once.
+    pub rate_limit_ip_burst: NonZeroU32,
     /// Login attempts allowed per account per minute.
     pub login_attempts_per_account_per_minute: NonZeroU32,
     /// Login attempts allowed per client address per minute.
@@ -95,6 +103,10 @@ impl Default for Config {
             expiry_sweep_seconds: 15,
             jwt_keys: Vec::new(),
             access_token_ttl_seconds: 900,
+            rate_limit_per_second: NonZeroU32::new(1_000).unwrap_or(NonZeroU32::MIN),
+            rate_limit_burst: NonZeroU32::new(40_000).unwrap_or(NonZeroU32::MIN),
+            rate_limit_ip_per_second: NonZeroU32::new(2_000).unwrap_or(NonZeroU32::MIN),
+            rate_limit_ip_burst: NonZeroU32::new(80_000).unwrap_or(NonZeroU32::MIN),
             login_attempts_per_account_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             login_attempts_per_ip_per_minute: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
             graphql_introspection: true,

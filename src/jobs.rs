@@ -52,3 +52,15 @@ pub fn spawn_key_usage_flush(services: Services, every: Duration) -> JoinHandle<
         }
     })
 }
+
+/// Every minute, drops rate-limit buckets that have refilled, so memory stays bounded.
+pub fn spawn_limiter_cleanup(services: Services) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            ticker.tick().await;
+            services.request_limiter.forget_idle();
+            services.login_throttle.forget_idle();
+        }
+    })
+}

@@ -15,6 +15,7 @@ pub mod merchant;
 pub mod money;
 pub mod node;
 pub mod plans;
+pub mod rate_limit;
 pub mod scalars;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -62,6 +63,7 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     )
     .extension(extensions::ErrorCodes)
     .extension(limits::QueryShapeLimits)
+    .extension(rate_limit::RateLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
 }

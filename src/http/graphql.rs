@@ -186,7 +186,20 @@ pub async fn execute(
         .data(principal)
         .data(ClientIp(peer.ip()))
         .data(Loaders::new(&state.services.db));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let response = state.schema.execute(request).await;
+    let retry_after = response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        let code = extensions.get("code")?;
+        (*code == async_graphql::Value::from(ErrorCode::RateLimited.as_str()))
+            .then(|| extensions.get("retryAfterSeconds").map(ToString::to_string))
+            .flatten()
+    });
+    let mut response = GraphQLResponse::from(response).into_response();
+    if let Some(seconds) = retry_after.and_then(|s| header::HeaderValue::from_str(&s).ok()) {
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }
 
 /// The GraphiQL playground. In development with demo data, the demo key is filled in.

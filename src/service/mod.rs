@@ -15,7 +15,10 @@ use chrono::Duration;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{
-    auth::{jwt::KeyRing, throttle::LoginThrottle},
+    auth::{
+        jwt::KeyRing,
+        throttle::{LoginThrottle, RequestLimiter},
+    },
     clock::Clock,
     domain::checkout::Violation,
     events::EventBus,
@@ -44,6 +47,8 @@ pub struct Services {
     pub access_token_ttl: Duration,
     /// Buckets that slow down password guessing.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Buckets that limit how much work each caller may ask for.
+    pub request_limiter: Arc<RequestLimiter>,
 }
 
 impl Services {

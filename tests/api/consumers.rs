@@ -143,7 +143,23 @@ async fn brute_force_on_one_account_is_throttled() {
             "INVALID_CREDENTIALS"
         );
     }
-    let limited = login(&app, "ada@example.com", PASSWORD).await;
+    let response = app
+        .post(
+            None,
+            LOGIN,
+            json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), 429);
+    assert!(
+        response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let limited: Value = response.json().await.unwrap();
     assert_eq!(error_codes(&limited), ["RATE_LIMITED"], "{limited}");
     assert!(
         limited["errors"][0]["extensions"]["retryAfterSeconds"]

@@ -252,3 +252,51 @@ async fn introspection_and_suggestions_can_be_switched_off() {
         .await;
     assert!(typo.to_string().contains("Did you mean"), "{typo}");
 }
+
+#[tokio::test]
+async fn a_flooding_client_is_limited_while_another_is_not() {
+    let app = TestApp::spawn_with(|config| {
+        config.rate_limit_per_second = std::num::NonZeroU32::new(1).unwrap();
+        config.rate_limit_burst = std::num::NonZeroU32::new(40).unwrap();
+    })
+    .await;
+    let flooder = app.merchant("Flooder").await;
+    let neighbour = app.merchant("Neighbour").await;
+    // `{ merchant { name } }` costs 2 units; a bucket of 40 allows 20 in a burst.
+    let query = "{ merchant { name } }";
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(
+            app.post(Some(&flooder.key), query, json!({}))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(statuses[..19].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let limited = app.post(Some(&flooder.key), query, json!({})).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["RATE_LIMITED"]);
+    assert_eq!(
+        body["data"],
+        Value::Null,
+        "a limited operation does not run"
+    );
+
+    let other = app.post(Some(&neighbour.key), query, json!({})).await;
+    assert_eq!(other.status(), 200, "another client is unaffected");
+
+    // A query costing more than a full bucket can never pass.
+    let expensive = app
+        .post(
+            Some(&neighbour.key),
+            "{ merchant { checkouts(first: 100) { nodes { id status } } } }",
+            json!({}),
+        )
+        .await;
+    let body: Value = expensive.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+}
