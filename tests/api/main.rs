@@ -13,6 +13,7 @@ mod cli;
 mod consumers;
 mod helpers;
 mod http_surface;
+mod logs;
 mod oauth;
 mod schema;
 mod statements;

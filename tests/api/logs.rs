@@ -1,0 +1,118 @@
+//! Logs never hold secrets: a full session's credentials and PII are searched for in
+//! everything the server logged while it ran.
+
+use std::{
+    io,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// Everything logged by this test binary, at the most verbose level of paylater's crates.
+fn captured() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("paylater=trace,tower_http=trace,async_graphql=trace,sea_orm=trace")
+            .with_writer(move || Sink(sink.clone()))
+            .try_init();
+        buffer
+    })
+    .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_full_session_leaves_no_secret_in_the_logs() {
+    let logs = captured();
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let password = "a very secret passphrase";
+    let email = "private.person@example.com";
+
+    app.gql(None, "mutation($e: String!, $p: String!) { registerConsumer(input: { email: $e, password: $p, phone: \"+393339876543\" }) { consumer { id } } }", json!({ "e": email, "p": password })).await;
+    let wrong = app.gql(None, "mutation($e: String!) { login(input: { email: $e, password: \"wrong wrong wrong\" }) { userErrors { code } } }", json!({ "e": email })).await;
+    assert_eq!(
+        wrong["data"]["login"]["userErrors"][0]["code"],
+        "INVALID_CREDENTIALS"
+    );
+    let login = app.gql(None, "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { session { accessToken refreshToken } } }", json!({ "e": email, "p": password })).await;
+    let session = &login["data"]["login"]["session"];
+    let access = session["accessToken"].as_str().unwrap().to_owned();
+    let refresh = session["refreshToken"].as_str().unwrap().to_owned();
+    app.gql(Some(&access), "{ me { email } }", json!({})).await;
+    app.gql(None, "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { session { accessToken } } }", json!({ "t": refresh })).await;
+    // A replayed refresh token and a forged bearer are logged as refused, without themselves.
+    app.gql(None, "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { session { accessToken } } }", json!({ "t": refresh })).await;
+    app.post(
+        Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.forged-signature"),
+        "{ me { email } }",
+        json!({}),
+    )
+    .await;
+
+    let created = app.gql(Some(&merchant.key), "mutation { createApiKey(input: { name: \"web\", scopes: [CHECKOUTS_WRITE] }) { secret } }", json!({})).await;
+    let new_key = created["data"]["createApiKey"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = app
+        .client
+        .post(format!("{}/oauth/token", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("grant_type", "client_credentials"),
+                ("client_id", merchant.id.as_str()),
+                ("client_secret", new_key.as_str()),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let oauth_token = token["access_token"].as_str().unwrap().to_owned();
+    app.gql(Some(&oauth_token), "{ merchant { name } }", json!({}))
+        .await;
+
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("request_id"),
+        "the capture must see the server's logs"
+    );
+    assert!(text.contains("access token refused"), "refusals are logged");
+    for (what, secret) in [
+        ("password", password),
+        ("email", email),
+        ("phone", "+393339876543"),
+        ("access token", &access),
+        ("refresh token", &refresh),
+        ("merchant API key", &merchant.key),
+        ("new API key", &new_key),
+        ("OAuth token", &oauth_token),
+        ("forged token", "forged-signature"),
+    ] {
+        assert!(!text.contains(secret), "the logs hold the {what}");
+    }
+}
