@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
+use axum_server::tls_rustls::RustlsConfig;
 
 use anyhow::Context as _;
 use chrono::Duration;
@@ -139,19 +140,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         } else {
             None
         };
-    let listener = TcpListener::bind(state.config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(state.config.listen)
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let address = listener.local_addr()?;
-    println!("{}", demo::banner(address, demo.as_ref()));
+    let scheme = if state.config.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("{}", demo::banner(scheme, address, demo.as_ref()));
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
     let expiry = jobs::spawn_checkout_expiry(state.services.clone(), sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
-    tracing::info!(%address, "listening");
-    let served = axum::serve(listener, state.service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    tracing::info!(%address, scheme, "listening");
+    let served = serve_on(state.clone(), listener, shutdown_signal()).await;
     expiry.abort();
     usage.abort();
     cleanup.abort();
@@ -160,6 +163,41 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     served.context("server failed")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// How long requests in flight may take to finish after a shutdown signal.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves the application on `listener` until `shutdown` completes, over HTTPS when a
+/// certificate is configured, then lets requests in flight finish.
+pub async fn serve_on(
+    state: AppState,
+    listener: std::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    listener.set_nonblocking(true)?;
+    let Some((cert, key)) = state.config.tls() else {
+        let listener = TcpListener::from_std(listener)?;
+        return Ok(axum::serve(listener, state.service())
+            .with_graceful_shutdown(shutdown)
+            .await?);
+    };
+    // ring is the only rustls provider compiled in; installing it is idempotent in effect.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| format!("cannot load the TLS certificate {}", cert.display()))?;
+    let handle = axum_server::Handle::new();
+    let draining = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        draining.graceful_shutdown(Some(DRAIN));
+    });
+    axum_server::from_tcp_rustls(listener, tls)?
+        .handle(handle)
+        .serve(state.service())
+        .await?;
     Ok(())
 }
 

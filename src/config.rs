@@ -5,7 +5,7 @@
 //! `PAYLATER_CONFIG`; `PAYLATER_*` variables (e.g. `PAYLATER_LISTEN`); and the
 //! conventional `DATABASE_URL` and `APP_ENV`.
 
-use std::{fmt, net::SocketAddr, num::NonZeroU32};
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use figment::{
     Figment,
@@ -84,6 +84,10 @@ pub struct Config {
     pub login_attempts_per_ip_per_minute: NonZeroU32,
     /// How often open checkouts past their expiry are marked expired, in seconds.
     pub expiry_sweep_seconds: u64,
+    /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS itself.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_file: Option<PathBuf>,
     /// Log line format.
     pub log_format: LogFormat,
 }
@@ -111,6 +115,8 @@ impl Default for Config {
             login_attempts_per_ip_per_minute: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
             graphql_introspection: true,
             cors_allowed_origins: Vec::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
             log_format: LogFormat::Text,
         }
     }
@@ -139,6 +145,11 @@ impl fmt::Display for Problems<'_> {
 }
 
 impl Config {
+    /// The certificate and key files when HTTPS is configured.
+    pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
+        self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
+    }
+
     /// Reads every source and validates the result.
     pub fn load() -> Result<Self, ConfigError> {
         // What the operator set, apart from the defaults, so production can tell the two apart.
@@ -203,6 +214,9 @@ impl Config {
         }
         if !(1..=3600).contains(&self.expiry_sweep_seconds) {
             problems.push("expiry_sweep_seconds must be between 1 and 3600".to_owned());
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            problems.push("set both tls_cert_file and tls_key_file, or neither".to_owned());
         }
         if !(60..=3600).contains(&self.access_token_ttl_seconds) {
             problems.push("access_token_ttl_seconds must be between 60 and 3600".to_owned());

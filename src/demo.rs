@@ -91,12 +91,13 @@ pub const EXAMPLE_MUTATION: &str = r#"mutation {
 }"#;
 
 /// What the server prints when it starts: where the playground is and how to authenticate.
-pub fn banner(address: SocketAddr, demo: Option<&Demo>) -> String {
+pub fn banner(scheme: &str, address: SocketAddr, demo: Option<&Demo>) -> String {
+    let ws = if scheme == "https" { "wss" } else { "ws" };
     let mut text = format!(
-        "paylater is listening on http://{address}\n\
-         \n  GraphQL playground:  http://{address}/graphql\
-         \n  WebSocket endpoint:  ws://{address}/graphql/ws\
-         \n  Health:              http://{address}/healthz, http://{address}/readyz\n"
+        "paylater is listening on {scheme}://{address}\n\
+         \n  GraphQL playground:  {scheme}://{address}/graphql\
+         \n  WebSocket endpoint:  {ws}://{address}/graphql/ws\
+         \n  Health:              {scheme}://{address}/healthz, {scheme}://{address}/readyz\n"
     );
     match demo {
         Some(demo) => text.push_str(&format!(

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .post(graphql::execute)
         .layer(middleware::from_fn(graphql::require_json));
     let [nosniff, referrer, frames, csp] = security::header_layers();
+    let hsts = security::hsts(state.config.tls().is_some());
     Router::new()
         .route("/graphql", graphql)
         .route("/graphql/ws", get(graphql::websocket))
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .layer(referrer)
         .layer(frames)
         .layer(csp)
+        .layer(hsts)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
         .layer(PropagateRequestIdLayer::x_request_id())

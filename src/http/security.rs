@@ -7,7 +7,7 @@ use axum::http::{
     HeaderName, HeaderValue, Method,
     header::{
         AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
-        X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+        STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
     },
 };
 use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
@@ -35,6 +35,21 @@ pub fn header_layers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
         header(X_FRAME_OPTIONS, "DENY"),
         header(CONTENT_SECURITY_POLICY, API_CSP),
     ]
+}
+
+/// `Strict-Transport-Security` when the server speaks HTTPS itself: browsers then refuse
+/// plain HTTP to it for a year. Without TLS, the layer adds nothing (the proxy's job).
+pub fn hsts(
+    tls: bool,
+) -> tower::util::Either<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Identity> {
+    if tls {
+        tower::util::Either::Left(SetResponseHeaderLayer::if_not_present(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ))
+    } else {
+        tower::util::Either::Right(tower::layer::util::Identity::new())
+    }
 }
 
 /// CORS for the allowed origins (validated at start); with none, browsers on other origins

@@ -18,7 +18,6 @@ use paylater::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 /// The instant every test starts at: the 31st, so monthly schedules show month-end clamping.
 pub fn start_time() -> DateTime<Utc> {
@@ -136,13 +135,22 @@ impl TestApp {
         });
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
-        let router = state.service();
+        let scheme = if state.config.tls().is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let served = state.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        // The same serving path as production; the server lives as long as the test's runtime.
+        tokio::spawn(paylater::app::serve_on(
+            state,
+            listener,
+            std::future::pending(),
+        ));
         Self {
-            base: format!("http://{address}"),
+            base: format!("{scheme}://{address}"),
             client: reqwest::Client::new(),
             clock,
             db,

@@ -18,3 +18,4 @@ mod oauth;
 mod schema;
 mod statements;
 mod subscription;
+mod tls;
