@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod encryption;
 pub mod events;
 pub mod graphql;
 pub mod http;
