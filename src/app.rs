@@ -19,6 +19,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{AppEnv, Config},
     db, demo,
+    encryption::Vault,
     events::EventBus,
     graphql::{self, AppSchema},
     http, jobs,
@@ -54,6 +55,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let keys = key_ring(&config)?;
+        let vault = vault(&config)?;
         let services = Services {
             db,
             clock,
@@ -63,6 +65,7 @@ impl AppState {
             live_mode: config.app_env == AppEnv::Production,
             key_usage: Default::default(),
             keys: Arc::new(keys),
+            vault: Arc::new(vault),
             access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
             request_limiter: Arc::new(RequestLimiter::new(RequestLimits {
                 per_principal_per_second: config.rate_limit_per_second,
@@ -108,6 +111,24 @@ pub fn key_ring(config: &Config) -> anyhow::Result<KeyRing> {
         "jwt_keys: production needs signing keys of its own; the built-in development key is public"
     );
     Ok(ring)
+}
+
+/// The encryption keys: the configured ones, or in development without any, the built-in
+/// development key. Production refuses the development key.
+pub fn vault(config: &Config) -> anyhow::Result<Vault> {
+    let vault = if config.encryption_keys.is_empty() {
+        Vault::development()?
+    } else {
+        Vault::new(
+            &config.encryption_keys,
+            config.encryption_lookup_key.as_deref(),
+        )?
+    };
+    anyhow::ensure!(
+        !(config.app_env == AppEnv::Production && vault.has_development_key()),
+        "encryption_keys: production refuses the built-in development key"
+    );
+    Ok(vault)
 }
 
 /// Connects to the configured database and applies pending migrations if configured to.

@@ -14,7 +14,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::auth::jwt::JwtKeyConfig;
+use crate::{auth::jwt::JwtKeyConfig, encryption::EncryptionKeyConfig};
 
 /// Which kind of deployment this is; production refuses development conveniences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,12 @@ pub struct Config {
     pub jwt_keys: Vec<JwtKeyConfig>,
     /// How long an access token lives, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// Keys encrypting sensitive columns (the first encrypts, all decrypt); empty in
+    /// development means the built-in development key, which production refuses.
+    pub encryption_keys: Vec<EncryptionKeyConfig>,
+    /// Key of the hashes that find rows by email (64 hex digits); keep it when rotating
+    /// `encryption_keys`. Required in production.
+    pub encryption_lookup_key: Option<String>,
     /// Query cost units (complexity) a merchant or consumer regains per second.
     pub rate_limit_per_second: NonZeroU32,
     /// Most query cost units a merchant or consumer can spend at once.
@@ -107,6 +113,8 @@ impl Default for Config {
             expiry_sweep_seconds: 15,
             jwt_keys: Vec::new(),
             access_token_ttl_seconds: 900,
+            encryption_keys: Vec::new(),
+            encryption_lookup_key: None,
             rate_limit_per_second: NonZeroU32::new(1_000).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(40_000).unwrap_or(NonZeroU32::MIN),
             rate_limit_ip_per_second: NonZeroU32::new(2_000).unwrap_or(NonZeroU32::MIN),
@@ -220,6 +228,17 @@ impl Config {
         }
         if !(60..=3600).contains(&self.access_token_ttl_seconds) {
             problems.push("access_token_ttl_seconds must be between 60 and 3600".to_owned());
+        }
+        if production && self.encryption_keys.is_empty() {
+            problems.push(
+                "encryption_keys: production needs an encryption key of its own (openssl rand -hex 32)"
+                    .to_owned(),
+            );
+        }
+        if production && self.encryption_lookup_key.is_none() {
+            problems.push(
+                "encryption_lookup_key: production needs one (openssl rand -hex 32)".to_owned(),
+            );
         }
         if production && self.jwt_keys.is_empty() {
             problems.push(

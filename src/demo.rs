@@ -3,14 +3,17 @@
 
 use std::net::SocketAddr;
 
-use entity::consumer;
-use sea_orm::{ActiveValue::Set, EntityTrait, prelude::ChronoUnixTimestampMillis};
 use uuid::Uuid;
 
 use crate::{
     auth::api_key::{DEMO_API_KEY, NewApiKey},
     graphql::ids::{NodeKind, encode},
-    service::{ServiceError, ServiceResult, Services, merchants},
+    service::{
+        ServiceError, ServiceResult, Services,
+        audit::Actor,
+        consumers::{self, Registration},
+        merchants,
+    },
 };
 
 /// Stable id of the demo merchant, so its global ID is the same on every machine.
@@ -34,40 +37,29 @@ pub struct Demo {
 /// Creates the demo merchant (with every plan enabled and the built-in API key) and the
 /// demo consumer, unless they exist. Safe to run at every start.
 pub async fn seed(services: &Services) -> ServiceResult<Demo> {
-    match merchants::get(&services.db, DEMO_MERCHANT_ID).await {
-        Ok(_) => {}
-        Err(ServiceError::NotFound) => {
-            let key = NewApiKey::from_secret(DEMO_API_KEY.to_owned());
-            merchants::create(services, "Demo Shop", Some(DEMO_MERCHANT_ID), key).await?;
-            let now = ChronoUnixTimestampMillis(services.clock.now());
-            consumer::Entity::insert(consumer::ActiveModel {
-                id: Set(DEMO_CONSUMER_ID),
-                email: Set(DEMO_CONSUMER_EMAIL.to_owned()),
-                given_name: Set(Some("Ada".to_owned())),
-                family_name: Set(Some("Lovelace".to_owned())),
-                phone: Set(None),
-                password_hash: Set(Some(demo_password_hash().await?)),
-                spending_limit_minor: Set(200_000),
-                currency: Set("EUR".to_owned()),
-                status: Set("ACTIVE".to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(&services.db)
-            .await?;
-        }
-        Err(err) => return Err(err),
+    if let Err(ServiceError::NotFound) = merchants::get(&services.db, DEMO_MERCHANT_ID).await {
+        let key = NewApiKey::from_secret(DEMO_API_KEY.to_owned());
+        merchants::create(services, "Demo Shop", Some(DEMO_MERCHANT_ID), key).await?;
+    }
+    if let Err(ServiceError::NotFound) = consumers::get(services, DEMO_CONSUMER_ID).await {
+        let shopper = Registration {
+            email: DEMO_CONSUMER_EMAIL.to_owned(),
+            password: DEMO_CONSUMER_PASSWORD.to_owned(),
+            given_name: Some("Ada".to_owned()),
+            family_name: Some("Lovelace".to_owned()),
+            phone: None,
+        };
+        let system = Actor {
+            kind: "system",
+            id: None,
+            ip: None,
+        };
+        consumers::register_with_id(services, &system, DEMO_CONSUMER_ID, shopper).await?;
     }
     Ok(Demo {
         merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID).0,
         api_key: DEMO_API_KEY,
     })
-}
-
-async fn demo_password_hash() -> ServiceResult<String> {
-    crate::auth::password::hash(DEMO_CONSUMER_PASSWORD)
-        .await
-        .map_err(|err| ServiceError::Database(sea_orm::DbErr::Custom(err.to_string())))
 }
 
 /// An example `createCheckout` mutation whose amounts add up.

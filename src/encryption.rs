@@ -80,15 +80,21 @@ fn parse_key(config: &EncryptionKeyConfig) -> Result<[u8; 32], KeyError> {
 impl Vault {
     /// The vault of the built-in development key.
     pub fn development() -> Result<Self, KeyError> {
-        Self::new(&[EncryptionKeyConfig {
+        let dev = EncryptionKeyConfig {
             id: DEV_KEY_ID.to_owned(),
             key_hex: DEV_KEY_HEX.to_owned(),
-        }])
+        };
+        Self::new(&[dev], None)
     }
 
-    /// The vault of the configured keys; the first encrypts. The lookup-hash key is derived
-    /// from the first key, so lookups survive adding keys but not replacing the first.
-    pub fn new(keys: &[EncryptionKeyConfig]) -> Result<Self, KeyError> {
+    /// The vault of the configured keys; the first encrypts. Lookup hashes use
+    /// `lookup_key_hex`, which must stay the same across encryption key rotations (stored
+    /// hashes would no longer match); without it, a key derived from the first key is used,
+    /// which is fine until the first key is replaced.
+    pub fn new(
+        keys: &[EncryptionKeyConfig],
+        lookup_key_hex: Option<&str>,
+    ) -> Result<Self, KeyError> {
         let first = keys.first().ok_or(KeyError::Missing)?;
         let mut ciphers = HashMap::new();
         for key in keys {
@@ -107,11 +113,21 @@ impl Vault {
                 return Err(KeyError::Duplicate(key.id.clone()));
             }
         }
-        let mut derive = Hmac::<Sha256>::new_from_slice(&parse_key(first)?)
-            .map_err(|_| KeyError::Malformed(first.id.clone()))?;
-        derive.update(b"paylater lookup hash v1");
-        let lookup = Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes())
-            .map_err(|_| KeyError::Malformed(first.id.clone()))?;
+        let lookup_key = match lookup_key_hex {
+            Some(hex_key) => parse_key(&EncryptionKeyConfig {
+                id: "lookup".to_owned(),
+                key_hex: hex_key.to_owned(),
+            })?
+            .to_vec(),
+            None => {
+                let mut derive = Hmac::<Sha256>::new_from_slice(&parse_key(first)?)
+                    .map_err(|_| KeyError::Malformed(first.id.clone()))?;
+                derive.update(b"paylater lookup hash v1");
+                derive.finalize().into_bytes().to_vec()
+            }
+        };
+        let lookup = Hmac::<Sha256>::new_from_slice(&lookup_key)
+            .map_err(|_| KeyError::Malformed("lookup".to_owned()))?;
         Ok(Self {
             current: first.id.clone(),
             ciphers,
@@ -233,13 +249,13 @@ mod tests {
 
     #[test]
     fn old_keys_decrypt_and_the_first_encrypts() {
-        let old = Vault::new(&[key("k1", 1)]).unwrap();
+        let old = Vault::new(&[key("k1", 1)], None).unwrap();
         let sealed = old.encrypt("ada", "c");
-        let rotated = Vault::new(&[key("k2", 2), key("k1", 1)]).unwrap();
+        let rotated = Vault::new(&[key("k2", 2), key("k1", 1)], None).unwrap();
         assert_eq!(rotated.decrypt(&sealed, "c").unwrap(), "ada");
         assert!(rotated.needs_rotation(&sealed));
         assert!(!rotated.needs_rotation(&rotated.encrypt("ada", "c")));
-        let without = Vault::new(&[key("k2", 2)]).unwrap();
+        let without = Vault::new(&[key("k2", 2)], None).unwrap();
         assert_eq!(
             without.decrypt(&sealed, "c"),
             Err(DecryptError::UnknownKey("k1".into()))
@@ -248,9 +264,9 @@ mod tests {
 
     #[test]
     fn lookup_hashes_are_keyed_and_stable() {
-        let a = Vault::new(&[key("k1", 1)]).unwrap();
-        let b = Vault::new(&[key("k1", 1), key("k0", 9)]).unwrap();
-        let other = Vault::new(&[key("k1", 3)]).unwrap();
+        let a = Vault::new(&[key("k1", 1)], None).unwrap();
+        let b = Vault::new(&[key("k1", 1), key("k0", 9)], None).unwrap();
+        let other = Vault::new(&[key("k1", 3)], None).unwrap();
         assert_eq!(
             a.lookup_hash("ada@example.com"),
             b.lookup_hash("ada@example.com")
@@ -265,21 +281,21 @@ mod tests {
 
     #[test]
     fn bad_configurations_are_refused() {
-        assert_eq!(Vault::new(&[]).err(), Some(KeyError::Missing));
+        assert_eq!(Vault::new(&[], None).err(), Some(KeyError::Missing));
         let short = EncryptionKeyConfig {
             id: "s".into(),
             key_hex: "abcd".into(),
         };
         assert_eq!(
-            Vault::new(&[short]).err(),
+            Vault::new(&[short], None).err(),
             Some(KeyError::Malformed("s".into()))
         );
         assert_eq!(
-            Vault::new(&[key("a.b", 1)]).err(),
+            Vault::new(&[key("a.b", 1)], None).err(),
             Some(KeyError::BadId("a.b".into()))
         );
         assert_eq!(
-            Vault::new(&[key("a", 1), key("a", 2)]).err(),
+            Vault::new(&[key("a", 1), key("a", 2)], None).err(),
             Some(KeyError::Duplicate("a".into()))
         );
     }

@@ -12,7 +12,7 @@ use paylater::{
     config::{AppEnv, Config, LogFormat},
     demo, graphql,
     graphql::ids::{NodeKind, encode},
-    service::merchants,
+    service::{consumers, merchants},
 };
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -48,6 +48,9 @@ enum Command {
     },
     /// Create the demo merchant, API key and consumer (development only).
     SeedDemo,
+    /// Re-encrypt sensitive columns under the first configured encryption key (run after
+    /// adding a new key in front; then the old key can be removed).
+    RotateKeys,
     /// Merchant onboarding.
     Merchant {
         #[command(subcommand)]
@@ -130,6 +133,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "demo merchant {} with API key {}",
                 demo.merchant_id, demo.api_key
             );
+            Ok(())
+        }
+        Command::RotateKeys => {
+            let state = state(configure()?).await?;
+            let rewritten = consumers::rotate_encryption(&state.services)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.describe()))?;
+            println!("re-encrypted {rewritten} consumer rows under the current key");
             Ok(())
         }
         Command::Merchant {

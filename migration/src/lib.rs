@@ -24,6 +24,7 @@ mod m20261123_000015_create_audit_logs;
 mod m20261123_000016_seed_plans;
 mod m20261123_000017_create_consumer_sessions;
 mod m20261123_000018_create_refresh_tokens;
+mod m20261123_000019_encrypt_consumer_pii;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000016_seed_plans::Migration),
             Box::new(m20261123_000017_create_consumer_sessions::Migration),
             Box::new(m20261123_000018_create_refresh_tokens::Migration),
+            Box::new(m20261123_000019_encrypt_consumer_pii::Migration),
         ]
     }
 }

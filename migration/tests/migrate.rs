@@ -150,7 +150,8 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
     // An order with an installment round-trips a date; cascades clean it up.
     let consumer = consumer::ActiveModel {
         id: Set(Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0020)),
-        email: Set("ada@example.com".to_owned()),
+        email: Set("v1.test.ciphertext".to_owned()),
+        email_lookup: Set("lookup-hash".to_owned()),
         given_name: Set(Some("Ada".to_owned())),
         family_name: Set(None),
         phone: Set(None),

@@ -1,7 +1,6 @@
 //! Consumer accounts in the API: register, log in, refresh, log out, and `me`.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use entity::consumer;
 
 use super::{
     context::{ConsumerGuard, actor, consumer as calling_consumer, services},
@@ -9,11 +8,11 @@ use super::{
     ids::{NodeKind, encode},
     scalars::DateTime,
 };
-use crate::service::consumers::{self, Registration, SessionTokens};
+use crate::service::consumers::{self, ConsumerAccount, Registration, SessionTokens};
 
 /// A shopper's account, as the shopper sees it.
 #[derive(Clone)]
-pub struct Consumer(pub consumer::Model);
+pub struct Consumer(pub ConsumerAccount);
 
 /// A shopper's account, as the shopper sees it.
 #[Object]
@@ -45,7 +44,7 @@ impl Consumer {
 
     /// When the account was opened.
     async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at.0)
+        DateTime(self.0.created_at)
     }
 }
 
@@ -146,7 +145,7 @@ impl ConsumerQuery {
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Consumer> {
         let principal = calling_consumer(ctx)?;
         Ok(Consumer(
-            consumers::get(&services(ctx)?.db, principal.consumer_id).await?,
+            consumers::get(services(ctx)?, principal.consumer_id).await?,
         ))
     }
 }

@@ -42,9 +42,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
     let db = &services(ctx)?.db;
     if let Principal::Consumer(consumer) = principal(ctx) {
         return match kind {
-            NodeKind::Consumer if uuid == consumer.consumer_id => {
-                Ok(Node::Consumer(Consumer(consumers::get(db, uuid).await?)))
-            }
+            NodeKind::Consumer if uuid == consumer.consumer_id => Ok(Node::Consumer(Consumer(
+                consumers::get(services(ctx)?, uuid).await?,
+            ))),
             _ => Err(not_found()),
         };
     }

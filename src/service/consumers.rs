@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{consumer, consumer_session, refresh_token};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use crate::{
         checkout::is_e164,
         violation::{Path, Violation, ViolationCode},
     },
+    encryption::Vault,
 };
 
 /// What a shopper sends to open an account.
@@ -42,6 +43,69 @@ pub struct Registration {
     pub phone: Option<String>,
 }
 
+/// A consumer account with its PII decrypted: what the account holder may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerAccount {
+    /// The account's id.
+    pub id: Uuid,
+    /// Email address, lower-case.
+    pub email: String,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Phone in E.164 form.
+    pub phone: Option<String>,
+    /// When the account was opened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The associated data of an encrypted consumer column: binds the value to its row.
+fn context(column: &str, id: Uuid) -> String {
+    format!("consumers.{column}:{id}")
+}
+
+/// Writes the encrypted PII columns of `account` into `row`.
+fn seal(vault: &Vault, account: &ConsumerAccount, row: &mut consumer::Model) {
+    let id = account.id;
+    let seal_opt = |value: &Option<String>, column: &str| {
+        value
+            .as_ref()
+            .map(|v| vault.encrypt(v, &context(column, id)))
+    };
+    row.email = vault.encrypt(&account.email, &context("email", id));
+    row.email_lookup = vault.lookup_hash(&account.email);
+    row.given_name = seal_opt(&account.given_name, "given_name");
+    row.family_name = seal_opt(&account.family_name, "family_name");
+    row.phone = seal_opt(&account.phone, "phone");
+}
+
+/// Decrypts a stored consumer; a failure means a key is missing or the row was altered.
+pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccount> {
+    let fail = |err: crate::encryption::DecryptError| {
+        ServiceError::Database(sea_orm::DbErr::Custom(format!(
+            "consumer {}: {err}",
+            row.id
+        )))
+    };
+    let open_opt = |value: &Option<String>, column: &str| {
+        value
+            .as_ref()
+            .map(|v| vault.decrypt(v, &context(column, row.id)))
+            .transpose()
+    };
+    Ok(ConsumerAccount {
+        id: row.id,
+        email: vault
+            .decrypt(&row.email, &context("email", row.id))
+            .map_err(fail)?,
+        given_name: open_opt(&row.given_name, "given_name").map_err(fail)?,
+        family_name: open_opt(&row.family_name, "family_name").map_err(fail)?,
+        phone: open_opt(&row.phone, "phone").map_err(fail)?,
+        created_at: row.created_at.0,
+    })
+}
+
 /// A started or refreshed session: what the consumer app keeps.
 #[derive(Debug, Clone)]
 pub struct SessionTokens {
@@ -52,7 +116,7 @@ pub struct SessionTokens {
     /// The single-use refresh token.
     pub refresh_token: String,
     /// The consumer.
-    pub consumer: consumer::Model,
+    pub consumer: ConsumerAccount,
 }
 
 /// The default spending limit of a new account, in minor units of its currency.
@@ -78,7 +142,17 @@ pub async fn register(
     services: &Services,
     actor: &Actor,
     input: Registration,
-) -> ServiceResult<consumer::Model> {
+) -> ServiceResult<ConsumerAccount> {
+    register_with_id(services, actor, Uuid::now_v7(), input).await
+}
+
+/// [`register`] with a given id (the demo consumer has a stable one).
+pub async fn register_with_id(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: Registration,
+) -> ServiceResult<ConsumerAccount> {
     let email = normalize_email(&input.email);
     let mut problems = Vec::new();
     if email.chars().count() > 320 || !email_address::EmailAddress::is_valid(&email) {
@@ -124,12 +198,21 @@ pub async fn register(
         .await
         .map_err(|err| ServiceError::Database(sea_orm::DbErr::Custom(err.to_string())))?;
     let now = ChronoUnixTimestampMillis(services.clock.now());
-    let account = consumer::Model {
-        id: Uuid::now_v7(),
+    let account = ConsumerAccount {
+        id,
         email,
         given_name,
         family_name,
         phone,
+        created_at: now.0,
+    };
+    let mut row = consumer::Model {
+        id,
+        email: String::new(),
+        email_lookup: String::new(),
+        given_name: None,
+        family_name: None,
+        phone: None,
         password_hash: Some(password_hash),
         spending_limit_minor: DEFAULT_SPENDING_LIMIT,
         currency: "EUR".to_owned(),
@@ -137,8 +220,9 @@ pub async fn register(
         created_at: now,
         updated_at: now,
     };
+    seal(&services.vault, &account, &mut row);
     let txn = begin_write(&services.db).await?;
-    if let Err(err) = consumer::Entity::insert(account.clone().into_active_model())
+    if let Err(err) = consumer::Entity::insert(row.into_active_model())
         .exec_without_returning(&txn)
         .await
     {
@@ -179,7 +263,7 @@ pub async fn login(
         .attempt(&email, actor.ip)
         .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
     let account = consumer::Entity::find()
-        .filter(consumer::Column::Email.eq(email.as_str()))
+        .filter(consumer::Column::EmailLookup.eq(services.vault.lookup_hash(&email)))
         .one(&services.db)
         .await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
@@ -237,6 +321,7 @@ pub async fn login(
     )
     .await?;
     txn.commit().await?;
+    let account = open(&services.vault, &account)?;
     tokens(services, account, session_id, refresh, now)
 }
 
@@ -263,7 +348,7 @@ async fn new_refresh_token(
 
 fn tokens(
     services: &Services,
-    consumer: consumer::Model,
+    consumer: ConsumerAccount,
     session_id: Uuid,
     refresh_token: String,
     now: DateTime<Utc>,
@@ -343,7 +428,7 @@ pub async fn refresh(
     }
     let next = new_refresh_token(&txn, session.id, now).await?;
     txn.commit().await?;
-    let account = get(&services.db, session.consumer_id).await?;
+    let account = get(services, session.consumer_id).await?;
     tokens(services, account, session.id, next, now)
 }
 
@@ -389,10 +474,52 @@ pub async fn logout(
     Ok(())
 }
 
-/// A consumer account, or `NotFound`.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> ServiceResult<consumer::Model> {
-    consumer::Entity::find_by_id(id)
-        .one(db)
+/// A consumer account, decrypted, or `NotFound`.
+pub async fn get(services: &Services, id: Uuid) -> ServiceResult<ConsumerAccount> {
+    let row = consumer::Entity::find_by_id(id)
+        .one(&services.db)
         .await?
-        .ok_or(ServiceError::NotFound)
+        .ok_or(ServiceError::NotFound)?;
+    open(&services.vault, &row)
+}
+
+/// Re-encrypts, under the current key, every consumer row written under an older one.
+/// Returns how many rows were rewritten. Safe to run while the server serves.
+pub async fn rotate_encryption(services: &Services) -> ServiceResult<usize> {
+    let vault = &services.vault;
+    let mut rewritten = 0;
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut page = consumer::Entity::find()
+            .order_by_asc(consumer::Column::Id)
+            .limit(500);
+        if let Some(after) = after {
+            page = page.filter(consumer::Column::Id.gt(after));
+        }
+        let rows = page.all(&services.db).await?;
+        let Some(last) = rows.last() else {
+            return Ok(rewritten);
+        };
+        after = Some(last.id);
+        for row in rows {
+            let encrypted = [
+                row.given_name.as_ref(),
+                row.family_name.as_ref(),
+                row.phone.as_ref(),
+            ];
+            let stale = std::iter::once(&row.email)
+                .chain(encrypted.into_iter().flatten())
+                .any(|value| vault.needs_rotation(value));
+            if !stale {
+                continue;
+            }
+            let account = open(vault, &row)?;
+            let mut fresh = row.clone();
+            seal(vault, &account, &mut fresh);
+            consumer::Entity::update(fresh.into_active_model().reset_all())
+                .exec(&services.db)
+                .await?;
+            rewritten += 1;
+        }
+    }
 }

@@ -21,6 +21,7 @@ use crate::{
     },
     clock::Clock,
     domain::checkout::Violation,
+    encryption::Vault,
     events::EventBus,
 };
 
@@ -43,6 +44,8 @@ pub struct Services {
     pub key_usage: api_keys::UsageTracker,
     /// Signs and verifies access tokens.
     pub keys: Arc<KeyRing>,
+    /// Encrypts and decrypts sensitive columns.
+    pub vault: Arc<Vault>,
     /// How long an access token lives.
     pub access_token_ttl: Duration,
     /// Buckets that slow down password guessing.

@@ -94,6 +94,7 @@ fn production_refuses_development_defaults() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("seed_demo"), "{stderr}");
     assert!(stderr.contains("jwt_keys"), "{stderr}");
+    assert!(stderr.contains("encryption_keys"), "{stderr}");
     assert!(
         stderr.contains("checkout_app_url must use https"),
         "{stderr}"
@@ -105,6 +106,7 @@ fn production_refuses_development_defaults() {
         "[{{kid=\"k1\", private_key_file=\"{}\"}}]",
         key_file.display()
     );
+    let encryption = format!("[{{id=\"k1\", key_hex=\"{}\"}}]", "cd".repeat(32));
     let seed = paylater(
         &["seed-demo"],
         &[
@@ -112,6 +114,8 @@ fn production_refuses_development_defaults() {
             ("DATABASE_URL", &url),
             ("PAYLATER_CHECKOUT_APP_URL", "https://pay.example/c"),
             ("PAYLATER_JWT_KEYS", &keys),
+            ("PAYLATER_ENCRYPTION_KEYS", &encryption),
+            ("PAYLATER_ENCRYPTION_LOOKUP_KEY", &"ab".repeat(32)),
         ],
     );
     assert!(!seed.status.success());
@@ -199,4 +203,34 @@ fn a_config_file_is_read_and_the_environment_wins_over_it() {
         ],
     );
     assert!(!missing.status.success());
+}
+
+#[test]
+fn rotate_keys_re_encrypts_under_the_new_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let seeded = paylater(&["seed-demo"], &[("DATABASE_URL", &url)]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let keys = format!(
+        "[{{id=\"k2\", key_hex=\"{}\"}}, {{id=\"dev\", key_hex=\"{}\"}}]",
+        "ef".repeat(32),
+        paylater::encryption::DEV_KEY_HEX
+    );
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PAYLATER_ENCRYPTION_KEYS", keys.as_str()),
+    ];
+    let first = paylater(&["rotate-keys"], &env);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("re-encrypted 1 consumer rows"));
+    let again = paylater(&["rotate-keys"], &env);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("re-encrypted 0 consumer rows"));
 }

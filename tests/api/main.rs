@@ -11,6 +11,7 @@ mod checkout_list;
 mod checkout_read;
 mod cli;
 mod consumers;
+mod encryption;
 mod helpers;
 mod http_surface;
 mod logs;
