@@ -19,6 +19,12 @@ pub struct Model {
     pub family_name: Option<String>,
     /// Phone number, if given, encrypted.
     pub phone: Option<String>,
+    /// TOTP secret (base32), encrypted; set at enrolment, cleared when MFA is disabled.
+    pub totp_secret: Option<String>,
+    /// When the consumer confirmed the TOTP secret with a code; MFA is on from then.
+    pub totp_confirmed_at: Option<ChronoUnixTimestampMillis>,
+    /// The last TOTP time step accepted; a code of that step or earlier is refused.
+    pub totp_last_step: Option<i64>,
     /// Password hash (PHC string); `None` for accounts without a password.
     pub password_hash: Option<String>,
     /// Maximum outstanding credit, in minor units of `currency`.

@@ -16,6 +16,7 @@ pub mod idempotency_key;
 pub mod installment;
 pub mod merchant;
 pub mod merchant_plan_setting;
+pub mod mfa_recovery_code;
 pub mod order;
 pub mod outbox_event;
 pub mod payment;

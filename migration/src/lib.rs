@@ -25,6 +25,8 @@ mod m20261123_000016_seed_plans;
 mod m20261123_000017_create_consumer_sessions;
 mod m20261123_000018_create_refresh_tokens;
 mod m20261123_000019_encrypt_consumer_pii;
+mod m20261123_000020_add_consumer_totp;
+mod m20261123_000021_create_mfa_recovery_codes;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -52,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000017_create_consumer_sessions::Migration),
             Box::new(m20261123_000018_create_refresh_tokens::Migration),
             Box::new(m20261123_000019_encrypt_consumer_pii::Migration),
+            Box::new(m20261123_000020_add_consumer_totp::Migration),
+            Box::new(m20261123_000021_create_mfa_recovery_codes::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 
 pub use principal::{ClientIp, MerchantPrincipal, Principal};
 pub use scope::{Scope, Scopes};

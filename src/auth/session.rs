@@ -80,3 +80,56 @@ pub fn verify(
         session_id: claims.sid,
     })
 }
+
+/// The `aud` of MFA tokens: proof of the password step, good only for `verifyMfa`.
+pub const MFA_AUDIENCE: &str = "paylater:mfa";
+/// How long the second login step may take.
+pub const MFA_TOKEN_LIFETIME: Duration = Duration::minutes(5);
+
+/// The claims of an MFA token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaClaims {
+    /// Issuer: paylater.
+    pub iss: String,
+    /// Audience: the MFA step.
+    pub aud: String,
+    /// The consumer whose password was correct.
+    pub sub: Uuid,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the epoch.
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+}
+
+impl TimedClaims for MfaClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+    fn iat(&self) -> i64 {
+        self.iat
+    }
+}
+
+/// Signs an MFA token for a consumer who passed the password step at `now`.
+pub fn issue_mfa(
+    keys: &KeyRing,
+    consumer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    keys.sign(&MfaClaims {
+        iss: ISSUER.to_owned(),
+        aud: MFA_AUDIENCE.to_owned(),
+        sub: consumer_id,
+        exp: (now + MFA_TOKEN_LIFETIME).timestamp(),
+        iat: now.timestamp(),
+        jti: Uuid::now_v7(),
+    })
+}
+
+/// The consumer a valid MFA token names.
+pub fn verify_mfa(keys: &KeyRing, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError> {
+    let claims: MfaClaims = keys.verify(token, MFA_AUDIENCE, now)?;
+    Ok(claims.sub)
+}

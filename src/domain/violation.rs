@@ -47,6 +47,12 @@ pub enum ViolationCode {
     WeakPassword,
     /// The email or the password is wrong (never says which).
     InvalidCredentials,
+    /// Multi-factor authentication is already on.
+    MfaAlreadyEnabled,
+    /// Multi-factor authentication is not set up (or not confirmed yet).
+    MfaNotEnrolled,
+    /// The one-time or recovery code is wrong, expired or already used.
+    InvalidCode,
 }
 
 /// One refused value, with the path of the input field it came from.

@@ -8,7 +8,10 @@ use super::{
     ids::{NodeKind, encode},
     scalars::DateTime,
 };
-use crate::service::consumers::{self, ConsumerAccount, Registration, SessionTokens};
+use crate::service::{
+    consumers::{self, ConsumerAccount, LoginOutcome, Registration, SessionTokens},
+    mfa,
+};
 
 /// A shopper's account, as the shopper sees it.
 #[derive(Clone)]
@@ -40,6 +43,11 @@ impl Consumer {
     /// Phone number in E.164 form.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
+    }
+
+    /// Whether logging in needs a one-time code after the password.
+    async fn mfa_enabled(&self) -> bool {
+        self.0.mfa_enabled
     }
 
     /// When the account was opened.
@@ -108,7 +116,20 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// Result of `login` and `refreshSession`.
+/// Result of `login`.
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    /// The session's tokens; null when the credentials were refused or MFA is required.
+    pub session: Option<Session>,
+    /// The account has MFA: send `mfaToken` and a code to `verifyMfa` to get the session.
+    pub mfa_required: bool,
+    /// Proof of the password step for `verifyMfa`; valid 5 minutes.
+    pub mfa_token: Option<String>,
+    /// `INVALID_CREDENTIALS` for a wrong email or password (never which); empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Result of `refreshSession` and `verifyMfa`.
 #[derive(SimpleObject)]
 pub struct SessionPayload {
     /// The session's tokens; null when the credentials were refused.
@@ -183,13 +204,29 @@ impl ConsumerMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Email and password.")] input: LoginInput,
-    ) -> async_graphql::Result<SessionPayload> {
+    ) -> async_graphql::Result<LoginPayload> {
         let result =
             consumers::login(services(ctx)?, &actor(ctx), &input.email, &input.password).await;
-        let (tokens, user_errors) = payload_parts(result)?;
-        Ok(SessionPayload {
-            session: tokens.map(Session::from),
-            user_errors,
+        let (outcome, user_errors) = payload_parts(result)?;
+        Ok(match outcome {
+            Some(LoginOutcome::Session(tokens)) => LoginPayload {
+                session: Some(tokens.into()),
+                mfa_required: false,
+                mfa_token: None,
+                user_errors,
+            },
+            Some(LoginOutcome::MfaRequired { mfa_token, .. }) => LoginPayload {
+                session: None,
+                mfa_required: true,
+                mfa_token: Some(mfa_token),
+                user_errors,
+            },
+            None => LoginPayload {
+                session: None,
+                mfa_required: false,
+                mfa_token: None,
+                user_errors,
+            },
         })
     }
 
@@ -217,4 +254,127 @@ impl ConsumerMutation {
             user_errors: Vec::new(),
         })
     }
+
+    /// Starts setting up TOTP: returns a secret and an `otpauth://` URI for an
+    /// authenticator app. Nothing changes at login until `confirmTotp`.
+    #[graphql(guard = "ConsumerGuard")]
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> async_graphql::Result<EnrollTotpPayload> {
+        let principal = calling_consumer(ctx)?;
+        let result = mfa::enroll(services(ctx)?, &actor(ctx), principal.consumer_id).await;
+        let (enrollment, user_errors) = payload_parts(result)?;
+        Ok(EnrollTotpPayload {
+            secret: enrollment.as_ref().map(|e| e.secret.clone()),
+            provisioning_uri: enrollment.map(|e| e.provisioning_uri),
+            user_errors,
+        })
+    }
+
+    /// Turns MFA on with a first code from the authenticator app, and returns ten
+    /// single-use recovery codes, shown only here.
+    #[graphql(guard = "ConsumerGuard")]
+    async fn confirm_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A current code from the authenticator app.")] input: TotpCodeInput,
+    ) -> async_graphql::Result<ConfirmTotpPayload> {
+        let principal = calling_consumer(ctx)?;
+        let result = mfa::confirm(
+            services(ctx)?,
+            &actor(ctx),
+            principal.consumer_id,
+            &input.code,
+        )
+        .await;
+        let (codes, user_errors) = payload_parts(result)?;
+        Ok(ConfirmTotpPayload {
+            recovery_codes: codes,
+            user_errors,
+        })
+    }
+
+    /// Turns MFA off, given a current code or an unused recovery code.
+    #[graphql(guard = "ConsumerGuard")]
+    async fn disable_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A current code or a recovery code.")] input: TotpCodeInput,
+    ) -> async_graphql::Result<DisableTotpPayload> {
+        let principal = calling_consumer(ctx)?;
+        let result = mfa::disable(
+            services(ctx)?,
+            &actor(ctx),
+            principal.consumer_id,
+            &input.code,
+        )
+        .await;
+        let (done, user_errors) = payload_parts(result)?;
+        Ok(DisableTotpPayload {
+            mfa_enabled: done.is_none(),
+            user_errors,
+        })
+    }
+
+    /// Completes a login that answered `mfaRequired`: the MFA token and a current code
+    /// (or an unused recovery code) start the session. A code works once.
+    async fn verify_mfa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The MFA token from `login` and a code.")] input: VerifyMfaInput,
+    ) -> async_graphql::Result<SessionPayload> {
+        let result =
+            mfa::verify_login(services(ctx)?, &actor(ctx), &input.mfa_token, &input.code).await;
+        let (tokens, user_errors) = payload_parts(result)?;
+        Ok(SessionPayload {
+            session: tokens.map(Session::from),
+            user_errors,
+        })
+    }
+}
+
+/// A one-time code.
+#[derive(Debug, Clone, InputObject)]
+pub struct TotpCodeInput {
+    /// Six digits from the authenticator app, or a recovery code where one is accepted.
+    #[graphql(secret)]
+    pub code: String,
+}
+
+/// The second login step.
+#[derive(Debug, Clone, InputObject)]
+pub struct VerifyMfaInput {
+    /// The `mfaToken` from `login`.
+    #[graphql(secret)]
+    pub mfa_token: String,
+    /// Six digits from the authenticator app, or an unused recovery code.
+    #[graphql(secret)]
+    pub code: String,
+}
+
+/// Result of `enrollTotp`.
+#[derive(SimpleObject)]
+pub struct EnrollTotpPayload {
+    /// The secret (base32), to type into an authenticator app.
+    pub secret: Option<String>,
+    /// The same as an `otpauth://` URI, to show as a QR code.
+    pub provisioning_uri: Option<String>,
+    /// `MFA_ALREADY_ENABLED` when MFA is on; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Result of `confirmTotp`.
+#[derive(SimpleObject)]
+pub struct ConfirmTotpPayload {
+    /// Ten single-use recovery codes; store them safely, they are not shown again.
+    pub recovery_codes: Option<Vec<String>>,
+    /// `INVALID_CODE`, `MFA_NOT_ENROLLED` or `MFA_ALREADY_ENABLED`; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Result of `disableTotp`.
+#[derive(SimpleObject)]
+pub struct DisableTotpPayload {
+    /// Whether MFA is still on (false on success).
+    pub mfa_enabled: bool,
+    /// `INVALID_CODE` or `MFA_NOT_ENROLLED`; empty on success.
+    pub user_errors: Vec<UserError>,
 }

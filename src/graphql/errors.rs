@@ -127,6 +127,12 @@ pub enum UserErrorCode {
     WeakPassword,
     /// The email or the password is wrong (the message never says which).
     InvalidCredentials,
+    /// Multi-factor authentication is already on; disable it first to enrol again.
+    MfaAlreadyEnabled,
+    /// Multi-factor authentication is not set up (or not confirmed yet).
+    MfaNotEnrolled,
+    /// The one-time or recovery code is wrong, expired or already used.
+    InvalidCode,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

@@ -58,6 +58,8 @@ pub struct ConsumerAccount {
     pub phone: Option<String>,
     /// When the account was opened.
     pub created_at: DateTime<Utc>,
+    /// Whether logins need a second factor.
+    pub mfa_enabled: bool,
 }
 
 /// The associated data of an encrypted consumer column: binds the value to its row.
@@ -103,6 +105,7 @@ pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccou
         family_name: open_opt(&row.family_name, "family_name").map_err(fail)?,
         phone: open_opt(&row.phone, "phone").map_err(fail)?,
         created_at: row.created_at.0,
+        mfa_enabled: row.totp_confirmed_at.is_some(),
     })
 }
 
@@ -205,11 +208,15 @@ pub async fn register_with_id(
         family_name,
         phone,
         created_at: now.0,
+        mfa_enabled: false,
     };
     let mut row = consumer::Model {
         id,
         email: String::new(),
         email_lookup: String::new(),
+        totp_secret: None,
+        totp_confirmed_at: None,
+        totp_last_step: None,
         given_name: None,
         family_name: None,
         phone: None,
@@ -256,7 +263,7 @@ pub async fn login(
     actor: &Actor,
     email: &str,
     password: &str,
-) -> ServiceResult<SessionTokens> {
+) -> ServiceResult<LoginOutcome> {
     let email = normalize_email(email);
     services
         .login_throttle
@@ -294,6 +301,44 @@ pub async fn login(
             )]));
         }
     };
+    if account.totp_confirmed_at.is_some() {
+        let mfa_token = session::issue_mfa(&services.keys, account.id, now).map_err(|err| {
+            ServiceError::Database(sea_orm::DbErr::Custom(format!(
+                "cannot sign a token: {err}"
+            )))
+        })?;
+        return Ok(LoginOutcome::MfaRequired {
+            mfa_token,
+            expires_in: session::MFA_TOKEN_LIFETIME.num_seconds(),
+        });
+    }
+    start_session(services, actor, &account, "consumer.login_succeeded")
+        .await
+        .map(LoginOutcome::Session)
+}
+
+/// What a correct email and password lead to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// A session started.
+    Session(SessionTokens),
+    /// The account has MFA: complete the login with `verifyMfa` and this token.
+    MfaRequired {
+        /// Proves the password step; short-lived, and good only for `verifyMfa`.
+        mfa_token: String,
+        /// Seconds until the MFA token expires.
+        expires_in: i64,
+    },
+}
+
+/// Starts a session for an authenticated account and audits it as `action`.
+pub(crate) async fn start_session(
+    services: &Services,
+    actor: &Actor,
+    account: &consumer::Model,
+    action: &str,
+) -> ServiceResult<SessionTokens> {
+    let now = services.clock.now();
     let session_id = Uuid::now_v7();
     let txn = begin_write(&services.db).await?;
     consumer_session::Entity::insert(
@@ -314,15 +359,15 @@ pub async fn login(
     audit::record(
         &txn,
         &who,
-        "consumer.login_succeeded",
+        action,
         Some(("consumer_session", session_id)),
         json!(null),
         now,
     )
     .await?;
     txn.commit().await?;
-    let account = open(&services.vault, &account)?;
-    tokens(services, account, session_id, refresh, now)
+    let opened = open(&services.vault, account)?;
+    tokens(services, opened, session_id, refresh, now)
 }
 
 async fn new_refresh_token(

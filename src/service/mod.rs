@@ -6,6 +6,7 @@ pub mod audit;
 pub mod checkouts;
 pub mod consumers;
 pub mod merchants;
+pub mod mfa;
 pub mod pagination;
 pub mod plans;
 

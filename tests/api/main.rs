@@ -15,6 +15,7 @@ mod encryption;
 mod helpers;
 mod http_surface;
 mod logs;
+mod mfa;
 mod oauth;
 mod schema;
 mod statements;

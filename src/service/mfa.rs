@@ -1,0 +1,350 @@
+//! Consumer multi-factor authentication with TOTP: enrolment, confirmation (which issues
+//! recovery codes), the second login step, and disabling. A code is accepted once: the
+//! time step of the last accepted code is stored, and recovery codes are single-use.
+
+use chrono::{DateTime, Utc};
+use entity::{consumer, mfa_recovery_code};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+    consumers::{SessionTokens, open, start_session},
+};
+use crate::{
+    auth::{session, totp},
+    db::begin_write,
+    domain::violation::{Path, Violation, ViolationCode},
+};
+
+/// A started enrolment: what the consumer adds to an authenticator app.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    /// The secret, base32, for typing in by hand.
+    pub secret: String,
+    /// The `otpauth://` URI, for a QR code.
+    pub provisioning_uri: String,
+}
+
+fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
+    ServiceError::Rejected(vec![Violation::new(
+        &Path::input().at(field),
+        code,
+        message,
+    )])
+}
+
+fn secret_context(id: Uuid) -> String {
+    format!("consumers.totp_secret:{id}")
+}
+
+async fn account(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<consumer::Model> {
+    consumer::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Starts (or restarts) enrolment with a new secret, stored encrypted and unconfirmed.
+pub async fn enroll(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+) -> ServiceResult<Enrollment> {
+    let row = account(&services.db, consumer_id).await?;
+    if row.totp_confirmed_at.is_some() {
+        return Err(refused(
+            "consumer",
+            ViolationCode::MfaAlreadyEnabled,
+            "disable MFA before enrolling again",
+        ));
+    }
+    let email = open(&services.vault, &row)?.email;
+    let secret = totp::new_secret();
+    let provisioning_uri = totp::provisioning_uri(&secret, &email).ok_or_else(|| {
+        ServiceError::Database(sea_orm::DbErr::Custom("cannot build a TOTP URI".into()))
+    })?;
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    consumer::Entity::update_many()
+        .col_expr(
+            consumer::Column::TotpSecret,
+            Expr::value(
+                services
+                    .vault
+                    .encrypt(&secret, &secret_context(consumer_id)),
+            ),
+        )
+        .col_expr(
+            consumer::Column::TotpLastStep,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(consumer::Column::Id.eq(consumer_id))
+        .filter(consumer::Column::TotpConfirmedAt.is_null())
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "mfa.enrollment_started",
+        Some(("consumer", consumer_id)),
+        json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Enrollment {
+        secret,
+        provisioning_uri,
+    })
+}
+
+/// Accepts a TOTP code of `row` at `now` once: the step must be later than the last one
+/// accepted, and the guarded update wins only once under concurrency.
+async fn accept_totp(
+    services: &Services,
+    txn: &impl ConnectionTrait,
+    row: &consumer::Model,
+    code: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
+    let Some(sealed) = &row.totp_secret else {
+        return Ok(false);
+    };
+    let secret = services
+        .vault
+        .decrypt(sealed, &secret_context(row.id))
+        .map_err(|err| {
+            ServiceError::Database(sea_orm::DbErr::Custom(format!("TOTP secret: {err}")))
+        })?;
+    let Some(step) = totp::check(&secret, code, now) else {
+        return Ok(false);
+    };
+    let accepted = consumer::Entity::update_many()
+        .col_expr(consumer::Column::TotpLastStep, Expr::value(step))
+        .filter(consumer::Column::Id.eq(row.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(consumer::Column::TotpLastStep.is_null())
+                .add(consumer::Column::TotpLastStep.lt(step)),
+        )
+        .exec(txn)
+        .await?;
+    Ok(accepted.rows_affected == 1)
+}
+
+/// Accepts an unused recovery code of `row` once.
+async fn accept_recovery_code(
+    txn: &impl ConnectionTrait,
+    row: &consumer::Model,
+    code: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
+    let used = mfa_recovery_code::Entity::update_many()
+        .col_expr(
+            mfa_recovery_code::Column::UsedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(mfa_recovery_code::Column::ConsumerId.eq(row.id))
+        .filter(mfa_recovery_code::Column::CodeHash.eq(totp::recovery_code_hash(row.id, code)))
+        .filter(mfa_recovery_code::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// Confirms enrolment with a first code; MFA is on from then. Returns the recovery codes,
+/// shown this once and stored hashed.
+pub async fn confirm(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    code: &str,
+) -> ServiceResult<Vec<String>> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let row = account(&txn, consumer_id).await?;
+    if row.totp_confirmed_at.is_some() {
+        return Err(refused(
+            "code",
+            ViolationCode::MfaAlreadyEnabled,
+            "MFA is already on",
+        ));
+    }
+    if row.totp_secret.is_none() {
+        return Err(refused(
+            "code",
+            ViolationCode::MfaNotEnrolled,
+            "start with enrollTotp",
+        ));
+    }
+    if !accept_totp(services, &txn, &row, code, now).await? {
+        return Err(refused(
+            "code",
+            ViolationCode::InvalidCode,
+            "the code is wrong or expired",
+        ));
+    }
+    consumer::Entity::update_many()
+        .col_expr(
+            consumer::Column::TotpConfirmedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(consumer::Column::Id.eq(consumer_id))
+        .exec(&txn)
+        .await?;
+    mfa_recovery_code::Entity::delete_many()
+        .filter(mfa_recovery_code::Column::ConsumerId.eq(consumer_id))
+        .exec(&txn)
+        .await?;
+    let codes = totp::new_recovery_codes();
+    let rows = codes.iter().map(|code| {
+        mfa_recovery_code::Model {
+            id: Uuid::now_v7(),
+            consumer_id,
+            code_hash: totp::recovery_code_hash(consumer_id, code),
+            created_at: ChronoUnixTimestampMillis(now),
+            used_at: None,
+        }
+        .into_active_model()
+    });
+    mfa_recovery_code::Entity::insert_many(rows)
+        .exec_without_returning(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "mfa.enabled",
+        Some(("consumer", consumer_id)),
+        json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(codes)
+}
+
+/// Turns MFA off, given a valid TOTP or recovery code.
+pub async fn disable(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    code: &str,
+) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let row = account(&txn, consumer_id).await?;
+    if row.totp_confirmed_at.is_none() {
+        return Err(refused(
+            "code",
+            ViolationCode::MfaNotEnrolled,
+            "MFA is not on",
+        ));
+    }
+    let valid = accept_totp(services, &txn, &row, code, now).await?
+        || accept_recovery_code(&txn, &row, code, now).await?;
+    if !valid {
+        return Err(refused(
+            "code",
+            ViolationCode::InvalidCode,
+            "the code is wrong, expired or used",
+        ));
+    }
+    consumer::Entity::update_many()
+        .col_expr(
+            consumer::Column::TotpSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            consumer::Column::TotpConfirmedAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(consumer::Column::Id.eq(consumer_id))
+        .exec(&txn)
+        .await?;
+    mfa_recovery_code::Entity::delete_many()
+        .filter(mfa_recovery_code::Column::ConsumerId.eq(consumer_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "mfa.disabled",
+        Some(("consumer", consumer_id)),
+        json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The second login step: a valid MFA token and a TOTP or recovery code start the session.
+/// Attempts are throttled like logins.
+pub async fn verify_login(
+    services: &Services,
+    actor: &Actor,
+    mfa_token: &str,
+    code: &str,
+) -> ServiceResult<SessionTokens> {
+    let now = services.clock.now();
+    let consumer_id = session::verify_mfa(&services.keys, mfa_token, now).map_err(|_| {
+        ServiceError::Unauthenticated("the MFA token is not valid; log in again".into())
+    })?;
+    services
+        .login_throttle
+        .attempt(&format!("mfa:{consumer_id}"), actor.ip)
+        .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
+    let txn = begin_write(&services.db).await?;
+    let row = account(&txn, consumer_id).await?;
+    let by_totp = accept_totp(services, &txn, &row, code, now).await?;
+    let valid = by_totp || accept_recovery_code(&txn, &row, code, now).await?;
+    let who = Actor::consumer(consumer_id, actor.ip);
+    if !valid || row.totp_confirmed_at.is_none() {
+        audit::record(
+            &txn,
+            &who,
+            "mfa.verification_failed",
+            Some(("consumer", consumer_id)),
+            json!(null),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(refused(
+            "code",
+            ViolationCode::InvalidCode,
+            "the code is wrong, expired or used",
+        ));
+    }
+    if !by_totp {
+        audit::record(
+            &txn,
+            &who,
+            "mfa.recovery_code_used",
+            Some(("consumer", consumer_id)),
+            json!(null),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    start_session(services, &who, &row, "consumer.login_succeeded").await
+}
+
+/// Whether MFA is on for a consumer.
+pub async fn enabled(services: &Services, consumer_id: Uuid) -> ServiceResult<bool> {
+    let confirmed: Option<Option<i64>> = consumer::Entity::find_by_id(consumer_id)
+        .select_only()
+        .column(consumer::Column::TotpConfirmedAt)
+        .into_tuple()
+        .one(&services.db)
+        .await?;
+    Ok(confirmed.flatten().is_some())
+}
