@@ -67,6 +67,13 @@ impl AppState {
             keys: Arc::new(keys),
             vault: Arc::new(vault),
             access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
+            // Signatures older than the tolerance are refused anyway; remember them that long.
+            signature_replays: moka::future::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(
+                    2 * crate::auth::signing::TOLERANCE_SECONDS.unsigned_abs(),
+                ))
+                .max_capacity(1_000_000)
+                .build(),
             request_limiter: Arc::new(RequestLimiter::new(RequestLimits {
                 per_principal_per_second: config.rate_limit_per_second,
                 principal_burst: config.rate_limit_burst,

@@ -27,8 +27,22 @@ pub struct Model {
     pub revoked_at: Option<ChronoUnixTimestampMillis>,
 }
 
-/// No sea-orm relations: related rows are loaded through DataLoaders.
+/// The merchant relation is used by authentication only; lists load through DataLoaders.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The key's merchant, joined when authenticating so one statement checks both.
+    #[sea_orm(
+        belongs_to = "super::merchant::Entity",
+        from = "Column::MerchantId",
+        to = "super::merchant::Column::Id"
+    )]
+    Merchant,
+}
+
+impl Related<super::merchant::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Merchant.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -19,6 +19,8 @@ pub struct Model {
     pub support_email: Option<String>,
     /// Account status, parsed by the application (e.g. ACTIVE, SUSPENDED).
     pub status: String,
+    /// Secret for request signatures, encrypted; when set, unsigned requests are refused.
+    pub request_signing_secret: Option<String>,
     /// When the merchant was created.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the row was last modified.

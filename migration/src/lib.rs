@@ -27,6 +27,7 @@ mod m20261123_000018_create_refresh_tokens;
 mod m20261123_000019_encrypt_consumer_pii;
 mod m20261123_000020_add_consumer_totp;
 mod m20261123_000021_create_mfa_recovery_codes;
+mod m20261123_000022_add_merchant_request_signing;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000019_encrypt_consumer_pii::Migration),
             Box::new(m20261123_000020_add_consumer_totp::Migration),
             Box::new(m20261123_000021_create_mfa_recovery_codes::Migration),
+            Box::new(m20261123_000022_add_merchant_request_signing::Migration),
         ]
     }
 }

@@ -103,6 +103,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         logo_url: Set(None),
         support_email: Set(Some("help@shop.example.com".to_owned())),
         status: Set("ACTIVE".to_owned()),
+        request_signing_secret: Set(None),
         created_at: Set(ts(1_795_392_000_001)),
         updated_at: Set(ts(1_795_392_000_999)),
     }

@@ -8,6 +8,7 @@ pub mod principal;
 pub mod scope;
 pub mod secret;
 pub mod session;
+pub mod signing;
 pub mod throttle;
 pub mod totp;
 

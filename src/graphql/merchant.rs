@@ -65,6 +65,11 @@ impl Merchant {
         MerchantProfile(self.0.clone())
     }
 
+    /// Whether every request of this merchant must be signed (see `enableRequestSigning`).
+    async fn request_signing_required(&self) -> bool {
+        self.0.request_signing_secret.is_some()
+    }
+
     /// When the account was created.
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at.0)

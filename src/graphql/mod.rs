@@ -16,6 +16,7 @@ pub mod money;
 pub mod node;
 pub mod plans;
 pub mod rate_limit;
+pub mod request_signing;
 pub mod scalars;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -45,6 +46,7 @@ pub struct MutationRoot(
     checkout::CheckoutMutation,
     api_keys::ApiKeyMutation,
     consumers::ConsumerMutation,
+    request_signing::RequestSigningMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

@@ -11,9 +11,10 @@ use async_graphql::{
     Data, ParseRequestError,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json,
+    body::Bytes,
     extract::{ConnectInfo, Request, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
@@ -23,10 +24,10 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt::TokenError, oauth, session},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt::TokenError, oauth, session, signing},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
-    service::{ServiceResult, Services, merchants},
+    service::{Services, merchants},
 };
 
 /// Why a request's credentials were refused.
@@ -40,13 +41,33 @@ enum AuthError {
     Unavailable,
 }
 
+/// Who is calling, and the secret their requests must be signed with, if they must be.
+struct Authenticated {
+    principal: Principal,
+    signing_secret: Option<String>,
+}
+
+impl Authenticated {
+    fn anonymous() -> Self {
+        Self {
+            principal: Principal::Anonymous,
+            signing_secret: None,
+        }
+    }
+}
+
+fn unavailable(err: &crate::service::ServiceError) -> AuthError {
+    tracing::error!(error = %err.describe(), "authentication lookup failed");
+    AuthError::Unavailable
+}
+
 /// Resolves an `Authorization` value to a principal; no value is anonymous.
 async fn authenticate(
     services: &Services,
     authorization: Option<&str>,
-) -> Result<Principal, AuthError> {
+) -> Result<Authenticated, AuthError> {
     let Some(value) = authorization else {
-        return Ok(Principal::Anonymous);
+        return Ok(Authenticated::anonymous());
     };
     let token = value
         .strip_prefix("Bearer ")
@@ -57,7 +78,7 @@ async fn authenticate(
         let now = services.clock.now();
         // A token is for merchants or for consumers (its audience and claims say which);
         // one for the other kind fails as Invalid or Malformed.
-        return oauth::verify(&services.keys, token, now)
+        let principal = oauth::verify(&services.keys, token, now)
             .map(Principal::Merchant)
             .or_else(|err| match err {
                 TokenError::Invalid | TokenError::Malformed => {
@@ -68,21 +89,71 @@ async fn authenticate(
             .map_err(|err| {
                 tracing::info!(reason = %err, "access token refused");
                 AuthError::Rejected
-            });
+            })?;
+        let signing_secret = match principal.merchant() {
+            Some(merchant) => merchants::signing_secret(services, merchant.merchant_id)
+                .await
+                .map_err(|err| unavailable(&err))?,
+            None => None,
+        };
+        return Ok(Authenticated {
+            principal,
+            signing_secret,
+        });
     }
-    let found: ServiceResult<_> = merchants::authenticate(&services.db, token).await;
-    match found {
-        Ok(Some(merchant)) => {
+    match merchants::authenticate(services, token).await {
+        Ok(Some(key)) => {
             services
                 .key_usage
-                .record(merchant.api_key_id, services.clock.now());
-            Ok(Principal::Merchant(merchant))
+                .record(key.principal.api_key_id, services.clock.now());
+            Ok(Authenticated {
+                principal: Principal::Merchant(key.principal),
+                signing_secret: key.signing_secret,
+            })
         }
         Ok(None) => Err(AuthError::Rejected),
-        Err(err) => {
-            tracing::error!(error = %err.describe(), "authentication lookup failed");
-            Err(AuthError::Unavailable)
-        }
+        Err(err) => Err(unavailable(&err)),
+    }
+}
+
+/// Checks the request signature of a merchant that requires one, and that it is not a
+/// replay of an earlier request.
+async fn check_signature(
+    services: &Services,
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Response> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refuse = |message: &str| {
+        error_response(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            message,
+        )
+    };
+    let now = services.clock.now().timestamp();
+    signing::verify(
+        secret,
+        header(signing::TIMESTAMP_HEADER),
+        header(signing::SIGNATURE_HEADER),
+        body,
+        now,
+    )
+    .map_err(|err| refuse(&err.to_string()))?;
+    let signature = header(signing::SIGNATURE_HEADER)
+        .unwrap_or_default()
+        .to_owned();
+    let first_use = services
+        .signature_replays
+        .entry(signature)
+        .or_insert(())
+        .await
+        .is_fresh();
+    if first_use {
+        Ok(())
+    } else {
+        Err(refuse("this signed request was already received"))
     }
 }
 
@@ -147,6 +218,13 @@ impl IntoResponse for BadRequest {
     }
 }
 
+/// Parses a body holding exactly one GraphQL request.
+fn parse_request(body: &[u8]) -> Result<async_graphql::Request, BadRequest> {
+    let batch: async_graphql::BatchRequest = serde_json::from_slice(body)
+        .map_err(|err| BadRequest(ParseRequestError::InvalidRequest(Box::new(err))))?;
+    batch.into_single().map_err(BadRequest)
+}
+
 /// Refuses POST bodies that are not JSON before they are parsed.
 pub async fn require_json(request: Request, next: Next) -> Response {
     if request.method() == axum::http::Method::POST {
@@ -172,18 +250,26 @@ pub async fn execute(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest<BadRequest>,
+    body: Bytes,
 ) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
-    let principal = match authenticate(&state.services, authorization).await {
-        Ok(principal) => principal,
+    let caller = match authenticate(&state.services, authorization).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    if let Some(secret) = &caller.signing_secret
+        && let Err(refused) = check_signature(&state.services, secret, &headers, &body).await
+    {
+        return refused;
+    }
+    let request = match parse_request(&body) {
+        Ok(request) => request,
         Err(err) => return err.into_response(),
     };
     let request = request
-        .into_inner()
-        .data(principal)
+        .data(caller.principal)
         .data(ClientIp(peer.ip()))
         .data(Loaders::new(&state.services.db));
     let response = state.schema.execute(request).await;
@@ -238,9 +324,15 @@ pub async fn websocket(
                         .iter()
                         .find_map(|key| payload.get(key))
                         .and_then(|value| value.as_str());
-                    let principal = authenticate(&state.services, authorization)
+                    let caller = authenticate(&state.services, authorization)
                         .await
                         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
+                    if caller.signing_secret.is_some() {
+                        return Err(async_graphql::Error::new(
+                            "this merchant requires signed requests, which WebSocket cannot carry",
+                        ));
+                    }
+                    let principal = caller.principal;
                     let mut data = Data::default();
                     data.insert(principal);
                     data.insert(ClientIp(peer.ip()));

@@ -135,7 +135,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let merchant_id = decode(&async_graphql::ID(client_id), NodeKind::Merchant)
         .map_err(|_| OAuthError::invalid_client())?;
     let services = &state.services;
-    let principal = merchants::authenticate(&services.db, &secret)
+    let principal = merchants::authenticate(services, &secret)
         .await
         .map_err(|err| {
             tracing::error!(error = %err.describe(), "token endpoint lookup failed");
@@ -145,6 +145,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
                 description: "try again later",
             }
         })?
+        .map(|key| key.principal)
         .filter(|principal| principal.merchant_id == merchant_id)
         .ok_or_else(OAuthError::invalid_client)?;
     let scopes = match request.scope.as_deref().map(str::parse::<Scopes>) {

@@ -5,11 +5,15 @@ use std::collections::HashMap;
 use entity::{api_key, merchant, merchant_plan_setting, plan};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, prelude::ChronoUnixTimestampMillis, sea_query::Query,
+    EntityTrait, QueryFilter, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, Services, parse_stored};
+use super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+    parse_stored,
+};
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
     db::begin_write,
@@ -54,6 +58,7 @@ pub async fn create(
         logo_url: Set(None),
         support_email: Set(None),
         status: Set(ACTIVE.to_owned()),
+        request_signing_secret: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -108,30 +113,139 @@ async fn enable_all_plans(
     Ok(())
 }
 
-/// Resolves an API key secret to its merchant, in one statement; `None` for an unknown or
-/// revoked key, or a key of a merchant that is not active.
+/// A merchant authenticated by an API key, with what the request must also satisfy.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedKey {
+    /// The merchant and the key's scopes.
+    pub principal: MerchantPrincipal,
+    /// The merchant's request-signing secret, decrypted, when it requires signed requests.
+    pub signing_secret: Option<String>,
+}
+
+/// Resolves an API key secret to its merchant in one statement (the key joined with its
+/// merchant); `None` for an unknown or revoked key, or a merchant that is not active.
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    services: &Services,
     secret: &str,
-) -> ServiceResult<Option<MerchantPrincipal>> {
-    let active_merchants = Query::select()
-        .column(merchant::Column::Id)
-        .from(merchant::Entity)
-        .and_where(merchant::Column::Status.eq(ACTIVE))
-        .to_owned();
-    let key = api_key::Entity::find()
+) -> ServiceResult<Option<AuthenticatedKey>> {
+    let found = api_key::Entity::find()
         .filter(api_key::Column::SecretHash.eq(hash_secret(secret)))
-        .filter(api_key::Column::MerchantId.in_subquery(active_merchants))
-        .one(db)
+        .find_also_related(merchant::Entity)
+        .one(&services.db)
         .await?;
-    let Some(key) = key.filter(|key| key.revoked_at.is_none()) else {
+    let Some((key, Some(merchant))) = found else {
         return Ok(None);
     };
-    Ok(Some(MerchantPrincipal {
-        merchant_id: key.merchant_id,
-        api_key_id: key.id,
-        scopes: parse_stored(&key.scopes, "API key scopes")?,
+    if key.revoked_at.is_some() || merchant.status != ACTIVE {
+        return Ok(None);
+    }
+    Ok(Some(AuthenticatedKey {
+        principal: MerchantPrincipal {
+            merchant_id: key.merchant_id,
+            api_key_id: key.id,
+            scopes: parse_stored(&key.scopes, "API key scopes")?,
+        },
+        signing_secret: open_signing_secret(services, &merchant)?,
     }))
+}
+
+fn signing_context(merchant_id: Uuid) -> String {
+    format!("merchants.request_signing_secret:{merchant_id}")
+}
+
+fn open_signing_secret(
+    services: &Services,
+    merchant: &merchant::Model,
+) -> ServiceResult<Option<String>> {
+    merchant
+        .request_signing_secret
+        .as_ref()
+        .map(|sealed| {
+            services
+                .vault
+                .decrypt(sealed, &signing_context(merchant.id))
+        })
+        .transpose()
+        .map_err(|err| {
+            ServiceError::Database(sea_orm::DbErr::Custom(format!("signing secret: {err}")))
+        })
+}
+
+/// The request-signing secret of a merchant, for callers authenticated by access token.
+pub async fn signing_secret(
+    services: &Services,
+    merchant_id: Uuid,
+) -> ServiceResult<Option<String>> {
+    let merchant = get(&services.db, merchant_id).await?;
+    open_signing_secret(services, &merchant)
+}
+
+/// Requires signed requests from now on, with a new secret (returned once; a previous one
+/// stops working).
+pub async fn enable_request_signing(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+) -> ServiceResult<String> {
+    let secret = crate::auth::secret::random_secret("rss_");
+    let sealed = services
+        .vault
+        .encrypt(&secret, &signing_context(merchant_id));
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    merchant::Entity::update_many()
+        .col_expr(merchant::Column::RequestSigningSecret, Expr::value(sealed))
+        .col_expr(
+            merchant::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "merchant.request_signing_enabled",
+        Some(("merchant", merchant_id)),
+        serde_json::json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(secret)
+}
+
+/// Stops requiring signed requests.
+pub async fn disable_request_signing(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    merchant::Entity::update_many()
+        .col_expr(
+            merchant::Column::RequestSigningSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            merchant::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "merchant.request_signing_disabled",
+        Some(("merchant", merchant_id)),
+        serde_json::json!(null),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Merchants by id, for DataLoaders.

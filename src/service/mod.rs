@@ -53,6 +53,8 @@ pub struct Services {
     pub login_throttle: Arc<LoginThrottle>,
     /// Buckets that limit how much work each caller may ask for.
     pub request_limiter: Arc<RequestLimiter>,
+    /// Request signatures seen lately; a signature seen twice is a replay.
+    pub signature_replays: moka::future::Cache<String, ()>,
 }
 
 impl Services {

@@ -40,10 +40,14 @@ async fn merchant_create_prints_an_id_and_a_working_key_once() {
     assert!(key.starts_with(created["apiKeyPrefix"].as_str().unwrap()));
     let id = created["merchantId"].as_str().unwrap();
     let db = paylater::db::connect(&url, 1).await.unwrap();
-    let principal = paylater::service::merchants::authenticate(&db, key)
+    let config = paylater::config::Config::default();
+    let clock = std::sync::Arc::new(paylater::clock::SystemClock);
+    let state = paylater::app::AppState::new(config, db, clock).unwrap();
+    let principal = paylater::service::merchants::authenticate(&state.services, key)
         .await
         .unwrap()
-        .expect("key works");
+        .expect("key works")
+        .principal;
     assert_eq!(
         paylater::graphql::ids::encode(
             paylater::graphql::ids::NodeKind::Merchant,

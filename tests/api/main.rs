@@ -17,6 +17,7 @@ mod http_surface;
 mod logs;
 mod mfa;
 mod oauth;
+mod request_signing;
 mod schema;
 mod statements;
 mod subscription;
