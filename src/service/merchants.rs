@@ -191,6 +191,30 @@ pub async fn enable_request_signing(
     let sealed = services
         .vault
         .encrypt(&secret, &signing_context(merchant_id));
+    let action = "merchant.request_signing_enabled";
+    set_signing_secret(services, actor, merchant_id, Some(sealed), action).await?;
+    Ok(secret)
+}
+
+/// Stops requiring signed requests.
+pub async fn disable_request_signing(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+) -> ServiceResult<()> {
+    let action = "merchant.request_signing_disabled";
+    set_signing_secret(services, actor, merchant_id, None, action).await
+}
+
+/// Stores (or clears) the sealed signing secret and audits it as `action`, in one
+/// transaction.
+async fn set_signing_secret(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+    sealed: Option<String>,
+    action: &str,
+) -> ServiceResult<()> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     merchant::Entity::update_many()
@@ -202,48 +226,8 @@ pub async fn enable_request_signing(
         .filter(merchant::Column::Id.eq(merchant_id))
         .exec(&txn)
         .await?;
-    audit::record(
-        &txn,
-        actor,
-        "merchant.request_signing_enabled",
-        Some(("merchant", merchant_id)),
-        serde_json::json!(null),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(secret)
-}
-
-/// Stops requiring signed requests.
-pub async fn disable_request_signing(
-    services: &Services,
-    actor: &Actor,
-    merchant_id: Uuid,
-) -> ServiceResult<()> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
-    merchant::Entity::update_many()
-        .col_expr(
-            merchant::Column::RequestSigningSecret,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            merchant::Column::UpdatedAt,
-            Expr::value(now.timestamp_millis()),
-        )
-        .filter(merchant::Column::Id.eq(merchant_id))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        actor,
-        "merchant.request_signing_disabled",
-        Some(("merchant", merchant_id)),
-        serde_json::json!(null),
-        now,
-    )
-    .await?;
+    let target = Some(("merchant", merchant_id));
+    audit::record(&txn, actor, action, target, serde_json::json!(null), now).await?;
     txn.commit().await?;
     Ok(())
 }
