@@ -11,6 +11,7 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 /// The `iss` of every token paylater signs.
 pub const ISSUER: &str = "paylater";
@@ -86,12 +87,47 @@ pub enum TokenError {
     Expired,
 }
 
-/// Claims every paylater token carries.
-pub trait TimedClaims {
+/// The registered claims (RFC 7519 §4.1) every paylater token carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredClaims {
+    /// Issuer: paylater.
+    pub iss: String,
+    /// Audience: who the token is for (merchant API, consumer apps, the MFA step).
+    pub aud: String,
+    /// Subject: the merchant or consumer id.
+    pub sub: Uuid,
     /// Expiry, seconds since the epoch.
-    fn exp(&self) -> i64;
+    pub exp: i64,
     /// Issue time, seconds since the epoch.
-    fn iat(&self) -> i64;
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+}
+
+impl RegisteredClaims {
+    /// Claims for `subject`, issued at `now` for `audience`, valid for `ttl`.
+    pub fn new(audience: &str, subject: Uuid, now: DateTime<Utc>, ttl: chrono::Duration) -> Self {
+        Self {
+            iss: ISSUER.to_owned(),
+            aud: audience.to_owned(),
+            sub: subject,
+            exp: (now + ttl).timestamp(),
+            iat: now.timestamp(),
+            jti: Uuid::now_v7(),
+        }
+    }
+}
+
+/// A token's claims: the registered ones, plus whatever a kind of token adds.
+pub trait Claims: DeserializeOwned {
+    /// The registered claims, checked for time by [`KeyRing::verify`].
+    fn registered(&self) -> &RegisteredClaims;
+}
+
+impl Claims for RegisteredClaims {
+    fn registered(&self) -> &RegisteredClaims {
+        self
+    }
 }
 
 struct Verifier {
@@ -199,7 +235,7 @@ impl KeyRing {
 
     /// Verifies a token for `audience` at `now`: EdDSA only, a known `kid`, a valid
     /// signature, our issuer, the audience, and `iat <= now < exp`.
-    pub fn verify<C: DeserializeOwned + TimedClaims>(
+    pub fn verify<C: Claims>(
         &self,
         token: &str,
         audience: &str,
@@ -224,7 +260,8 @@ impl KeyRing {
             })?
             .claims;
         let now = now.timestamp();
-        if claims.exp() <= now || claims.iat() > now + 60 {
+        let registered = claims.registered();
+        if registered.exp <= now || registered.iat > now + 60 {
             return Err(TokenError::Expired);
         }
         Ok(claims)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     MerchantPrincipal, Scopes,
-    jwt::{ISSUER, KeyRing, TimedClaims, TokenError},
+    jwt::{Claims, KeyRing, RegisteredClaims, TokenError},
 };
 
 /// The `aud` of merchant access tokens.
@@ -17,30 +17,18 @@ pub const MERCHANT_AUDIENCE: &str = "paylater:merchant-api";
 /// The claims of a merchant access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerchantClaims {
-    /// Issuer: paylater.
-    pub iss: String,
-    /// Audience: the merchant API.
-    pub aud: String,
-    /// The merchant's id.
-    pub sub: Uuid,
-    /// Expiry, seconds since the epoch.
-    pub exp: i64,
-    /// Issue time, seconds since the epoch.
-    pub iat: i64,
-    /// Unique token id.
-    pub jti: Uuid,
+    /// Issuer, audience (the merchant API), subject (the merchant), times and id.
+    #[serde(flatten)]
+    pub registered: RegisteredClaims,
     /// Granted scopes, space-separated.
     pub scope: String,
     /// The API key the token was exchanged for.
     pub akid: Uuid,
 }
 
-impl TimedClaims for MerchantClaims {
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn iat(&self) -> i64 {
-        self.iat
+impl Claims for MerchantClaims {
+    fn registered(&self) -> &RegisteredClaims {
+        &self.registered
     }
 }
 
@@ -65,12 +53,7 @@ pub fn issue(
     ttl: Duration,
 ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
     let claims = MerchantClaims {
-        iss: ISSUER.to_owned(),
-        aud: MERCHANT_AUDIENCE.to_owned(),
-        sub: principal.merchant_id,
-        exp: (now + ttl).timestamp(),
-        iat: now.timestamp(),
-        jti: Uuid::now_v7(),
+        registered: RegisteredClaims::new(MERCHANT_AUDIENCE, principal.merchant_id, now, ttl),
         scope: scopes.to_string(),
         akid: principal.api_key_id,
     };
@@ -89,7 +72,7 @@ pub fn verify(
 ) -> Result<MerchantPrincipal, TokenError> {
     let claims: MerchantClaims = keys.verify(token, MERCHANT_AUDIENCE, now)?;
     Ok(MerchantPrincipal {
-        merchant_id: claims.sub,
+        merchant_id: claims.registered.sub,
         api_key_id: claims.akid,
         scopes: claims.scope.parse().map_err(|_| TokenError::Malformed)?,
     })

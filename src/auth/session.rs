@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::jwt::{ISSUER, KeyRing, TimedClaims, TokenError};
+use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError};
 
 /// The `aud` of consumer access tokens.
 pub const CONSUMER_AUDIENCE: &str = "paylater:consumer";
@@ -25,28 +25,16 @@ pub struct ConsumerPrincipal {
 /// The claims of a consumer access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerClaims {
-    /// Issuer: paylater.
-    pub iss: String,
-    /// Audience: consumer apps.
-    pub aud: String,
-    /// The consumer's id.
-    pub sub: Uuid,
+    /// Issuer, audience (consumer apps), subject (the consumer), times and id.
+    #[serde(flatten)]
+    pub registered: RegisteredClaims,
     /// The session's id.
     pub sid: Uuid,
-    /// Expiry, seconds since the epoch.
-    pub exp: i64,
-    /// Issue time, seconds since the epoch.
-    pub iat: i64,
-    /// Unique token id.
-    pub jti: Uuid,
 }
 
-impl TimedClaims for ConsumerClaims {
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn iat(&self) -> i64 {
-        self.iat
+impl Claims for ConsumerClaims {
+    fn registered(&self) -> &RegisteredClaims {
+        &self.registered
     }
 }
 
@@ -58,13 +46,8 @@ pub fn issue(
     ttl: Duration,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     keys.sign(&ConsumerClaims {
-        iss: ISSUER.to_owned(),
-        aud: CONSUMER_AUDIENCE.to_owned(),
-        sub: principal.consumer_id,
+        registered: RegisteredClaims::new(CONSUMER_AUDIENCE, principal.consumer_id, now, ttl),
         sid: principal.session_id,
-        exp: (now + ttl).timestamp(),
-        iat: now.timestamp(),
-        jti: Uuid::now_v7(),
     })
 }
 
@@ -76,7 +59,7 @@ pub fn verify(
 ) -> Result<ConsumerPrincipal, TokenError> {
     let claims: ConsumerClaims = keys.verify(token, CONSUMER_AUDIENCE, now)?;
     Ok(ConsumerPrincipal {
-        consumer_id: claims.sub,
+        consumer_id: claims.registered.sub,
         session_id: claims.sid,
     })
 }
@@ -86,50 +69,23 @@ pub const MFA_AUDIENCE: &str = "paylater:mfa";
 /// How long the second login step may take.
 pub const MFA_TOKEN_LIFETIME: Duration = Duration::minutes(5);
 
-/// The claims of an MFA token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaClaims {
-    /// Issuer: paylater.
-    pub iss: String,
-    /// Audience: the MFA step.
-    pub aud: String,
-    /// The consumer whose password was correct.
-    pub sub: Uuid,
-    /// Expiry, seconds since the epoch.
-    pub exp: i64,
-    /// Issue time, seconds since the epoch.
-    pub iat: i64,
-    /// Unique token id.
-    pub jti: Uuid,
-}
-
-impl TimedClaims for MfaClaims {
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn iat(&self) -> i64 {
-        self.iat
-    }
-}
-
-/// Signs an MFA token for a consumer who passed the password step at `now`.
+/// Signs an MFA token (registered claims only) for a consumer who passed the password
+/// step at `now`.
 pub fn issue_mfa(
     keys: &KeyRing,
     consumer_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    keys.sign(&MfaClaims {
-        iss: ISSUER.to_owned(),
-        aud: MFA_AUDIENCE.to_owned(),
-        sub: consumer_id,
-        exp: (now + MFA_TOKEN_LIFETIME).timestamp(),
-        iat: now.timestamp(),
-        jti: Uuid::now_v7(),
-    })
+    keys.sign(&RegisteredClaims::new(
+        MFA_AUDIENCE,
+        consumer_id,
+        now,
+        MFA_TOKEN_LIFETIME,
+    ))
 }
 
 /// The consumer a valid MFA token names.
 pub fn verify_mfa(keys: &KeyRing, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError> {
-    let claims: MfaClaims = keys.verify(token, MFA_AUDIENCE, now)?;
+    let claims: RegisteredClaims = keys.verify(token, MFA_AUDIENCE, now)?;
     Ok(claims.sub)
 }

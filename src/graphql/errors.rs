@@ -76,6 +76,10 @@ impl From<ServiceError> for async_graphql::Error {
                 tracing::error!(error = %err, "database error");
                 ErrorCode::Internal.error("internal error")
             }
+            ServiceError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                ErrorCode::Internal.error("internal error")
+            }
         }
     }
 }

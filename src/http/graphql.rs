@@ -192,12 +192,6 @@ impl IntoResponse for AuthError {
 /// A body that is not exactly one GraphQL request, answered in the GraphQL error shape.
 pub struct BadRequest(ParseRequestError);
 
-impl From<ParseRequestError> for BadRequest {
-    fn from(err: ParseRequestError) -> Self {
-        Self(err)
-    }
-}
-
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
         let (status, message) = match self.0 {

@@ -85,10 +85,7 @@ fn seal(vault: &Vault, account: &ConsumerAccount, row: &mut consumer::Model) {
 /// Decrypts a stored consumer; a failure means a key is missing or the row was altered.
 pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccount> {
     let fail = |err: crate::encryption::DecryptError| {
-        ServiceError::Database(sea_orm::DbErr::Custom(format!(
-            "consumer {}: {err}",
-            row.id
-        )))
+        ServiceError::internal(format!("consumer {}: {err}", row.id))
     };
     let open_opt = |value: &Option<String>, column: &str| {
         value
@@ -199,7 +196,7 @@ pub async fn register_with_id(
     }
     let password_hash = password::hash(&input.password)
         .await
-        .map_err(|err| ServiceError::Database(sea_orm::DbErr::Custom(err.to_string())))?;
+        .map_err(ServiceError::internal)?;
     let now = ChronoUnixTimestampMillis(services.clock.now());
     let account = ConsumerAccount {
         id,
@@ -302,11 +299,8 @@ pub async fn login(
         }
     };
     if account.totp_confirmed_at.is_some() {
-        let mfa_token = session::issue_mfa(&services.keys, account.id, now).map_err(|err| {
-            ServiceError::Database(sea_orm::DbErr::Custom(format!(
-                "cannot sign a token: {err}"
-            )))
-        })?;
+        let mfa_token = session::issue_mfa(&services.keys, account.id, now)
+            .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
         return Ok(LoginOutcome::MfaRequired {
             mfa_token,
             expires_in: session::MFA_TOKEN_LIFETIME.num_seconds(),
@@ -402,12 +396,9 @@ fn tokens(
         consumer_id: consumer.id,
         session_id,
     };
-    let access_token = session::issue(&services.keys, &principal, now, services.access_token_ttl)
-        .map_err(|err| {
-        ServiceError::Database(sea_orm::DbErr::Custom(format!(
-            "cannot sign a token: {err}"
-        )))
-    })?;
+    let access_token =
+        session::issue(&services.keys, &principal, now, services.access_token_ttl)
+            .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
     Ok(SessionTokens {
         access_token,
         expires_in: services.access_token_ttl.num_seconds(),

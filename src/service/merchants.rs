@@ -166,9 +166,7 @@ fn open_signing_secret(
                 .decrypt(sealed, &signing_context(merchant.id))
         })
         .transpose()
-        .map_err(|err| {
-            ServiceError::Database(sea_orm::DbErr::Custom(format!("signing secret: {err}")))
-        })
+        .map_err(|err| ServiceError::internal(format!("signing secret: {err}")))
 }
 
 /// The request-signing secret of a merchant, for callers authenticated by access token.

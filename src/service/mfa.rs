@@ -67,9 +67,8 @@ pub async fn enroll(
     }
     let email = open(&services.vault, &row)?.email;
     let secret = totp::new_secret();
-    let provisioning_uri = totp::provisioning_uri(&secret, &email).ok_or_else(|| {
-        ServiceError::Database(sea_orm::DbErr::Custom("cannot build a TOTP URI".into()))
-    })?;
+    let provisioning_uri = totp::provisioning_uri(&secret, &email)
+        .ok_or_else(|| ServiceError::internal("cannot build a TOTP URI"))?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     consumer::Entity::update_many()
@@ -120,9 +119,7 @@ async fn accept_totp(
     let secret = services
         .vault
         .decrypt(sealed, &secret_context(row.id))
-        .map_err(|err| {
-            ServiceError::Database(sea_orm::DbErr::Custom(format!("TOTP secret: {err}")))
-        })?;
+        .map_err(|err| ServiceError::internal(format!("TOTP secret: {err}")))?;
     let Some(step) = totp::check(&secret, code, now) else {
         return Ok(false);
     };

@@ -86,6 +86,9 @@ pub enum ServiceError {
     },
     /// The database failed; details are logged, never shown to the caller.
     Database(DbErr),
+    /// Something else on the server failed (hashing, signing, decryption); logged, never
+    /// shown to the caller.
+    Internal(String),
 }
 
 impl From<DbErr> for ServiceError {
@@ -95,6 +98,11 @@ impl From<DbErr> for ServiceError {
 }
 
 impl ServiceError {
+    /// An internal failure described for the logs.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        Self::Internal(what.to_string())
+    }
+
     /// Full text for operators (command-line tools, logs); never for API clients.
     pub fn describe(&self) -> String {
         match self {
@@ -107,6 +115,7 @@ impl ServiceError {
             Self::BadInput(message) | Self::Unauthenticated(message) => message.clone(),
             Self::RateLimited { retry_after } => format!("rate limited for {retry_after:?}"),
             Self::Database(err) => format!("database error: {err}"),
+            Self::Internal(message) => message.clone(),
         }
     }
 }
