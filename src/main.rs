@@ -7,12 +7,12 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use paylater::{
     app::{self, AppState},
-    auth::api_key::NewApiKey,
+    auth::{api_key::NewApiKey, staff::StaffRole},
     clock::SystemClock,
     config::{AppEnv, Config, LogFormat},
     demo, graphql,
     graphql::ids::{NodeKind, encode},
-    service::{consumers, merchants},
+    service::{audit::Actor, consumers, merchants, staff},
 };
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -55,6 +55,29 @@ enum Command {
     Merchant {
         #[command(subcommand)]
         command: MerchantCommand,
+    },
+    /// The operator's staff: admins and support agents.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a member of staff with a generated password and TOTP secret (MFA is
+    /// mandatory); prints both, once.
+    Create {
+        /// Their work email, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// `admin` (reads the audit log, and all support may) or `support` (reads any
+        /// checkout or order, with personal data masked).
+        #[arg(long, default_value = "support")]
+        role: StaffRole,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -166,6 +189,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "Created merchant {:?}\n  merchant ID: {id}\n  API key:     {}\n\nThe API key is shown only now; store it safely.",
                     created.merchant.name, created.api_key.secret
+                );
+            }
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, role, json },
+        } => {
+            let state = state(configure()?).await?;
+            let created = staff::create(&state.services, &Actor::command_line(), &email, role)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.describe()))?;
+            let id = encode(NodeKind::StaffMember, created.member.id).0;
+            if json {
+                let out = serde_json::json!({
+                    "staffMemberId": id,
+                    "email": created.member.email,
+                    "role": created.member.role.as_str(),
+                    "password": created.password,
+                    "totpSecret": created.totp_secret,
+                    "totpUri": created.provisioning_uri,
+                });
+                println!("{out}");
+            } else {
+                println!(
+                    "Created {} {}\n  password:    {}\n  TOTP secret: {}\n  TOTP URI:    {}\n\nAdd the secret to an authenticator app, then sign in with the staffLogin mutation.\nThe password and secret are shown only now; store them safely.",
+                    created.member.role,
+                    created.member.email,
+                    created.password,
+                    created.totp_secret,
+                    created.provisioning_uri
                 );
             }
             Ok(())

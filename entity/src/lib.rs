@@ -24,3 +24,4 @@ pub mod payment_method;
 pub mod plan;
 pub mod refresh_token;
 pub mod refund;
+pub mod staff_member;

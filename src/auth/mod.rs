@@ -9,6 +9,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod signing;
+pub mod staff;
 pub mod throttle;
 pub mod totp;
 

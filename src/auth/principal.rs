@@ -2,7 +2,15 @@
 
 use uuid::Uuid;
 
-use super::{Scopes, session::ConsumerPrincipal};
+use chrono::{DateTime, Utc};
+
+use super::{
+    Scopes,
+    jwt::{KeyRing, TokenError},
+    oauth,
+    session::{self, ConsumerPrincipal},
+    staff::{self, StaffPrincipal},
+};
 
 /// Who is calling. Resolvers never look at headers: they ask for a principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +21,9 @@ pub enum Principal {
     Merchant(MerchantPrincipal),
     /// A shopper, authenticated by a session's access token.
     Consumer(ConsumerPrincipal),
+    /// A member of the operator's staff (admin or support), authenticated by an access
+    /// token obtained with password and TOTP.
+    Staff(StaffPrincipal),
 }
 
 /// A merchant authenticated by one of its API keys.
@@ -31,7 +42,7 @@ impl Principal {
     pub fn merchant(&self) -> Option<&MerchantPrincipal> {
         match self {
             Self::Merchant(merchant) => Some(merchant),
-            Self::Anonymous | Self::Consumer(_) => None,
+            Self::Anonymous | Self::Consumer(_) | Self::Staff(_) => None,
         }
     }
 
@@ -39,8 +50,41 @@ impl Principal {
     pub fn consumer(&self) -> Option<&ConsumerPrincipal> {
         match self {
             Self::Consumer(consumer) => Some(consumer),
-            Self::Anonymous | Self::Merchant(_) => None,
+            Self::Anonymous | Self::Merchant(_) | Self::Staff(_) => None,
         }
+    }
+
+    /// The member of staff behind the request, if any.
+    pub fn staff(&self) -> Option<&StaffPrincipal> {
+        match self {
+            Self::Staff(staff) => Some(staff),
+            Self::Anonymous | Self::Merchant(_) | Self::Consumer(_) => None,
+        }
+    }
+
+    /// The principal a valid access token speaks for. Each kind of token has its own
+    /// audience, so a token of one kind fails as another (`Invalid` or `Malformed`) and
+    /// the next kind is tried; any other failure is final.
+    pub fn from_access_token(
+        keys: &KeyRing,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, TokenError> {
+        type Verify = fn(&KeyRing, &str, DateTime<Utc>) -> Result<Principal, TokenError>;
+        let kinds: [Verify; 3] = [
+            |keys, token, now| oauth::verify(keys, token, now).map(Principal::Merchant),
+            |keys, token, now| session::verify(keys, token, now).map(Principal::Consumer),
+            |keys, token, now| staff::verify(keys, token, now).map(Principal::Staff),
+        ];
+        let mut refusal = TokenError::Malformed;
+        for verify in kinds {
+            match verify(keys, token, now) {
+                Ok(principal) => return Ok(principal),
+                Err(err @ (TokenError::Invalid | TokenError::Malformed)) => refusal = err,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(refusal)
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod checkout;
 pub mod country;
 pub mod currency;
+pub mod masking;
 pub mod money;
 pub mod plan;
 pub mod schedule;

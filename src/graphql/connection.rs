@@ -5,14 +5,15 @@ use async_graphql::{Enum, OutputType, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use super::{api_keys::ApiKey, checkout::Checkout, errors::ErrorCode};
+use super::{api_keys::ApiKey, audit::AuditEntry, checkout::Checkout, errors::ErrorCode};
 use crate::service::pagination::{Cursor, Page, PageRequest};
 
 /// A page of a list, in the Relay connection shape.
 #[derive(SimpleObject)]
 #[graphql(
     concrete(name = "CheckoutConnection", params(Checkout)),
-    concrete(name = "ApiKeyConnection", params(ApiKey))
+    concrete(name = "ApiKeyConnection", params(ApiKey)),
+    concrete(name = "AuditEntryConnection", params(AuditEntry))
 )]
 pub struct Connection<N: OutputType + Clone>
 where
@@ -32,7 +33,8 @@ where
 #[derive(SimpleObject)]
 #[graphql(
     concrete(name = "CheckoutEdge", params(Checkout)),
-    concrete(name = "ApiKeyEdge", params(ApiKey))
+    concrete(name = "ApiKeyEdge", params(ApiKey)),
+    concrete(name = "AuditEntryEdge", params(AuditEntry))
 )]
 pub struct Edge<N: OutputType> {
     /// Pass as `after` or `before` to page from here.

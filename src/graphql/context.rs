@@ -5,7 +5,11 @@ use async_graphql::{Context, Guard};
 
 use super::{errors::ErrorCode, loaders::Loaders};
 use crate::{
-    auth::{ClientIp, MerchantPrincipal, Principal, Scope, session::ConsumerPrincipal},
+    auth::{
+        ClientIp, MerchantPrincipal, Principal, Scope,
+        session::ConsumerPrincipal,
+        staff::{StaffPrincipal, StaffRole},
+    },
     service::{Services, audit::Actor},
 };
 
@@ -18,7 +22,7 @@ pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
 pub fn merchant<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a MerchantPrincipal> {
     match principal(ctx) {
         Principal::Merchant(merchant) => Ok(merchant),
-        Principal::Consumer(_) => {
+        Principal::Consumer(_) | Principal::Staff(_) => {
             Err(ErrorCode::Forbidden.error("this operation is for merchants"))
         }
         Principal::Anonymous => {
@@ -31,7 +35,7 @@ pub fn merchant<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a MerchantPrin
 pub fn consumer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a ConsumerPrincipal> {
     match principal(ctx) {
         Principal::Consumer(consumer) => Ok(consumer),
-        Principal::Merchant(_) => {
+        Principal::Merchant(_) | Principal::Staff(_) => {
             Err(ErrorCode::Forbidden.error("this operation is for consumers"))
         }
         Principal::Anonymous => {
@@ -55,7 +59,39 @@ pub fn actor(ctx: &Context<'_>) -> Actor {
     match principal(ctx) {
         Principal::Merchant(merchant) => Actor::api_key(merchant, ip),
         Principal::Consumer(consumer) => Actor::consumer(consumer.consumer_id, ip),
+        Principal::Staff(staff) => Actor::staff(staff.staff_id, ip),
         Principal::Anonymous => Actor::anonymous(ip),
+    }
+}
+
+/// The member of staff calling with at least `role` (an admin may do what support may);
+/// `UNAUTHENTICATED` without credentials, `FORBIDDEN` for anyone else.
+pub fn staff_with<'a>(
+    ctx: &Context<'a>,
+    role: StaffRole,
+) -> async_graphql::Result<&'a StaffPrincipal> {
+    match principal(ctx) {
+        Principal::Staff(staff) if staff.role == role || staff.role == StaffRole::Admin => {
+            Ok(staff)
+        }
+        Principal::Staff(_) => {
+            Err(ErrorCode::Forbidden.error(format!("this operation needs the {role} role")))
+        }
+        Principal::Merchant(_) | Principal::Consumer(_) => {
+            Err(ErrorCode::Forbidden.error("this operation is for paylater staff"))
+        }
+        Principal::Anonymous => {
+            Err(ErrorCode::Unauthenticated.error("this operation needs a staff access token"))
+        }
+    }
+}
+
+/// Lets through staff with at least the role (see [`staff_with`]).
+pub struct StaffGuard(pub StaffRole);
+
+impl Guard for StaffGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        staff_with(ctx, self.0).map(|_| ())
     }
 }
 

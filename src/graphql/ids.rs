@@ -18,6 +18,8 @@ pub enum NodeKind {
     ApiKey,
     /// A consumer account.
     Consumer,
+    /// A member of the operator's staff.
+    StaffMember,
 }
 
 impl NodeKind {
@@ -27,6 +29,7 @@ impl NodeKind {
             Self::Merchant => "Merchant",
             Self::ApiKey => "ApiKey",
             Self::Consumer => "Consumer",
+            Self::StaffMember => "StaffMember",
         }
     }
 
@@ -36,6 +39,7 @@ impl NodeKind {
             "Merchant" => Some(Self::Merchant),
             "ApiKey" => Some(Self::ApiKey),
             "Consumer" => Some(Self::Consumer),
+            "StaffMember" => Some(Self::StaffMember),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! input, call a service and map the result.
 
 pub mod api_keys;
+pub mod audit;
 pub mod checkout;
 pub mod connection;
 pub mod consumers;
@@ -18,6 +19,7 @@ pub mod plans;
 pub mod rate_limit;
 pub mod request_signing;
 pub mod scalars;
+pub mod staff;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -36,6 +38,8 @@ pub struct QueryRoot(
     consumers::ConsumerQuery,
     merchant::MerchantQuery,
     plans::PlanQuery,
+    staff::StaffQuery,
+    audit::AuditQuery,
     node::NodeQuery,
 );
 
@@ -47,6 +51,7 @@ pub struct MutationRoot(
     api_keys::ApiKeyMutation,
     consumers::ConsumerMutation,
     request_signing::RequestSigningMutation,
+    staff::StaffMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

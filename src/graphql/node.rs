@@ -11,10 +11,11 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
+    staff::StaffMember,
 };
 use crate::{
     auth::{Principal, Scope},
-    service::{api_keys, checkouts, consumers, merchants},
+    service::{api_keys, checkouts, consumers, merchants, staff},
 };
 
 /// An object with a global ID.
@@ -26,7 +27,8 @@ use crate::{
 ))]
 #[allow(clippy::large_enum_variant)] // short-lived, one per resolved ID
 pub enum Node {
-    /// A checkout (visible to the merchant that created it).
+    /// A checkout (visible to the merchant that created it, and to staff with the
+    /// shopper's personal data masked).
     Checkout(Checkout),
     /// A merchant account (visible to itself).
     Merchant(Merchant),
@@ -34,34 +36,37 @@ pub enum Node {
     ApiKey(ApiKey),
     /// A consumer account (visible to itself).
     Consumer(Consumer),
+    /// A member of staff (visible to itself).
+    StaffMember(StaffMember),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
     let (kind, uuid) = decode_any(id)?;
     let not_found = || ErrorCode::NotFound.error("not found");
-    let db = &services(ctx)?.db;
-    if let Principal::Consumer(consumer) = principal(ctx) {
-        return match kind {
-            NodeKind::Consumer if uuid == consumer.consumer_id => Ok(Node::Consumer(Consumer(
-                consumers::get(services(ctx)?, uuid).await?,
-            ))),
-            _ => Err(not_found()),
-        };
-    }
-    let merchant = principal(ctx).merchant().ok_or_else(not_found)?;
-    Ok(match kind {
-        NodeKind::Consumer => return Err(not_found()),
-        NodeKind::Checkout => Node::Checkout(Checkout(
+    let services = services(ctx)?;
+    let db = &services.db;
+    Ok(match (principal(ctx), kind) {
+        (Principal::Consumer(consumer), NodeKind::Consumer) if uuid == consumer.consumer_id => {
+            Node::Consumer(Consumer(consumers::get(services, uuid).await?))
+        }
+        (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {
+            Node::StaffMember(StaffMember(staff::get(services, uuid).await?))
+        }
+        // Staff read every merchant's checkouts; the shopper's data is masked for them.
+        (Principal::Staff(_), NodeKind::Checkout) => {
+            Node::Checkout(Checkout(checkouts::get_any(db, uuid).await?))
+        }
+        (Principal::Merchant(merchant), NodeKind::Checkout) => Node::Checkout(Checkout(
             checkouts::get(db, merchant.merchant_id, uuid).await?,
         )),
-        NodeKind::Merchant if uuid == merchant.merchant_id => {
+        (Principal::Merchant(merchant), NodeKind::Merchant) if uuid == merchant.merchant_id => {
             Node::Merchant(Merchant(merchants::get(db, uuid).await?))
         }
-        NodeKind::Merchant => return Err(not_found()),
-        NodeKind::ApiKey => {
+        (Principal::Merchant(_), NodeKind::ApiKey) => {
             let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;
             Node::ApiKey(ApiKey(api_keys::get(db, merchant.merchant_id, uuid).await?))
         }
+        _ => return Err(not_found()),
     })
 }
 

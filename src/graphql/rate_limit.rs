@@ -31,6 +31,7 @@ fn principal_key(principal: Option<&Principal>) -> Option<String> {
         Principal::Anonymous => None,
         Principal::Merchant(merchant) => Some(format!("merchant:{}", merchant.merchant_id)),
         Principal::Consumer(consumer) => Some(format!("consumer:{}", consumer.consumer_id)),
+        Principal::Staff(staff) => Some(format!("staff:{}", staff.staff_id)),
     }
 }
 

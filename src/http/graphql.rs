@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt::TokenError, oauth, session, signing},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, signing},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
     service::{Services, merchants},
@@ -76,17 +76,8 @@ async fn authenticate(
         .ok_or(AuthError::Malformed)?;
     if !token.starts_with("sk_") {
         let now = services.clock.now();
-        // A token is for merchants or for consumers (its audience and claims say which);
-        // one for the other kind fails as Invalid or Malformed.
-        let principal = oauth::verify(&services.keys, token, now)
-            .map(Principal::Merchant)
-            .or_else(|err| match err {
-                TokenError::Invalid | TokenError::Malformed => {
-                    session::verify(&services.keys, token, now).map(Principal::Consumer)
-                }
-                other => Err(other),
-            })
-            .map_err(|err| {
+        let principal =
+            Principal::from_access_token(&services.keys, token, now).map_err(|err| {
                 tracing::info!(reason = %err, "access token refused");
                 AuthError::Rejected
             })?;

@@ -6,11 +6,16 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::audit_log;
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, prelude::ChronoUnixTimestampMillis,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    Select, prelude::ChronoUnixTimestampMillis,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::{
+    ServiceResult, Services,
+    pagination::{Cursor, Keyset, Page, PageRequest},
+};
 use crate::auth::MerchantPrincipal;
 
 /// Who acted, as the audit log records it.
@@ -31,6 +36,24 @@ impl Actor {
             kind: "consumer",
             id: Some(consumer_id),
             ip,
+        }
+    }
+
+    /// A member of staff (or someone trying to sign in as one).
+    pub fn staff(staff_id: Uuid, ip: Option<IpAddr>) -> Self {
+        Self {
+            kind: "staff",
+            id: Some(staff_id),
+            ip,
+        }
+    }
+
+    /// An operator at the command line.
+    pub fn command_line() -> Self {
+        Self {
+            kind: "command_line",
+            id: None,
+            ip: None,
         }
     }
 
@@ -77,4 +100,68 @@ pub async fn record(
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// Which entries to list. All conditions must hold; each has an index that also sorts.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this action, e.g. `consumer.login_failed`.
+    pub action: Option<String>,
+    /// Only entries by this actor.
+    pub actor_id: Option<Uuid>,
+    /// Only entries about this object.
+    pub target_id: Option<Uuid>,
+    /// Only entries at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only entries before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+fn filtered(filter: &AuditFilter) -> Select<audit_log::Entity> {
+    use audit_log::Column;
+    let mut select = audit_log::Entity::find();
+    if let Some(action) = &filter.action {
+        select = select.filter(Column::Action.eq(action.as_str()));
+    }
+    if let Some(actor) = filter.actor_id {
+        select = select.filter(Column::ActorId.eq(actor));
+    }
+    if let Some(target) = filter.target_id {
+        select = select.filter(Column::TargetId.eq(target));
+    }
+    if let Some(after) = filter.created_after {
+        select = select.filter(Column::CreatedAt.gte(after.timestamp_millis()));
+    }
+    if let Some(before) = filter.created_before {
+        select = select.filter(Column::CreatedAt.lt(before.timestamp_millis()));
+    }
+    select
+}
+
+/// The keyset position of an entry.
+pub fn cursor(entry: &audit_log::Model) -> Cursor {
+    Cursor {
+        value: entry.created_at.0.timestamp_millis(),
+        id: entry.id,
+    }
+}
+
+/// One page of the audit log by time, in one statement.
+pub async fn list(
+    services: &Services,
+    filter: &AuditFilter,
+    descending: bool,
+    page: PageRequest,
+) -> ServiceResult<Page<audit_log::Model>> {
+    let keyset = Keyset {
+        column: audit_log::Column::CreatedAt,
+        id: audit_log::Column::Id,
+        descending,
+    };
+    Ok(keyset.fetch(&services.db, filtered(filter), page).await?)
+}
+
+/// How many entries match `filter`.
+pub async fn count(services: &Services, filter: &AuditFilter) -> ServiceResult<u64> {
+    Ok(filtered(filter).count(&services.db).await?)
 }

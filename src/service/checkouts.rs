@@ -313,6 +313,14 @@ pub async fn get(
         .ok_or(ServiceError::NotFound)
 }
 
+/// Any merchant's checkout, for staff, who help every merchant and shopper.
+pub async fn get_any(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
+    checkout::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
 /// Cancels an open checkout of this merchant. A checkout that is no longer open, or has
 /// expired, is refused with a violation and left as it is.
 pub async fn cancel(

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     auth::{session, totp},
     db::begin_write,
-    domain::violation::{Path, Violation, ViolationCode},
+    domain::violation::ViolationCode,
 };
 
 /// A started enrolment: what the consumer adds to an authenticator app.
@@ -29,14 +29,6 @@ pub struct Enrollment {
     pub secret: String,
     /// The `otpauth://` URI, for a QR code.
     pub provisioning_uri: String,
-}
-
-fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
-    ServiceError::Rejected(vec![Violation::new(
-        &Path::input().at(field),
-        code,
-        message,
-    )])
 }
 
 fn secret_context(id: Uuid) -> String {
@@ -59,7 +51,7 @@ pub async fn enroll(
 ) -> ServiceResult<Enrollment> {
     let row = account(&services.db, consumer_id).await?;
     if row.totp_confirmed_at.is_some() {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "consumer",
             ViolationCode::MfaAlreadyEnabled,
             "disable MFA before enrolling again",
@@ -116,11 +108,7 @@ async fn accept_totp(
     let Some(sealed) = &row.totp_secret else {
         return Ok(false);
     };
-    let secret = services
-        .vault
-        .decrypt(sealed, &secret_context(row.id))
-        .map_err(|err| ServiceError::internal(format!("TOTP secret: {err}")))?;
-    let Some(step) = totp::check(&secret, code, now) else {
+    let Some(step) = totp_step(services, sealed, &secret_context(row.id), code, now)? else {
         return Ok(false);
     };
     let accepted = consumer::Entity::update_many()
@@ -134,6 +122,22 @@ async fn accept_totp(
         .exec(txn)
         .await?;
     Ok(accepted.rows_affected == 1)
+}
+
+/// The time step `code` is valid for under the sealed secret, if it is. Callers then
+/// accept the step only if it is later than the last one they accepted.
+pub(crate) fn totp_step(
+    services: &Services,
+    sealed: &str,
+    context: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<i64>> {
+    let secret = services
+        .vault
+        .decrypt(sealed, context)
+        .map_err(|err| ServiceError::internal(format!("TOTP secret: {err}")))?;
+    Ok(totp::check(&secret, code, now))
 }
 
 /// Accepts an unused recovery code of `row` once.
@@ -168,21 +172,21 @@ pub async fn confirm(
     let txn = begin_write(&services.db).await?;
     let row = account(&txn, consumer_id).await?;
     if row.totp_confirmed_at.is_some() {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::MfaAlreadyEnabled,
             "MFA is already on",
         ));
     }
     if row.totp_secret.is_none() {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::MfaNotEnrolled,
             "start with enrollTotp",
         ));
     }
     if !accept_totp(services, &txn, &row, code, now).await? {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
             "the code is wrong or expired",
@@ -238,7 +242,7 @@ pub async fn disable(
     let txn = begin_write(&services.db).await?;
     let row = account(&txn, consumer_id).await?;
     if row.totp_confirmed_at.is_none() {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::MfaNotEnrolled,
             "MFA is not on",
@@ -247,7 +251,7 @@ pub async fn disable(
     let valid = accept_totp(services, &txn, &row, code, now).await?
         || accept_recovery_code(&txn, &row, code, now).await?;
     if !valid {
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
             "the code is wrong, expired or used",
@@ -314,7 +318,7 @@ pub async fn verify_login(
         )
         .await?;
         txn.commit().await?;
-        return Err(refused(
+        return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
             "the code is wrong, expired or used",

@@ -9,6 +9,7 @@ pub mod merchants;
 pub mod mfa;
 pub mod pagination;
 pub mod plans;
+pub mod staff;
 
 use std::{future::Future, sync::Arc};
 
@@ -21,7 +22,7 @@ use crate::{
         throttle::{LoginThrottle, RequestLimiter},
     },
     clock::Clock,
-    domain::checkout::Violation,
+    domain::violation::{Path, Violation, ViolationCode},
     encryption::Vault,
     events::EventBus,
 };
@@ -98,6 +99,15 @@ impl From<DbErr> for ServiceError {
 }
 
 impl ServiceError {
+    /// A refusal of one input field, which the caller can fix.
+    pub fn refused(field: &str, code: ViolationCode, message: &str) -> Self {
+        Self::Rejected(vec![Violation::new(
+            &Path::input().at(field),
+            code,
+            message,
+        )])
+    }
+
     /// An internal failure described for the logs.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         Self::Internal(what.to_string())

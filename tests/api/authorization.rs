@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use paylater::auth::staff::StaffRole;
+
 use crate::helpers::{
     TestApp, checkout_input, create_checkout, create_checkout_mutation, error_codes,
 };
@@ -18,6 +20,10 @@ enum Caller {
     OwnerCheckoutsOnly,
     /// Another merchant, with every scope.
     Stranger,
+    /// A support agent of the operator.
+    Support,
+    /// An admin of the operator.
+    Admin,
 }
 
 use Caller::*;
@@ -26,7 +32,11 @@ const OK: &str = "ok";
 
 #[tokio::test]
 async fn every_operation_for_every_caller() {
-    let app = TestApp::spawn().await;
+    // Every caller tries the same login; the throttle is tested elsewhere.
+    let app = TestApp::spawn_with(|config| {
+        config.login_attempts_per_account_per_minute = std::num::NonZeroU32::new(100).unwrap();
+    })
+    .await;
     let owner = app.merchant("Owner").await;
     let stranger = app.merchant("Stranger").await;
     let created = create_checkout(&app, &owner, checkout_input("o-1")).await;
@@ -63,6 +73,15 @@ async fn every_operation_for_every_caller() {
         .unwrap()
         .to_owned();
 
+    let support = app
+        .staff("agent@paylater.test", StaffRole::Support)
+        .await
+        .token;
+    let admin = app
+        .staff("root@paylater.test", StaffRole::Admin)
+        .await
+        .token;
+
     let credential = |caller: Caller| -> Option<&str> {
         match caller {
             Anonymous => None,
@@ -70,6 +89,8 @@ async fn every_operation_for_every_caller() {
             Owner => Some(&owner.key),
             OwnerCheckoutsOnly => Some(&checkouts_only),
             Stranger => Some(&stranger.key),
+            Support => Some(&support),
+            Admin => Some(&admin),
         }
     };
 
@@ -89,73 +110,185 @@ async fn every_operation_for_every_caller() {
     let create = create_checkout_mutation();
     let create_vars = json!({ "input": checkout_input("table") });
 
-    // (operation, query, variables, [anonymous, consumer, owner, owner checkouts-only, stranger])
-    let table: Vec<(&str, &str, Value, [&str; 5])> = vec![
+    // (operation, query, variables,
+    //  [anonymous, consumer, owner, owner checkouts-only, stranger, support, admin])
+    let table: Vec<(&str, &str, Value, [&str; 7])> = vec![
+        (
+            "staffMember",
+            "{ staffMember { role } }",
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                OK,
+                OK,
+            ],
+        ),
+        (
+            "auditLog",
+            "{ auditLog { totalCount } }",
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                OK,
+            ],
+        ),
+        (
+            "staffLogin (wrong code)",
+            "mutation { staffLogin(input: { email: \"root@paylater.test\", password: \"x\", code: \"000000\" }) { userErrors { code } } }",
+            json!({}),
+            [OK, OK, OK, OK, OK, OK, OK],
+        ),
         (
             "checkout(token)",
             &checkout_by_token,
             json!({}),
-            [OK, OK, OK, OK, OK],
+            [OK, OK, OK, OK, OK, OK, OK],
         ),
-        ("installmentPlans", &plans, json!({}), [OK, OK, OK, OK, OK]),
+        (
+            "installmentPlans",
+            &plans,
+            json!({}),
+            [OK, OK, OK, OK, OK, OK, OK],
+        ),
         (
             "node(checkout)",
             &node,
             json!({}),
-            ["NOT_FOUND", "NOT_FOUND", OK, OK, "NOT_FOUND"],
+            ["NOT_FOUND", "NOT_FOUND", OK, OK, "NOT_FOUND", OK, OK],
         ),
         (
             "merchant",
             "{ merchant { name } }",
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, OK, OK],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                OK,
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "merchant.checkouts",
             "{ merchant { checkouts { totalCount } } }",
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, OK, OK],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                OK,
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "merchant.apiKeys",
             "{ merchant { apiKeys { totalCount } } }",
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, "FORBIDDEN", OK],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "createCheckout",
             &create,
             create_vars,
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, OK, OK],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                OK,
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "createApiKey",
             create_key,
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, "FORBIDDEN", OK],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "revokeApiKey",
             &revoke,
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, "FORBIDDEN", "NOT_FOUND"],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         (
             "me",
             "{ me { email } }",
             json!({}),
-            ["UNAUTHENTICATED", OK, "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"],
+            [
+                "UNAUTHENTICATED",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
         // Last: it cancels the checkout the rows above read.
         (
             "cancelCheckout",
             &cancel,
             json!({}),
-            ["UNAUTHENTICATED", "FORBIDDEN", OK, OK, "NOT_FOUND"],
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                OK,
+                "NOT_FOUND",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
         ),
     ];
 
-    let callers = [Anonymous, Consumer, Stranger, OwnerCheckoutsOnly, Owner];
+    let callers = [
+        Anonymous,
+        Consumer,
+        Support,
+        Admin,
+        Stranger,
+        OwnerCheckoutsOnly,
+        Owner,
+    ];
     let mut mismatches = Vec::new();
     for (operation, query, variables, expected) in &table {
         // The owner goes last so that a state-changing row is still tested on the others first.
@@ -166,6 +299,8 @@ async fn every_operation_for_every_caller() {
                 Owner => 2,
                 OwnerCheckoutsOnly => 3,
                 Stranger => 4,
+                Support => 5,
+                Admin => 6,
             };
             let body = app.gql(credential(caller), query, variables.clone()).await;
             let codes = error_codes(&body);

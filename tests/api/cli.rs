@@ -238,3 +238,73 @@ fn rotate_keys_re_encrypts_under_the_new_first_key() {
     let again = paylater(&["rotate-keys"], &env);
     assert!(String::from_utf8_lossy(&again.stdout).contains("re-encrypted 0 consumer rows"));
 }
+
+#[tokio::test]
+async fn admin_create_prints_credentials_that_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let output = paylater(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Root@Paylater.test",
+            "--role",
+            "admin",
+            "--json",
+        ],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(created["email"], "root@paylater.test");
+    assert_eq!(created["role"], "admin");
+    let secret = created["totpSecret"].as_str().unwrap();
+    assert!(
+        created["totpUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/paylater:root%40paylater.test?secret="),
+        "{created}"
+    );
+
+    let db = paylater::db::connect(&url, 1).await.unwrap();
+    let clock = std::sync::Arc::new(paylater::clock::SystemClock);
+    let state =
+        paylater::app::AppState::new(paylater::config::Config::default(), db, clock).unwrap();
+    let now = chrono::Utc::now();
+    let session = paylater::service::staff::login(
+        &state.services,
+        &paylater::service::audit::Actor::anonymous(None),
+        "root@paylater.test",
+        created["password"].as_str().unwrap(),
+        &paylater::auth::totp::code_at(secret, now).unwrap(),
+    )
+    .await
+    .expect("the printed credentials sign in");
+    assert_eq!(session.member.role, paylater::auth::staff::StaffRole::Admin);
+
+    let again = paylater(
+        &["admin", "create", "--email", "root@paylater.test"],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    let bad_role = paylater(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "x@paylater.test",
+            "--role",
+            "root",
+        ],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("admin or support"));
+}

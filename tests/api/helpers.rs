@@ -10,11 +10,11 @@ use std::sync::{
 use chrono::{DateTime, TimeZone, Utc};
 use paylater::{
     app::AppState,
-    auth::api_key::NewApiKey,
-    clock::ManualClock,
+    auth::{api_key::NewApiKey, staff::StaffRole, totp},
+    clock::{Clock, ManualClock},
     config::Config,
     graphql::ids::{NodeKind, encode},
-    service::merchants,
+    service::{audit::Actor, merchants, staff},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -31,6 +31,19 @@ pub struct TestMerchant {
     pub id: String,
     /// Its first API key.
     pub key: String,
+}
+
+/// A member of staff created for a test, signed in.
+#[derive(Debug, Clone)]
+pub struct TestStaff {
+    /// Work email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// TOTP secret.
+    pub totp_secret: String,
+    /// A valid access token.
+    pub token: String,
 }
 
 /// Where a test's database lives, removed when the test ends.
@@ -169,6 +182,32 @@ impl TestApp {
         TestMerchant {
             id: encode(NodeKind::Merchant, created.merchant.id).0,
             key: created.api_key.secret,
+        }
+    }
+
+    /// Creates a member of staff as `paylater admin create` does, and signs them in over
+    /// HTTP with password and TOTP code.
+    pub async fn staff(&self, email: &str, role: StaffRole) -> TestStaff {
+        let created = staff::create(&self.state.services, &Actor::command_line(), email, role)
+            .await
+            .expect("create staff");
+        let code = totp::code_at(&created.totp_secret, self.clock.now()).unwrap();
+        let body = self
+            .gql(
+                None,
+                "mutation($i: StaffLoginInput!) { staffLogin(input: $i) { session { accessToken } userErrors { code } } }",
+                json!({ "i": { "email": email, "password": created.password, "code": code } }),
+            )
+            .await;
+        let token = body["data"]["staffLogin"]["session"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("staff login: {body}"))
+            .to_owned();
+        TestStaff {
+            email: created.member.email,
+            password: created.password,
+            totp_secret: created.totp_secret,
+            token,
         }
     }
 

@@ -19,6 +19,7 @@ mod mfa;
 mod oauth;
 mod request_signing;
 mod schema;
+mod staff;
 mod statements;
 mod subscription;
 mod tls;

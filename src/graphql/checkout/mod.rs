@@ -16,7 +16,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{checkout, checkout_item};
 
 use crate::graphql::{
-    context::{loaders, services},
+    context::{loaders, principal, services},
     ids::{NodeKind, encode},
     loaders::{load_failed, load_one},
     merchant::MerchantProfile,
@@ -25,7 +25,7 @@ use crate::graphql::{
     scalars::{CurrencyCode, DateTime},
 };
 use crate::{
-    domain::{Currency, Money as DomainMoney, checkout as rules},
+    domain::{Currency, Money as DomainMoney, checkout as rules, masking},
     service::parse_stored,
 };
 
@@ -183,20 +183,27 @@ impl Checkout {
         &self.0.merchant_reference
     }
 
-    /// What the merchant told us about the shopper, to prefill the checkout.
-    async fn shopper(&self) -> ShopperHints {
-        ShopperHints {
+    /// What the merchant told us about the shopper, to prefill the checkout. Masked for
+    /// staff.
+    async fn shopper(&self, ctx: &Context<'_>) -> ShopperHints {
+        let hints = ShopperHints {
             email: self.0.shopper_email.clone(),
             given_name: self.0.shopper_given_name.clone(),
             family_name: self.0.shopper_family_name.clone(),
             phone: self.0.shopper_phone.clone(),
+        };
+        if seen_by_staff(ctx) {
+            hints.masked()
+        } else {
+            hints
         }
     }
 
-    /// Where the goods go, if the merchant said.
-    async fn shipping_address(&self) -> Option<Address> {
+    /// Where the goods go, if the merchant said. Masked for staff, but for city, region
+    /// and country.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Option<Address> {
         let model = &self.0;
-        Some(Address {
+        let address = Address {
             name: model.shipping_name.clone(),
             line1: model.shipping_line1.clone()?,
             line2: model.shipping_line2.clone(),
@@ -204,6 +211,11 @@ impl Checkout {
             postal_code: model.shipping_postal_code.clone(),
             region: model.shipping_region.clone(),
             country_code: model.shipping_country_code.clone()?,
+        };
+        Some(if seen_by_staff(ctx) {
+            address.masked()
+        } else {
+            address
         })
     }
 
@@ -261,6 +273,11 @@ impl Checkout {
     }
 }
 
+/// Staff read shoppers' personal data masked (see [`masking`]).
+fn seen_by_staff(ctx: &Context<'_>) -> bool {
+    principal(ctx).staff().is_some()
+}
+
 /// One line of a checkout.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct CheckoutItem {
@@ -308,6 +325,18 @@ pub struct ShopperHints {
     pub phone: Option<String>,
 }
 
+impl ShopperHints {
+    fn masked(self) -> Self {
+        let mask = |value: Option<String>, how: fn(&str) -> String| value.as_deref().map(how);
+        Self {
+            email: mask(self.email, masking::email),
+            given_name: mask(self.given_name, masking::text),
+            family_name: mask(self.family_name, masking::text),
+            phone: mask(self.phone, masking::phone),
+        }
+    }
+}
+
 /// A postal address.
 #[derive(Debug, Clone, SimpleObject, InputObject)]
 #[graphql(input_name = "AddressInput")]
@@ -326,4 +355,19 @@ pub struct Address {
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2 country code, e.g. `IT`.
     pub country_code: String,
+}
+
+impl Address {
+    fn masked(self) -> Self {
+        Self {
+            name: self.name.as_deref().map(masking::text),
+            line1: masking::text(&self.line1),
+            line2: self.line2.as_deref().map(masking::text),
+            postal_code: self
+                .postal_code
+                .as_deref()
+                .map(|code| masking::keep_start(code, 2)),
+            ..self
+        }
+    }
 }
