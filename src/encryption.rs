@@ -205,6 +205,12 @@ impl Vault {
     }
 }
 
+/// The associated data of an encrypted column value, `table.column:id`: it binds the
+/// ciphertext to its row and column, so a value copied elsewhere does not decrypt.
+pub fn column_context(table: &str, column: &str, id: uuid::Uuid) -> String {
+    format!("{table}.{column}:{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

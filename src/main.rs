@@ -12,7 +12,7 @@ use paylater::{
     config::{AppEnv, Config, LogFormat},
     demo, graphql,
     graphql::ids::{NodeKind, encode},
-    service::{audit::Actor, consumers, merchants, staff},
+    service::{audit::Actor, key_rotation, merchants, staff},
 };
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -160,10 +160,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::RotateKeys => {
             let state = state(configure()?).await?;
-            let rewritten = consumers::rotate_encryption(&state.services)
+            let rewritten = key_rotation::rotate_all(&state.services)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.describe()))?;
-            println!("re-encrypted {rewritten} consumer rows under the current key");
+            println!("re-encrypted {rewritten} values under the current key");
             Ok(())
         }
         Command::Merchant {

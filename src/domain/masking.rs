@@ -2,6 +2,8 @@
 //! shopper who is on the phone ("the email starting with m, at a .com domain, the phone
 //! ending in 67"), too little to contact or impersonate them.
 
+use super::checkout::{Address, ShopperData, ShopperHints};
+
 const MASK: &str = "***";
 
 /// The first `keep` characters and a mask; only the mask when the value is no longer than
@@ -44,6 +46,30 @@ pub fn phone(value: &str) -> String {
     masked.extend(std::iter::repeat_n('*', hidden));
     masked.extend(&digits[digits.len() - 2..]);
     masked
+}
+
+/// A checkout's shopper data as support sees it: city, region and country stay readable.
+pub fn shopper_data(data: ShopperData) -> ShopperData {
+    let hints = data.shopper;
+    let mask = |value: Option<String>, how: fn(&str) -> String| value.as_deref().map(how);
+    ShopperData {
+        shopper: ShopperHints {
+            email: mask(hints.email, email),
+            given_name: mask(hints.given_name, text),
+            family_name: mask(hints.family_name, text),
+            phone: mask(hints.phone, phone),
+        },
+        shipping_address: data.shipping_address.map(|address| Address {
+            name: mask(address.name, text),
+            line1: text(&address.line1),
+            line2: mask(address.line2, text),
+            postal_code: address
+                .postal_code
+                .as_deref()
+                .map(|code| keep_start(code, 2)),
+            ..address
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    ServiceError, ServiceResult, Services, checkout_pii,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
@@ -22,7 +22,8 @@ use crate::{
     auth::secret::{hash_secret, random_secret},
     db::begin_write,
     domain::checkout::{
-        CheckoutRequest, CheckoutStatus, Path, ValidCheckout, Violation, ViolationCode, validate,
+        CheckoutRequest, CheckoutStatus, Path, ShopperData, ValidCheckout, Violation,
+        ViolationCode, validate,
     },
 };
 
@@ -95,7 +96,7 @@ pub async fn create(
     let now = services.clock.now();
     let valid = validate(request, now, services.checkout_ttl).map_err(ServiceError::Rejected)?;
     let token = random_secret("ct_");
-    let (checkout, items) = rows(merchant_id, &valid, &token, now);
+    let (checkout, items) = rows(services, merchant_id, &valid, &token, now);
 
     // A deadlock between concurrent creations (MySQL gap locks) is retried; the retry then
     // sees the winner's row and reports the duplicate reference.
@@ -148,16 +149,14 @@ async fn store(
 
 /// The rows that store a validated checkout.
 fn rows(
+    services: &Services,
     merchant_id: Uuid,
     valid: &ValidCheckout,
     token: &str,
     now: DateTime<Utc>,
 ) -> (checkout::Model, Vec<checkout_item::Model>) {
     let id = Uuid::now_v7();
-    let address = valid.shipping_address.clone().unwrap_or_default();
-    let has_address = valid.shipping_address.is_some();
-    let present = |value: String| has_address.then_some(value);
-    let checkout = checkout::Model {
+    let mut checkout = checkout::Model {
         id,
         merchant_id,
         token_hash: hash_secret(token),
@@ -169,17 +168,18 @@ fn rows(
         total_minor: valid.total.minor(),
         merchant_reference: valid.merchant_reference.clone(),
         open_reference: Some(valid.merchant_reference.clone()),
-        shopper_email: valid.shopper.email.clone(),
-        shopper_given_name: valid.shopper.given_name.clone(),
-        shopper_family_name: valid.shopper.family_name.clone(),
-        shopper_phone: valid.shopper.phone.clone(),
-        shipping_name: address.name,
-        shipping_line1: present(address.line1),
-        shipping_line2: address.line2,
-        shipping_city: present(address.city),
-        shipping_postal_code: address.postal_code,
-        shipping_region: address.region,
-        shipping_country_code: present(address.country_code),
+        // Sealed below, once the row has its id.
+        shopper_email: None,
+        shopper_given_name: None,
+        shopper_family_name: None,
+        shopper_phone: None,
+        shipping_name: None,
+        shipping_line1: None,
+        shipping_line2: None,
+        shipping_city: None,
+        shipping_postal_code: None,
+        shipping_region: None,
+        shipping_country_code: None,
         confirm_url: valid.confirm_url.clone(),
         cancel_url: valid.cancel_url.clone(),
         cancellation_reason: None,
@@ -189,6 +189,14 @@ fn rows(
         cancelled_at: None,
         completed_at: None,
     };
+    checkout_pii::seal(
+        &services.vault,
+        &mut checkout,
+        &ShopperData {
+            shopper: valid.shopper.clone(),
+            shipping_address: valid.shipping_address.clone(),
+        },
+    );
     let items = valid
         .items
         .iter()

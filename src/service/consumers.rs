@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{consumer, consumer_session, refresh_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, SqlErr,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ use crate::{
         checkout::is_e164,
         violation::{Path, Violation, ViolationCode},
     },
-    encryption::Vault,
+    encryption::{Vault, column_context},
 };
 
 /// What a shopper sends to open an account.
@@ -64,7 +64,7 @@ pub struct ConsumerAccount {
 
 /// The associated data of an encrypted consumer column: binds the value to its row.
 fn context(column: &str, id: Uuid) -> String {
-    format!("consumers.{column}:{id}")
+    column_context("consumers", column, id)
 }
 
 /// Writes the encrypted PII columns of `account` into `row`.
@@ -517,45 +517,4 @@ pub async fn get(services: &Services, id: Uuid) -> ServiceResult<ConsumerAccount
         .await?
         .ok_or(ServiceError::NotFound)?;
     open(&services.vault, &row)
-}
-
-/// Re-encrypts, under the current key, every consumer row written under an older one.
-/// Returns how many rows were rewritten. Safe to run while the server serves.
-pub async fn rotate_encryption(services: &Services) -> ServiceResult<usize> {
-    let vault = &services.vault;
-    let mut rewritten = 0;
-    let mut after: Option<Uuid> = None;
-    loop {
-        let mut page = consumer::Entity::find()
-            .order_by_asc(consumer::Column::Id)
-            .limit(500);
-        if let Some(after) = after {
-            page = page.filter(consumer::Column::Id.gt(after));
-        }
-        let rows = page.all(&services.db).await?;
-        let Some(last) = rows.last() else {
-            return Ok(rewritten);
-        };
-        after = Some(last.id);
-        for row in rows {
-            let encrypted = [
-                row.given_name.as_ref(),
-                row.family_name.as_ref(),
-                row.phone.as_ref(),
-            ];
-            let stale = std::iter::once(&row.email)
-                .chain(encrypted.into_iter().flatten())
-                .any(|value| vault.needs_rotation(value));
-            if !stale {
-                continue;
-            }
-            let account = open(vault, &row)?;
-            let mut fresh = row.clone();
-            seal(vault, &account, &mut fresh);
-            consumer::Entity::update(fresh.into_active_model().reset_all())
-                .exec(&services.db)
-                .await?;
-            rewritten += 1;
-        }
-    }
 }

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
     db::begin_write,
+    encryption::column_context,
 };
 
 /// Status of a merchant that may use the API.
@@ -150,7 +151,7 @@ pub async fn authenticate(
 }
 
 fn signing_context(merchant_id: Uuid) -> String {
-    format!("merchants.request_signing_secret:{merchant_id}")
+    column_context("merchants", "request_signing_secret", merchant_id)
 }
 
 fn open_signing_secret(

@@ -20,6 +20,7 @@ use crate::{
     auth::{session, totp},
     db::begin_write,
     domain::violation::ViolationCode,
+    encryption::column_context,
 };
 
 /// A started enrolment: what the consumer adds to an authenticator app.
@@ -32,7 +33,7 @@ pub struct Enrollment {
 }
 
 fn secret_context(id: Uuid) -> String {
-    format!("consumers.totp_secret:{id}")
+    column_context("consumers", "totp_secret", id)
 }
 
 async fn account(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<consumer::Model> {

@@ -3,8 +3,10 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod checkout_pii;
 pub mod checkouts;
 pub mod consumers;
+pub mod key_rotation;
 pub mod merchants;
 pub mod mfa;
 pub mod pagination;

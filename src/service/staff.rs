@@ -26,6 +26,7 @@ use crate::{
     },
     db::begin_write,
     domain::violation::ViolationCode,
+    encryption::column_context,
 };
 
 /// A member of staff as the API shows them.
@@ -76,7 +77,7 @@ pub struct StaffSession {
 }
 
 fn secret_context(id: Uuid) -> String {
-    format!("staff_members.totp_secret:{id}")
+    column_context("staff_members", "totp_secret", id)
 }
 
 /// How long a staff access token lives: the consumer access-token lifetime, capped at

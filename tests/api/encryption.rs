@@ -1,17 +1,57 @@
 //! Encryption at rest: consumer PII is ciphertext in the database, found by a keyed hash,
 //! and keys rotate.
 
-use entity::consumer;
+use entity::{checkout, consumer};
 use paylater::{
     app::AppState,
+    auth::staff::StaffRole,
+    clock::Clock,
     config::Config,
     encryption::EncryptionKeyConfig,
-    service::{audit::Actor, consumers},
+    graphql::ids::{NodeKind, decode},
+    service::{audit::Actor, checkout_pii, consumers, key_rotation, merchants, mfa, staff},
 };
 use sea_orm::EntityTrait;
 use serde_json::json;
+use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, checkout_input, create_checkout};
+
+fn decode_merchant(id: &str) -> Uuid {
+    decode(&async_graphql::ID(id.to_owned()), NodeKind::Merchant).unwrap()
+}
+
+#[tokio::test]
+async fn checkout_shopper_data_is_ciphertext_in_the_database() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
+    assert_eq!(created["checkout"]["shopper"]["email"], "ada@example.com");
+    assert_eq!(
+        created["checkout"]["shippingAddress"]["line1"],
+        "Via Roma 1"
+    );
+
+    let row = checkout::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = format!("{row:?}");
+    for plain in [
+        "ada@",
+        "Ada",
+        "Lovelace",
+        "3331234567",
+        "Via Roma",
+        "Milano",
+        "20121",
+    ] {
+        assert!(!raw.contains(plain), "{plain} is stored in clear: {raw}");
+    }
+    assert!(row.shopper_email.unwrap().starts_with("v1.dev."));
+    assert_eq!(row.shipping_country_code.as_deref(), Some("IT"));
+}
 
 fn key(id: &str, byte: u8) -> EncryptionKeyConfig {
     EncryptionKeyConfig {
@@ -99,6 +139,27 @@ async fn keys_rotate_without_losing_data() {
         .unwrap()
         .unwrap()
         .id;
+    // Every other kind of encrypted value: a TOTP secret, a request-signing secret, a
+    // staff TOTP secret and a checkout's shopper data.
+    let services = &app.state.services;
+    let totp = mfa::enroll(services, &Actor::consumer(id, None), id)
+        .await
+        .unwrap()
+        .secret;
+    let merchant = app.merchant("Shop").await;
+    let merchant_id = decode_merchant(&merchant.id);
+    create_checkout(&app, &merchant, checkout_input("o-1")).await;
+    let signing = merchants::enable_request_signing(services, &Actor::command_line(), merchant_id)
+        .await
+        .unwrap();
+    let staff_member = staff::create(
+        services,
+        &Actor::command_line(),
+        "ops@paylater.test",
+        StaffRole::Admin,
+    )
+    .await
+    .unwrap();
 
     let rotating = with_keys(&app, vec![key("k2", 2), key("k1", 1)]);
     // With the new key in front but before re-encryption, logins keep working.
@@ -111,9 +172,14 @@ async fn keys_rotate_without_losing_data() {
     )
     .await;
     assert!(before.is_ok());
-    assert_eq!(consumers::rotate_encryption(&rotating).await.unwrap(), 1);
+    // Consumer: email, two names, phone, TOTP secret; the signing and staff secrets; the
+    // checkout's email, two names, phone, street, city and postal code.
     assert_eq!(
-        consumers::rotate_encryption(&rotating).await.unwrap(),
+        key_rotation::rotate_all(&rotating).await.unwrap(),
+        5 + 1 + 1 + 7
+    );
+    assert_eq!(
+        key_rotation::rotate_all(&rotating).await.unwrap(),
         0,
         "nothing left to rotate"
     );
@@ -129,6 +195,49 @@ async fn keys_rotate_without_losing_data() {
     let account = consumers::get(&rotated, id).await.unwrap();
     assert_eq!(account.email, "secret.person@example.com");
     assert_eq!(account.family_name.as_deref(), Some("Hopper"));
+    let consumer_row = consumer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rotated
+            .vault
+            .decrypt(
+                consumer_row.totp_secret.as_deref().unwrap(),
+                &format!("consumers.totp_secret:{id}")
+            )
+            .unwrap(),
+        totp
+    );
+    assert_eq!(
+        merchants::signing_secret(&rotated, merchant_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(signing.as_str())
+    );
+    let code = paylater::auth::totp::code_at(&staff_member.totp_secret, app.clock.now()).unwrap();
+    staff::login(
+        &rotated,
+        &actor,
+        "ops@paylater.test",
+        &staff_member.password,
+        &code,
+    )
+    .await
+    .expect("the staff TOTP secret still opens");
+    let checkout_row = checkout::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let data = checkout_pii::open(&rotated.vault, &checkout_row).unwrap();
+    assert_eq!(data.shopper.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        data.shipping_address.unwrap().postal_code.as_deref(),
+        Some("20121")
+    );
 
     let stranger = with_keys(&app, vec![key("k9", 9)]);
     assert!(

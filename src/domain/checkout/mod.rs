@@ -7,7 +7,8 @@ mod validation;
 
 pub use crate::domain::violation::{Path, Violation, ViolationCode};
 pub use request::{
-    Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperHints, ValidCheckout,
+    Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperData, ShopperHints,
+    ValidCheckout,
 };
 pub use validation::{is_e164, is_safe_url, sum_of_parts, validate};
 

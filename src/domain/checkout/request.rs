@@ -44,6 +44,16 @@ pub struct ShopperHints {
     pub phone: Option<String>,
 }
 
+/// What a checkout knows about its shopper: the merchant's hints and the shipping
+/// address. Personal data: stored encrypted, masked for support staff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShopperData {
+    /// The merchant's prefill hints.
+    pub shopper: ShopperHints,
+    /// Where the goods go, if the merchant said.
+    pub shipping_address: Option<Address>,
+}
+
 /// A postal address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {

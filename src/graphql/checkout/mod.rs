@@ -25,8 +25,12 @@ use crate::graphql::{
     scalars::{CurrencyCode, DateTime},
 };
 use crate::{
-    domain::{Currency, Money as DomainMoney, checkout as rules, masking},
-    service::parse_stored,
+    domain::{
+        Currency, Money as DomainMoney,
+        checkout::{self as rules, ShopperData},
+        masking,
+    },
+    service::{checkout_pii, parse_stored},
 };
 
 /// Loads, in one batch each, the relations a query selects on a page of checkouts, so
@@ -102,6 +106,16 @@ impl Checkout {
 
     fn money(&self, minor: i64) -> async_graphql::Result<Money> {
         Ok(Money::minor(minor, self.currency()?))
+    }
+
+    /// The shopper's data, decrypted; masked when staff read it.
+    fn shopper_data(&self, ctx: &Context<'_>) -> async_graphql::Result<ShopperData> {
+        let data = checkout_pii::open(&services(ctx)?.vault, &self.0)?;
+        Ok(if seen_by_staff(ctx) {
+            masking::shopper_data(data)
+        } else {
+            data
+        })
     }
 
     fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
@@ -185,38 +199,14 @@ impl Checkout {
 
     /// What the merchant told us about the shopper, to prefill the checkout. Masked for
     /// staff.
-    async fn shopper(&self, ctx: &Context<'_>) -> ShopperHints {
-        let hints = ShopperHints {
-            email: self.0.shopper_email.clone(),
-            given_name: self.0.shopper_given_name.clone(),
-            family_name: self.0.shopper_family_name.clone(),
-            phone: self.0.shopper_phone.clone(),
-        };
-        if seen_by_staff(ctx) {
-            hints.masked()
-        } else {
-            hints
-        }
+    async fn shopper(&self, ctx: &Context<'_>) -> async_graphql::Result<ShopperHints> {
+        Ok(self.shopper_data(ctx)?.shopper.into())
     }
 
     /// Where the goods go, if the merchant said. Masked for staff, but for city, region
     /// and country.
-    async fn shipping_address(&self, ctx: &Context<'_>) -> Option<Address> {
-        let model = &self.0;
-        let address = Address {
-            name: model.shipping_name.clone(),
-            line1: model.shipping_line1.clone()?,
-            line2: model.shipping_line2.clone(),
-            city: model.shipping_city.clone()?,
-            postal_code: model.shipping_postal_code.clone(),
-            region: model.shipping_region.clone(),
-            country_code: model.shipping_country_code.clone()?,
-        };
-        Some(if seen_by_staff(ctx) {
-            address.masked()
-        } else {
-            address
-        })
+    async fn shipping_address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Address>> {
+        Ok(self.shopper_data(ctx)?.shipping_address.map(Into::into))
     }
 
     /// Where the checkout app sends the shopper after confirming.
@@ -273,7 +263,7 @@ impl Checkout {
     }
 }
 
-/// Staff read shoppers' personal data masked (see [`masking`]).
+/// Staff read shoppers' personal data masked.
 fn seen_by_staff(ctx: &Context<'_>) -> bool {
     principal(ctx).staff().is_some()
 }
@@ -325,18 +315,6 @@ pub struct ShopperHints {
     pub phone: Option<String>,
 }
 
-impl ShopperHints {
-    fn masked(self) -> Self {
-        let mask = |value: Option<String>, how: fn(&str) -> String| value.as_deref().map(how);
-        Self {
-            email: mask(self.email, masking::email),
-            given_name: mask(self.given_name, masking::text),
-            family_name: mask(self.family_name, masking::text),
-            phone: mask(self.phone, masking::phone),
-        }
-    }
-}
-
 /// A postal address.
 #[derive(Debug, Clone, SimpleObject, InputObject)]
 #[graphql(input_name = "AddressInput")]
@@ -357,17 +335,27 @@ pub struct Address {
     pub country_code: String,
 }
 
-impl Address {
-    fn masked(self) -> Self {
+impl From<rules::ShopperHints> for ShopperHints {
+    fn from(hints: rules::ShopperHints) -> Self {
         Self {
-            name: self.name.as_deref().map(masking::text),
-            line1: masking::text(&self.line1),
-            line2: self.line2.as_deref().map(masking::text),
-            postal_code: self
-                .postal_code
-                .as_deref()
-                .map(|code| masking::keep_start(code, 2)),
-            ..self
+            email: hints.email,
+            given_name: hints.given_name,
+            family_name: hints.family_name,
+            phone: hints.phone,
+        }
+    }
+}
+
+impl From<rules::Address> for Address {
+    fn from(address: rules::Address) -> Self {
+        Self {
+            name: address.name,
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            postal_code: address.postal_code,
+            region: address.region,
+            country_code: address.country_code,
         }
     }
 }
