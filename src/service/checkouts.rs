@@ -14,7 +14,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services, checkout_pii,
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+    checkout_pii,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
@@ -329,10 +331,11 @@ pub async fn get_any(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkou
         .ok_or(ServiceError::NotFound)
 }
 
-/// Cancels an open checkout of this merchant. A checkout that is no longer open, or has
-/// expired, is refused with a violation and left as it is.
+/// Cancels an open checkout of this merchant, audited as `actor`'s. A checkout that is no
+/// longer open, or has expired, is refused with a violation and left as it is.
 pub async fn cancel(
     services: &Services,
+    actor: &Actor,
     merchant_id: Uuid,
     id: Uuid,
     reason: Option<&str>,
@@ -421,6 +424,15 @@ pub async fn cancel(
             "the checkout is no longer open",
         ));
     }
+    audit::record(
+        &txn,
+        actor,
+        "checkout.cancelled",
+        Some(("checkout", id)),
+        serde_json::Value::Null,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     services.events.checkout_changed(id);
     Ok(cancelled)

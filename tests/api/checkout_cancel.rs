@@ -1,5 +1,6 @@
 //! `cancelCheckout`: only open checkouts of the caller, refusals change nothing.
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, checkout_input, create_checkout, error_codes};
@@ -162,4 +163,13 @@ async fn concurrent_cancellations_succeed_exactly_once() {
             .all(|b| user_error_codes(b) == ["CHECKOUT_NOT_OPEN"]),
         "{bodies:?}"
     );
+    // One cancellation, one audit entry, in the same transaction as the change.
+    let audited = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Action.eq("checkout.cancelled"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].actor_kind, "merchant_api_key");
+    assert_eq!(audited[0].ip.as_deref(), Some("127.0.0.1"));
 }

@@ -8,7 +8,7 @@ use async_graphql::{
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::graphql::{
-    context::{ScopeGuard, merchant, services},
+    context::{ScopeGuard, actor, merchant, services},
     errors::payload_parts,
     ids::{NodeKind, decode},
 };
@@ -83,6 +83,7 @@ impl CheckoutMutation {
         let id = decode(&input.id, NodeKind::Checkout)?;
         let result = checkouts::cancel(
             services(ctx)?,
+            &actor(ctx),
             merchant.merchant_id,
             id,
             input.reason.as_deref(),
