@@ -1,14 +1,19 @@
-//! Pure business rules of paylater: money, currencies, plans and installment schedules.
+//! Pure business rules of paylater: money, currencies, plans and instalment schedules,
+//! orders and refunds, the risk decision, card checks and masking.
 //!
 //! Nothing here does I/O, touches the database or reads the clock: "today" and "now"
 //! always come in as arguments, so every rule can be tested with fixed inputs.
 
+pub mod card;
 pub mod checkout;
 pub mod country;
 pub mod currency;
 pub mod masking;
 pub mod money;
+pub mod order;
 pub mod plan;
+pub mod refund;
+pub mod risk;
 pub mod schedule;
 pub mod violation;
 
