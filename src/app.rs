@@ -17,12 +17,13 @@ use crate::{
         throttle::{LoginLimits, LoginThrottle, RequestLimiter, RequestLimits},
     },
     clock::{Clock, SystemClock},
-    config::{AppEnv, Config},
+    config::{AppEnv, Config, GatewayKind},
     db, demo,
     encryption::Vault,
     events::EventBus,
     graphql::{self, AppSchema},
     http, jobs,
+    payments::sandbox::SandboxGateway,
     service::Services,
 };
 
@@ -80,6 +81,10 @@ impl AppState {
                 per_ip_per_second: config.rate_limit_ip_per_second,
                 ip_burst: config.rate_limit_ip_burst,
             })),
+            gateway: match config.gateway() {
+                GatewayKind::Sandbox => Arc::new(SandboxGateway::default()),
+            },
+            capture_window: Duration::days(i64::from(config.capture_window_days)),
             login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
                 per_account: config.login_attempts_per_account_per_minute,
                 per_ip: config.login_attempts_per_ip_per_minute,

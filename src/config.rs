@@ -36,6 +36,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which payment gateway charges cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    /// The built-in sandbox: test cards, no real money, plus `/sandbox/tokenize` and
+    /// `/sandbox/run-jobs`.
+    Sandbox,
+}
+
 /// The default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paylater.db?mode=rwc";
 
@@ -96,6 +105,10 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     /// Log line format.
     pub log_format: LogFormat,
+    /// The payment gateway; development defaults to the sandbox, production must name one.
+    pub payment_gateway: Option<GatewayKind>,
+    /// Days a merchant has to capture an order before it is voided automatically.
+    pub capture_window_days: u32,
 }
 
 impl Default for Config {
@@ -126,6 +139,8 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             log_format: LogFormat::Text,
+            payment_gateway: None,
+            capture_window_days: 7,
         }
     }
 }
@@ -153,6 +168,11 @@ impl fmt::Display for Problems<'_> {
 }
 
 impl Config {
+    /// The payment gateway in use: the configured one, or the sandbox in development.
+    pub fn gateway(&self) -> GatewayKind {
+        self.payment_gateway.unwrap_or(GatewayKind::Sandbox)
+    }
+
     /// The certificate and key files when HTTPS is configured.
     pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
         self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
@@ -245,6 +265,15 @@ impl Config {
                 "jwt_keys: production needs signing keys of its own; the built-in development key is public"
                     .to_owned(),
             );
+        }
+        if production && self.payment_gateway.is_none() {
+            problems.push(
+                "payment_gateway: production must name its gateway (the sandbox takes no real money)"
+                    .to_owned(),
+            );
+        }
+        if !(1..=30).contains(&self.capture_window_days) {
+            problems.push("capture_window_days must be between 1 and 30".to_owned());
         }
         if production && self.seed_demo {
             problems.push(

@@ -23,4 +23,5 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod payments;
 pub mod service;

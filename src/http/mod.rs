@@ -3,6 +3,7 @@
 pub mod graphql;
 pub mod health;
 pub mod oauth;
+pub mod sandbox;
 pub mod security;
 
 use std::time::Duration;
@@ -23,7 +24,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::app::AppState;
+use crate::{app::AppState, config::GatewayKind};
 
 /// How long a request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,7 +39,13 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(graphql::require_json));
     let [nosniff, referrer, frames, csp] = security::header_layers();
     let hsts = security::hsts(state.config.tls().is_some());
+    let sandbox = if state.config.gateway() == GatewayKind::Sandbox {
+        Router::new().route("/sandbox/tokenize", post(sandbox::tokenize))
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(sandbox)
         .route("/graphql", graphql)
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::live))

@@ -27,6 +27,7 @@ use crate::{
     domain::violation::{Path, Violation, ViolationCode},
     encryption::Vault,
     events::EventBus,
+    payments::PaymentGateway,
 };
 
 /// What every use case needs: the database, the clock and the business settings.
@@ -58,6 +59,10 @@ pub struct Services {
     pub request_limiter: Arc<RequestLimiter>,
     /// Request signatures seen lately; a signature seen twice is a replay.
     pub signature_replays: moka::future::Cache<String, ()>,
+    /// Charges and refunds cards.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// How long a merchant has to capture an order before it is voided.
+    pub capture_window: Duration,
 }
 
 impl Services {

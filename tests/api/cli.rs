@@ -99,6 +99,7 @@ fn production_refuses_development_defaults() {
     assert!(stderr.contains("seed_demo"), "{stderr}");
     assert!(stderr.contains("jwt_keys"), "{stderr}");
     assert!(stderr.contains("encryption_keys"), "{stderr}");
+    assert!(stderr.contains("payment_gateway"), "{stderr}");
     assert!(
         stderr.contains("checkout_app_url must use https"),
         "{stderr}"
@@ -120,6 +121,7 @@ fn production_refuses_development_defaults() {
             ("PAYLATER_JWT_KEYS", &keys),
             ("PAYLATER_ENCRYPTION_KEYS", &encryption),
             ("PAYLATER_ENCRYPTION_LOOKUP_KEY", &"ab".repeat(32)),
+            ("PAYLATER_PAYMENT_GATEWAY", "sandbox"),
         ],
     );
     assert!(!seed.status.success());

@@ -129,6 +129,29 @@ async fn a_full_session_leaves_no_secret_in_the_logs() {
     app.gql(Some(&oauth_token), "{ merchant { name } }", json!({}))
         .await;
 
+    // A card through the sandbox tokenizer, a bad one too, and a member of staff.
+    let card = "5555555555554444";
+    let tokenized = app
+        .client
+        .post(format!("{}/sandbox/tokenize", app.base))
+        .json(&json!({ "number": card, "expMonth": 12, "expYear": 2030, "cvc": "123" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let card_token = tokenized["token"].as_str().unwrap().to_owned();
+    app.client
+        .post(format!("{}/sandbox/tokenize", app.base))
+        .json(&json!({ "number": "5555555555554445", "expMonth": "12" }))
+        .send()
+        .await
+        .unwrap();
+    let staff = app
+        .staff("ops@paylater.test", paylater::auth::staff::StaffRole::Admin)
+        .await;
+
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(
         text.contains("request_id"),
@@ -148,6 +171,12 @@ async fn a_full_session_leaves_no_secret_in_the_logs() {
         ("TOTP secret", &totp_secret),
         ("recovery code", &recovery),
         ("MFA token", &mfa_token),
+        ("card number", card),
+        ("bad card number", "5555555555554445"),
+        ("card token", &card_token),
+        ("staff password", &staff.password),
+        ("staff TOTP secret", &staff.totp_secret),
+        ("staff token", &staff.token),
     ] {
         assert!(!text.contains(secret), "the logs hold the {what}");
     }

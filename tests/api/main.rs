@@ -18,6 +18,7 @@ mod logs;
 mod mfa;
 mod oauth;
 mod request_signing;
+mod sandbox;
 mod schema;
 mod staff;
 mod statements;
