@@ -11,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     /// Consumer owning the card (FK `consumers`, cascade on delete).
     pub consumer_id: Uuid,
-    /// Gateway token used to charge the card.
+    /// Gateway token used to charge the card, in an encrypted envelope.
     pub gateway_token: String,
     /// Card brand, parsed by the application (e.g. VISA).
     pub brand: String,
@@ -21,6 +21,8 @@ pub struct Model {
     pub exp_month: i32,
     /// Expiry year, four digits.
     pub exp_year: i32,
+    /// The card charged when the consumer names none; one per consumer.
+    pub is_default: bool,
     /// When the card was added.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the consumer removed the card (soft delete), if they did.

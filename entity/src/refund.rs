@@ -18,6 +18,10 @@ pub struct Model {
     pub to_shopper_minor: i64,
     /// Merchant's reason for the refund, if given.
     pub reason: Option<String>,
+    /// The merchant's own reference of the refund, if given.
+    pub merchant_refund_reference: Option<String>,
+    /// The gateway's reference of the money sent back to the card, if any was.
+    pub gateway_reference: Option<String>,
     /// When the refund was made.
     pub created_at: ChronoUnixTimestampMillis,
 }

@@ -30,6 +30,7 @@ mod m20261123_000021_create_mfa_recovery_codes;
 mod m20261123_000022_add_merchant_request_signing;
 mod m20261124_000023_create_staff_members;
 mod m20261124_000024_encrypt_checkout_pii;
+mod m20261124_000025_prepare_payment_methods;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000022_add_merchant_request_signing::Migration),
             Box::new(m20261124_000023_create_staff_members::Migration),
             Box::new(m20261124_000024_encrypt_checkout_pii::Migration),
+            Box::new(m20261124_000025_prepare_payment_methods::Migration),
         ]
     }
 }

@@ -53,6 +53,12 @@ pub enum ViolationCode {
     MfaNotEnrolled,
     /// The one-time or recovery code is wrong, expired or already used.
     InvalidCode,
+    /// Not a card token the payment gateway issued.
+    InvalidPaymentToken,
+    /// The card has expired.
+    CardExpired,
+    /// The card is the last one and an order still has instalments to collect.
+    PaymentMethodInUse,
 }
 
 /// One refused value, with the path of the input field it came from.

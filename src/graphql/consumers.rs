@@ -6,11 +6,12 @@ use super::{
     context::{ConsumerGuard, actor, consumer as calling_consumer, services},
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
+    payment_methods::PaymentMethod,
     scalars::DateTime,
 };
 use crate::service::{
     consumers::{self, ConsumerAccount, LoginOutcome, Registration, SessionTokens},
-    mfa,
+    mfa, payment_methods,
 };
 
 /// A shopper's account, as the shopper sees it.
@@ -53,6 +54,15 @@ impl Consumer {
     /// When the account was opened.
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
+    }
+
+    /// Your cards, the default first, then newest first.
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PaymentMethod>> {
+        let methods = payment_methods::list(&services(ctx)?.db, self.0.id).await?;
+        Ok(methods.into_iter().map(PaymentMethod).collect())
     }
 }
 

@@ -137,6 +137,12 @@ pub enum UserErrorCode {
     MfaNotEnrolled,
     /// The one-time or recovery code is wrong, expired or already used.
     InvalidCode,
+    /// Not a card token the payment gateway issued.
+    InvalidPaymentToken,
+    /// The card has expired.
+    CardExpired,
+    /// The card is the last one and an order still has instalments to collect.
+    PaymentMethodInUse,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

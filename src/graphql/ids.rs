@@ -20,6 +20,8 @@ pub enum NodeKind {
     Consumer,
     /// A member of the operator's staff.
     StaffMember,
+    /// A consumer's card.
+    PaymentMethod,
 }
 
 impl NodeKind {
@@ -30,6 +32,7 @@ impl NodeKind {
             Self::ApiKey => "ApiKey",
             Self::Consumer => "Consumer",
             Self::StaffMember => "StaffMember",
+            Self::PaymentMethod => "PaymentMethod",
         }
     }
 
@@ -40,6 +43,7 @@ impl NodeKind {
             "ApiKey" => Some(Self::ApiKey),
             "Consumer" => Some(Self::Consumer),
             "StaffMember" => Some(Self::StaffMember),
+            "PaymentMethod" => Some(Self::PaymentMethod),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod merchant;
 pub mod money;
 pub mod node;
+pub mod payment_methods;
 pub mod plans;
 pub mod rate_limit;
 pub mod request_signing;
@@ -52,6 +53,7 @@ pub struct MutationRoot(
     consumers::ConsumerMutation,
     request_signing::RequestSigningMutation,
     staff::StaffMutation,
+    payment_methods::PaymentMethodMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

@@ -11,11 +11,12 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
+    payment_methods::PaymentMethod,
     staff::StaffMember,
 };
 use crate::{
     auth::{Principal, Scope},
-    service::{api_keys, checkouts, consumers, merchants, staff},
+    service::{api_keys, checkouts, consumers, merchants, payment_methods, staff},
 };
 
 /// An object with a global ID.
@@ -38,6 +39,8 @@ pub enum Node {
     Consumer(Consumer),
     /// A member of staff (visible to itself).
     StaffMember(StaffMember),
+    /// A consumer's card (visible to its consumer).
+    PaymentMethod(PaymentMethod),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
@@ -49,6 +52,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         (Principal::Consumer(consumer), NodeKind::Consumer) if uuid == consumer.consumer_id => {
             Node::Consumer(Consumer(consumers::get(services, uuid).await?))
         }
+        (Principal::Consumer(consumer), NodeKind::PaymentMethod) => Node::PaymentMethod(
+            PaymentMethod(payment_methods::get(db, consumer.consumer_id, uuid).await?),
+        ),
         (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {
             Node::StaffMember(StaffMember(staff::get(services, uuid).await?))
         }

@@ -8,7 +8,7 @@ pub mod sandbox;
 
 use async_trait::async_trait;
 
-use crate::domain::Money;
+use crate::domain::{Money, card::CardBrand};
 
 /// A charge to make.
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub enum GatewayError {
     /// The refund is larger than what is left of the charge, or the charge is unknown.
     #[error("the refund does not match a charge")]
     InvalidRefund,
+    /// The token names no card of this gateway.
+    #[error("the card token is not valid")]
+    UnknownToken,
 }
 
 impl GatewayError {
@@ -61,6 +64,7 @@ impl GatewayError {
             Self::ExpiredCard => "expired_card",
             Self::ProcessingError => "processing_error",
             Self::InvalidRefund => "invalid_refund",
+            Self::UnknownToken => "unknown_token",
         }
     }
 
@@ -77,9 +81,25 @@ pub struct GatewayReceipt {
     pub reference: String,
 }
 
+/// What the gateway tells about a tokenized card, for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDetails {
+    /// The network.
+    pub brand: CardBrand,
+    /// Last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: i32,
+    /// Expiry year.
+    pub exp_year: i32,
+}
+
 /// A card payment processor.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
+    /// The card a token stands for; `UnknownToken` if the gateway never issued it.
+    async fn card(&self, token: &str) -> Result<CardDetails, GatewayError>;
+
     /// Charges a card.
     async fn charge(&self, request: ChargeRequest<'_>) -> Result<GatewayReceipt, GatewayError>;
 

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rand::Rng;
 
-use super::{ChargeRequest, GatewayError, GatewayReceipt, PaymentGateway, RefundRequest};
+use super::{
+    CardDetails, ChargeRequest, GatewayError, GatewayReceipt, PaymentGateway, RefundRequest,
+};
 use crate::domain::card::{self, CardBrand, CardError};
 
 /// What a test card does when charged.
@@ -55,9 +57,28 @@ fn scenario_name(scenario: Scenario) -> &'static str {
     }
 }
 
-fn scenario_of(token: &str) -> Option<Scenario> {
+/// The parts of a token: scenario name, card description, random tail.
+fn token_parts(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
-    let (name, _) = rest.rsplit_once('_')?;
+    let (rest, _random) = rest.rsplit_once('_')?;
+    rest.rsplit_once('_')
+}
+
+/// The card a token stands for.
+fn card_of(token: &str) -> Option<CardDetails> {
+    let (_, card) = token_parts(token)?;
+    let split = card.len().checked_sub(10)?;
+    let (brand, tail) = (card.get(..split)?, card.get(split..)?);
+    Some(CardDetails {
+        brand: CardBrand::parse(&brand.to_uppercase()),
+        last4: tail.get(..4)?.to_owned(),
+        exp_month: tail.get(4..6)?.parse().ok()?,
+        exp_year: tail.get(6..10)?.parse().ok()?,
+    })
+}
+
+fn scenario_of(token: &str) -> Option<Scenario> {
+    let (name, _) = token_parts(token)?;
     [Scenario::Succeeds]
         .into_iter()
         .chain(TEST_CARDS.iter().map(|(_, scenario)| *scenario))
@@ -96,10 +117,18 @@ pub fn tokenize(
         .find(|(card, _)| *card == digits)
         .map_or(Scenario::Succeeds, |(_, scenario)| *scenario);
     let random: u64 = rand::rng().random();
+    let brand = CardBrand::of(&digits);
+    let last4 = digits[digits.len() - 4..].to_owned();
+    // What a real gateway would look up by token, carried in the token itself so the
+    // sandbox keeps no card store.
     Ok(CardToken {
-        token: format!("{TOKEN_PREFIX}{}_{random:016x}", scenario_name(scenario)),
-        brand: CardBrand::of(&digits),
-        last4: digits[digits.len() - 4..].to_owned(),
+        token: format!(
+            "{TOKEN_PREFIX}{}_{}{last4}{exp_month:02}{exp_year}_{random:016x}",
+            scenario_name(scenario),
+            brand.as_str().to_lowercase(),
+        ),
+        brand,
+        last4,
         exp_month,
         exp_year,
     })
@@ -164,6 +193,10 @@ impl PaymentGateway for SandboxGateway {
             .outcomes
             .insert(request.idempotency_key.to_owned(), outcome.clone());
         outcome
+    }
+
+    async fn card(&self, token: &str) -> Result<CardDetails, GatewayError> {
+        card_of(token).ok_or(GatewayError::UnknownToken)
     }
 
     async fn refund(&self, request: RefundRequest<'_>) -> Result<GatewayReceipt, GatewayError> {
@@ -276,5 +309,24 @@ mod tests {
         );
         assert_eq!(refund(600, "r2").await, Err(GatewayError::InvalidRefund));
         assert!(refund(400, "r3").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_describes_its_card() {
+        let gateway = SandboxGateway::default();
+        let card = tokenize("5555555555554444", 3, 2031, "123", today()).unwrap();
+        assert_eq!(
+            gateway.card(&card.token).await.unwrap(),
+            CardDetails {
+                brand: CardBrand::Mastercard,
+                last4: "4444".into(),
+                exp_month: 3,
+                exp_year: 2031
+            }
+        );
+        assert_eq!(
+            gateway.card("tok_forged").await,
+            Err(GatewayError::UnknownToken)
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! key with the current one, so the old key can then be removed. Safe while the server
 //! serves: each value is replaced only if it has not changed since it was read.
 
-use entity::{checkout, consumer, merchant, staff_member};
+use entity::{checkout, consumer, merchant, payment_method, staff_member};
 use sea_orm::{
     ColumnTrait, EntityTrait, IdenStatic, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
@@ -79,6 +79,12 @@ pub async fn rotate_all(services: &Services) -> ServiceResult<usize> {
         services,
         merchant::Column::Id,
         merchant::Column::RequestSigningSecret,
+    )
+    .await?;
+    rewritten += rotate_column::<payment_method::Entity>(
+        services,
+        payment_method::Column::Id,
+        payment_method::Column::GatewayToken,
     )
     .await?;
     rewritten += rotate_column::<staff_member::Entity>(

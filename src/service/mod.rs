@@ -10,6 +10,7 @@ pub mod key_rotation;
 pub mod merchants;
 pub mod mfa;
 pub mod pagination;
+pub mod payment_methods;
 pub mod plans;
 pub mod staff;
 

@@ -1,0 +1,262 @@
+//! A consumer's cards: added from a gateway token (stored encrypted), listed, one chosen
+//! as default, removed. A card cannot be removed while it is the last one and an order
+//! still has instalments to collect.
+
+use entity::{installment, order, payment_method};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+};
+use crate::{
+    db::begin_write,
+    domain::{
+        card,
+        order::{InstallmentStatus, OrderStatus},
+        violation::ViolationCode,
+    },
+    encryption::column_context,
+    payments::GatewayError,
+};
+
+fn token_context(id: Uuid) -> String {
+    column_context("payment_methods", "gateway_token", id)
+}
+
+/// The gateway token of a stored card, decrypted, to charge it.
+pub fn token(services: &Services, method: &payment_method::Model) -> ServiceResult<String> {
+    services
+        .vault
+        .decrypt(&method.gateway_token, &token_context(method.id))
+        .map_err(|err| ServiceError::internal(format!("payment method {}: {err}", method.id)))
+}
+
+/// A consumer's cards, not removed, the default first, then newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    consumer_id: Uuid,
+) -> ServiceResult<Vec<payment_method::Model>> {
+    Ok(payment_method::Entity::find()
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .filter(payment_method::Column::DeletedAt.is_null())
+        .order_by_desc(payment_method::Column::IsDefault)
+        .order_by_desc(payment_method::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One of the consumer's cards; another consumer's, or a removed one, is not found.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    consumer_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<payment_method::Model> {
+    payment_method::Entity::find_by_id(id)
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .filter(payment_method::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Adds a card from a gateway token. The first card becomes the default.
+pub async fn add(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    gateway_token: &str,
+) -> ServiceResult<payment_method::Model> {
+    let details = services
+        .gateway
+        .card(gateway_token.trim())
+        .await
+        .map_err(|err| match err {
+            GatewayError::UnknownToken => ServiceError::refused(
+                "token",
+                ViolationCode::InvalidPaymentToken,
+                "is not a card token of the payment gateway",
+            ),
+            other => ServiceError::internal(format!("gateway: {other}")),
+        })?;
+    let now = services.clock.now();
+    if card::check_expiry(details.exp_month, details.exp_year, now.date_naive()).is_err() {
+        return Err(ServiceError::refused(
+            "token",
+            ViolationCode::CardExpired,
+            "the card has expired",
+        ));
+    }
+    let id = Uuid::now_v7();
+    let txn = begin_write(&services.db).await?;
+    let existing = payment_method::Entity::find()
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .filter(payment_method::Column::DeletedAt.is_null())
+        .count(&txn)
+        .await?;
+    let row = payment_method::Model {
+        id,
+        consumer_id,
+        gateway_token: services
+            .vault
+            .encrypt(gateway_token.trim(), &token_context(id)),
+        brand: details.brand.as_str().to_owned(),
+        last4: details.last4,
+        exp_month: details.exp_month,
+        exp_year: details.exp_year,
+        is_default: existing == 0,
+        created_at: ChronoUnixTimestampMillis(now),
+        deleted_at: None,
+    };
+    payment_method::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "payment_method.added",
+        Some(("payment_method", id)),
+        json!({ "brand": row.brand }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Makes a card the consumer's default.
+pub async fn set_default(
+    services: &Services,
+    consumer_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<payment_method::Model> {
+    let txn = begin_write(&services.db).await?;
+    let chosen = get(&txn, consumer_id, id).await?;
+    mark_default(&txn, consumer_id, id).await?;
+    txn.commit().await?;
+    Ok(payment_method::Model {
+        is_default: true,
+        ..chosen
+    })
+}
+
+async fn mark_default(
+    txn: &impl ConnectionTrait,
+    consumer_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<()> {
+    payment_method::Entity::update_many()
+        .col_expr(
+            payment_method::Column::IsDefault,
+            payment_method::Column::Id.eq(id),
+        )
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a card. Refused while it is the consumer's last card and an open order still
+/// has instalments to collect; otherwise open orders move to the (new) default card.
+pub async fn remove(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let removed = payment_method::Entity::find_by_id(id)
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .filter(payment_method::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let others: Vec<payment_method::Model> = list(&txn, consumer_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.id != id)
+        .collect();
+    let open = [
+        OrderStatus::Authorized,
+        OrderStatus::Captured,
+        OrderStatus::Overdue,
+    ]
+    .map(OrderStatus::as_str);
+    let unpaid = InstallmentStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unpaid())
+        .map(InstallmentStatus::as_str);
+    let owing: Vec<Uuid> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
+        .filter(order::Column::ConsumerId.eq(consumer_id))
+        .filter(order::Column::Status.is_in(open))
+        .filter(
+            order::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(installment::Column::OrderId)
+                    .from(installment::Entity)
+                    .and_where(installment::Column::Status.is_in(unpaid))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let successor = others
+        .iter()
+        .find(|m| m.is_default)
+        .or_else(|| others.first());
+    let successor = match (successor, owing.is_empty()) {
+        (None, false) => {
+            return Err(ServiceError::refused(
+                "id",
+                ViolationCode::PaymentMethodInUse,
+                "add another card first: an order still has instalments to pay",
+            ));
+        }
+        (successor, _) => successor.map(|m| m.id),
+    };
+    payment_method::Entity::update_many()
+        .col_expr(
+            payment_method::Column::DeletedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(payment_method::Column::IsDefault, Expr::value(false))
+        .filter(payment_method::Column::Id.eq(removed.id))
+        .exec(&txn)
+        .await?;
+    if let Some(successor) = successor {
+        if removed.is_default {
+            mark_default(&txn, consumer_id, successor).await?;
+        }
+        order::Entity::update_many()
+            .col_expr(order::Column::PaymentMethodId, Expr::value(successor))
+            .col_expr(
+                order::Column::UpdatedAt,
+                Expr::value(now.timestamp_millis()),
+            )
+            .filter(order::Column::PaymentMethodId.eq(removed.id))
+            .filter(order::Column::Id.is_in(owing))
+            .exec(&txn)
+            .await?;
+    }
+    audit::record(
+        &txn,
+        actor,
+        "payment_method.removed",
+        Some(("payment_method", id)),
+        serde_json::Value::Null,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

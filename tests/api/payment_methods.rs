@@ -1,0 +1,195 @@
+//! A consumer's cards: added from sandbox tokens, stored encrypted, one default, removed.
+
+use chrono::Duration;
+use entity::payment_method;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_codes};
+
+/// Registers and logs in a consumer; returns the access token.
+pub async fn consumer(app: &TestApp, email: &str) -> String {
+    app.gql(None, "mutation($e: String!) { registerConsumer(input: { email: $e, password: \"correct horse battery\" }) { consumer { id } } }", json!({ "e": email })).await;
+    let login = app
+        .gql(None, "mutation($e: String!) { login(input: { email: $e, password: \"correct horse battery\" }) { session { accessToken } } }", json!({ "e": email }))
+        .await;
+    login["data"]["login"]["session"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}"))
+        .to_owned()
+}
+
+/// A sandbox token for a test card number.
+pub async fn card_token(app: &TestApp, number: &str) -> String {
+    let body: Value = app
+        .client
+        .post(format!("{}/sandbox/tokenize", app.base))
+        .json(&json!({ "number": number, "expMonth": 2, "expYear": 2027, "cvc": "123" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned()
+}
+
+const ADD: &str = "mutation($t: String!) { addPaymentMethod(input: { token: $t }) {
+    paymentMethod { id brand last4 expMonth expYear isDefault } userErrors { field code } } }";
+const LIST: &str = "{ me { paymentMethods { id last4 isDefault } } }";
+
+/// Adds a card that must be accepted; returns its ID.
+pub async fn add_card(app: &TestApp, consumer: &str, number: &str) -> String {
+    let token = card_token(app, number).await;
+    let body = app.gql(Some(consumer), ADD, json!({ "t": token })).await;
+    body["data"]["addPaymentMethod"]["paymentMethod"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn cards_are_added_listed_and_one_is_the_default() {
+    let app = TestApp::spawn().await;
+    let ada = consumer(&app, "ada@example.com").await;
+    let token = card_token(&app, "4242424242424242").await;
+    let added = app.gql(Some(&ada), ADD, json!({ "t": token })).await;
+    assert_eq!(
+        added["data"]["addPaymentMethod"]["paymentMethod"]
+            .as_object()
+            .map(|card| (
+                card["brand"].clone(),
+                card["last4"].clone(),
+                card["expMonth"].clone(),
+                card["expYear"].clone(),
+                card["isDefault"].clone()
+            )),
+        Some((
+            json!("VISA"),
+            json!("4242"),
+            json!(2),
+            json!(2027),
+            json!(true)
+        )),
+        "{added}"
+    );
+    let visa = added["data"]["addPaymentMethod"]["paymentMethod"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mastercard = add_card(&app, &ada, "5555555555554444").await;
+
+    let listed = app.gql(Some(&ada), LIST, json!({})).await;
+    assert_eq!(
+        listed["data"]["me"]["paymentMethods"],
+        json!([{ "id": visa, "last4": "4242", "isDefault": true }, { "id": mastercard, "last4": "4444", "isDefault": false }])
+    );
+
+    let chosen = app
+        .gql(Some(&ada), "mutation($id: ID!) { setDefaultPaymentMethod(input: { id: $id }) { paymentMethod { isDefault } } }", json!({ "id": mastercard }))
+        .await;
+    assert_eq!(
+        chosen["data"]["setDefaultPaymentMethod"]["paymentMethod"]["isDefault"],
+        true
+    );
+    let listed = app.gql(Some(&ada), LIST, json!({})).await;
+    assert_eq!(
+        listed["data"]["me"]["paymentMethods"][0]["id"],
+        mastercard.as_str()
+    );
+    assert_eq!(
+        listed["data"]["me"]["paymentMethods"][1]["isDefault"],
+        false
+    );
+
+    // Removing the default makes the other card the default.
+    let removed = app
+        .gql(Some(&ada), "mutation($id: ID!) { removePaymentMethod(input: { id: $id }) { removedPaymentMethodId userErrors { code } } }", json!({ "id": mastercard }))
+        .await;
+    assert_eq!(
+        removed["data"]["removePaymentMethod"]["removedPaymentMethodId"],
+        mastercard.as_str()
+    );
+    let listed = app.gql(Some(&ada), LIST, json!({})).await;
+    assert_eq!(
+        listed["data"]["me"]["paymentMethods"],
+        json!([{ "id": visa, "last4": "4242", "isDefault": true }])
+    );
+
+    // The token is ciphertext at rest.
+    let rows = payment_method::Entity::find().all(&app.db).await.unwrap();
+    assert!(
+        rows.iter()
+            .all(|row| row.gateway_token.starts_with("v1.dev.")
+                && !row.gateway_token.contains("tok_sandbox"))
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_and_other_consumers_cards_are_refused() {
+    let app = TestApp::spawn().await;
+    let ada = consumer(&app, "ada@example.com").await;
+    let bob = consumer(&app, "bob@example.com").await;
+    let card = add_card(&app, &ada, "4242424242424242").await;
+
+    let forged = app
+        .gql(
+            Some(&ada),
+            ADD,
+            json!({ "t": "tok_sandbox_ok_visa4242022027_ffff" }),
+        )
+        .await;
+    assert_eq!(
+        forged["data"]["addPaymentMethod"]["userErrors"],
+        json!([]),
+        "a well-formed sandbox token is a card"
+    );
+    let garbage = app
+        .gql(Some(&ada), ADD, json!({ "t": "4242424242424242" }))
+        .await;
+    assert_eq!(
+        garbage["data"]["addPaymentMethod"]["userErrors"],
+        json!([{ "field": ["input", "token"], "code": "INVALID_PAYMENT_TOKEN" }])
+    );
+
+    for query in [
+        format!("{{ node(id: \"{card}\") {{ id }} }}"),
+        format!(
+            "mutation {{ setDefaultPaymentMethod(input: {{ id: \"{card}\" }}) {{ paymentMethod {{ id }} }} }}"
+        ),
+        format!(
+            "mutation {{ removePaymentMethod(input: {{ id: \"{card}\" }}) {{ removedPaymentMethodId }} }}"
+        ),
+    ] {
+        let body = app.gql(Some(&bob), &query, json!({})).await;
+        assert_eq!(error_codes(&body), ["NOT_FOUND"], "{query}");
+    }
+    let own = app
+        .gql(
+            Some(&ada),
+            &format!("{{ node(id: \"{card}\") {{ ... on PaymentMethod {{ last4 }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(own["data"]["node"]["last4"], "4242");
+
+    // A card that expires before it is added.
+    let token = card_token(&app, "4242424242424242").await;
+    app.clock.advance(Duration::days(40));
+    // Access tokens do not last 40 days: log in again.
+    let login = app
+        .gql(None, "mutation { login(input: { email: \"ada@example.com\", password: \"correct horse battery\" }) { session { accessToken } } }", json!({}))
+        .await;
+    let ada = login["data"]["login"]["session"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expired = app.gql(Some(&ada), ADD, json!({ "t": token })).await;
+    assert_eq!(
+        expired["data"]["addPaymentMethod"]["userErrors"][0]["code"],
+        "CARD_EXPIRED"
+    );
+}
