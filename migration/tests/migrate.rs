@@ -177,6 +177,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         exp_month: Set(12),
         exp_year: Set(2030),
         created_at: Set(ts(1_795_392_000_000)),
+        is_default: Set(true),
         deleted_at: Set(None),
     }
     .insert(db)
