@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Why a value was refused; clients switch on it, so variants are never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ViolationCode {
     /// A required text is empty or only whitespace.
     Blank,
@@ -59,10 +61,38 @@ pub enum ViolationCode {
     CardExpired,
     /// The card is the last one and an order still has instalments to collect.
     PaymentMethodInUse,
+    /// An idempotency key is empty, too long or holds control characters.
+    InvalidIdempotencyKey,
+    /// The idempotency key was used before with another input or operation.
+    IdempotencyKeyReused,
+    /// A request with this idempotency key is still being processed; retry later.
+    IdempotencyKeyInUse,
+    /// The plan is not offered by the merchant, or not for this amount.
+    PlanNotAvailable,
+    /// The shopper's account is suspended or has an overdue instalment.
+    AccountNotInGoodStanding,
+    /// The order does not fit in the shopper's available spending limit.
+    SpendingLimitExceeded,
+    /// The card issuer declined the charge.
+    CardDeclined,
+    /// The card has insufficient funds.
+    InsufficientFunds,
+    /// The payment could not be processed; trying again may work.
+    PaymentProcessingError,
+}
+
+impl ViolationCode {
+    /// A passing failure: the same request may succeed if sent again.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::PaymentProcessingError | Self::IdempotencyKeyInUse
+        )
+    }
 }
 
 /// One refused value, with the path of the input field it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Path of the field, e.g. `["input", "items", "2", "quantity"]`.
     pub field: Vec<String>,

@@ -143,6 +143,24 @@ pub enum UserErrorCode {
     CardExpired,
     /// The card is the last one and an order still has instalments to collect.
     PaymentMethodInUse,
+    /// An idempotency key is empty, too long or holds control characters.
+    InvalidIdempotencyKey,
+    /// The idempotency key was used before with another input or operation.
+    IdempotencyKeyReused,
+    /// A request with this idempotency key is still being processed; retry later.
+    IdempotencyKeyInUse,
+    /// The plan is not offered by the merchant, or not for this amount.
+    PlanNotAvailable,
+    /// The shopper's account is suspended or has an overdue instalment.
+    AccountNotInGoodStanding,
+    /// The order does not fit in the shopper's available spending limit.
+    SpendingLimitExceeded,
+    /// The card issuer declined the charge.
+    CardDeclined,
+    /// The card has insufficient funds.
+    InsufficientFunds,
+    /// The payment could not be processed; trying again may work.
+    PaymentProcessingError,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

@@ -22,6 +22,8 @@ pub enum NodeKind {
     StaffMember,
     /// A consumer's card.
     PaymentMethod,
+    /// An order.
+    Order,
 }
 
 impl NodeKind {
@@ -33,6 +35,7 @@ impl NodeKind {
             Self::Consumer => "Consumer",
             Self::StaffMember => "StaffMember",
             Self::PaymentMethod => "PaymentMethod",
+            Self::Order => "Order",
         }
     }
 
@@ -44,6 +47,7 @@ impl NodeKind {
             "Consumer" => Some(Self::Consumer),
             "StaffMember" => Some(Self::StaffMember),
             "PaymentMethod" => Some(Self::PaymentMethod),
+            "Order" => Some(Self::Order),
             _ => None,
         }
     }

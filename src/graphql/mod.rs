@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod merchant;
 pub mod money;
 pub mod node;
+pub mod orders;
 pub mod payment_methods;
 pub mod plans;
 pub mod rate_limit;
@@ -54,6 +55,7 @@ pub struct MutationRoot(
     request_signing::RequestSigningMutation,
     staff::StaffMutation,
     payment_methods::PaymentMethodMutation,
+    orders::OrderMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

@@ -11,12 +11,13 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
+    orders::Order,
     payment_methods::PaymentMethod,
     staff::StaffMember,
 };
 use crate::{
     auth::{Principal, Scope},
-    service::{api_keys, checkouts, consumers, merchants, payment_methods, staff},
+    service::{api_keys, checkouts, consumers, merchants, orders, payment_methods, staff},
 };
 
 /// An object with a global ID.
@@ -41,6 +42,8 @@ pub enum Node {
     StaffMember(StaffMember),
     /// A consumer's card (visible to its consumer).
     PaymentMethod(PaymentMethod),
+    /// An order (visible to its consumer, to its merchant with `orders:read`, and to staff).
+    Order(Order),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
@@ -55,6 +58,18 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         (Principal::Consumer(consumer), NodeKind::PaymentMethod) => Node::PaymentMethod(
             PaymentMethod(payment_methods::get(db, consumer.consumer_id, uuid).await?),
         ),
+        (Principal::Consumer(consumer), NodeKind::Order) => Node::Order(Order(
+            orders::get(db, orders::Viewer::Consumer(consumer.consumer_id), uuid).await?,
+        )),
+        (Principal::Merchant(_), NodeKind::Order) => {
+            let merchant = merchant_with(ctx, Scope::OrdersRead)?;
+            Node::Order(Order(
+                orders::get(db, orders::Viewer::Merchant(merchant.merchant_id), uuid).await?,
+            ))
+        }
+        (Principal::Staff(_), NodeKind::Order) => {
+            Node::Order(Order(orders::get(db, orders::Viewer::Staff, uuid).await?))
+        }
         (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {
             Node::StaffMember(StaffMember(staff::get(services, uuid).await?))
         }

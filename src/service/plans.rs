@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{merchant_plan_setting, plan};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{ServiceResult, parse_stored};
@@ -36,7 +36,7 @@ pub struct PlanPreview {
 
 /// The enabled plans of each merchant, in two statements whatever the number of merchants.
 pub async fn offered_by_merchants(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     merchant_ids: &[Uuid],
 ) -> ServiceResult<HashMap<Uuid, Vec<OfferedPlan>>> {
     let settings = merchant_plan_setting::Entity::find()

@@ -17,6 +17,7 @@ mod http_surface;
 mod logs;
 mod mfa;
 mod oauth;
+mod order_confirm;
 mod payment_methods;
 mod request_signing;
 mod sandbox;

@@ -1,0 +1,207 @@
+//! Idempotency keys of money-moving mutations. A key is scoped to its principal and lives
+//! 24 hours: the same key with the same input replays the first outcome (success or
+//! refusal); with another input it is refused; while the first request still runs, a
+//! second one is told the key is in use. Passing failures (a gateway processing error) and
+//! failures outside the caller's control release the key, so a retry runs again.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::idempotency_key;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, SqlErr,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::violation::{Violation, ViolationCode};
+
+/// How long a key is remembered.
+pub const KEY_LIFETIME: Duration = Duration::hours(24);
+/// A key whose request has run this long without finishing is taken to have crashed (or
+/// been cut off by the 30-second request timeout, which drops it before it can release
+/// the key); its transaction was rolled back, so the key may run again.
+const STALE_AFTER: Duration = Duration::minutes(2);
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const DONE: &str = "DONE";
+
+/// One request under a key: who, which operation, and a digest of its input.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The principal, e.g. `consumer:<uuid>`.
+    pub principal: String,
+    /// The mutation, e.g. `confirmCheckout`.
+    pub operation: &'static str,
+    /// The client's key.
+    pub key: &'a str,
+    /// Digest of the input, from [`digest`].
+    pub input_hash: String,
+}
+
+/// The digest of an operation's input parts, to tell a replay from a reuse.
+pub fn digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// What [`claim`] found.
+#[derive(Debug)]
+pub enum Claim<T> {
+    /// The key is new: run the operation, then [`finish`] with this row id.
+    Fresh(Uuid),
+    /// The key was used for this input already: here is its outcome.
+    Replay(Result<T, Vec<Violation>>),
+}
+
+fn refused(code: ViolationCode, message: &str) -> ServiceError {
+    ServiceError::refused("idempotencyKey", code, message)
+}
+
+/// Claims a key for a request, or finds its earlier outcome.
+pub async fn claim<T: DeserializeOwned>(
+    services: &Services,
+    request: &Request<'_>,
+) -> ServiceResult<Claim<T>> {
+    let key = request.key;
+    if key.trim().is_empty() || key.chars().count() > 255 || key.chars().any(char::is_control) {
+        return Err(refused(
+            ViolationCode::InvalidIdempotencyKey,
+            "use 1 to 255 printable characters, e.g. a UUID",
+        ));
+    }
+    let now = services.clock.now();
+    for _ in 0..2 {
+        let id = Uuid::now_v7();
+        let row = idempotency_key::Model {
+            id,
+            principal: request.principal.clone(),
+            key: key.to_owned(),
+            operation: request.operation.to_owned(),
+            request_hash: request.input_hash.clone(),
+            status: IN_PROGRESS.to_owned(),
+            response: None,
+            created_at: ChronoUnixTimestampMillis(now),
+            expires_at: ChronoUnixTimestampMillis(now + KEY_LIFETIME),
+        };
+        match idempotency_key::Entity::insert(row.into_active_model())
+            .exec_without_returning(&services.db)
+            .await
+        {
+            Ok(_) => return Ok(Claim::Fresh(id)),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let Some(existing) = idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::Principal.eq(&request.principal))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .one(&services.db)
+            .await?
+        else {
+            continue; // released meanwhile: claim again
+        };
+        if existing.expires_at.0 <= now || is_stale(&existing, now) {
+            // Expired, or its request crashed: take it over if nobody else did first.
+            idempotency_key::Entity::delete_many()
+                .filter(idempotency_key::Column::Id.eq(existing.id))
+                .filter(idempotency_key::Column::Status.eq(existing.status.clone()))
+                .exec(&services.db)
+                .await?;
+            continue;
+        }
+        if existing.operation != request.operation || existing.request_hash != request.input_hash {
+            return Err(refused(
+                ViolationCode::IdempotencyKeyReused,
+                "this key was used with another input; use a new key for a new request",
+            ));
+        }
+        return match existing.response {
+            Some(response) if existing.status == DONE => {
+                let outcome = serde_json::from_str(&response).map_err(|err| {
+                    ServiceError::internal(format!("stored idempotent response: {err}"))
+                })?;
+                Ok(Claim::Replay(outcome))
+            }
+            _ => Err(refused(
+                ViolationCode::IdempotencyKeyInUse,
+                "a request with this key is still being processed; retry in a moment",
+            )),
+        };
+    }
+    Err(refused(
+        ViolationCode::IdempotencyKeyInUse,
+        "a request with this key is still being processed; retry in a moment",
+    ))
+}
+
+fn is_stale(row: &idempotency_key::Model, now: DateTime<Utc>) -> bool {
+    row.status == IN_PROGRESS && row.created_at.0 + STALE_AFTER <= now
+}
+
+/// Stores the outcome under the key, on `conn`: within the operation's own transaction for
+/// a success, so the change and its outcome commit together.
+pub async fn finish<T: Serialize>(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    outcome: &Result<T, Vec<Violation>>,
+) -> ServiceResult<()> {
+    let response = serde_json::to_string(outcome)
+        .map_err(|err| ServiceError::internal(format!("idempotent response: {err}")))?;
+    idempotency_key::Entity::update_many()
+        .col_expr(idempotency_key::Column::Status, Expr::value(DONE))
+        .col_expr(idempotency_key::Column::Response, Expr::value(response))
+        .filter(idempotency_key::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a claimed key whose request failed for reasons outside the caller's control.
+pub async fn release(services: &Services, id: Uuid) {
+    let deleted = idempotency_key::Entity::delete_by_id(id)
+        .exec(&services.db)
+        .await;
+    if let Err(err) = deleted {
+        tracing::warn!(error = %err, "cannot release an idempotency key; it expires on its own");
+    }
+}
+
+/// Runs `operation` under an idempotency key. Refusals are stored as the key's outcome
+/// here; a success must be stored by the operation itself, in its transaction, with
+/// [`finish`] and the row id it is given.
+pub async fn run<T, F, Fut>(
+    services: &Services,
+    request: &Request<'_>,
+    operation: F,
+) -> ServiceResult<T>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce(Uuid) -> Fut,
+    Fut: Future<Output = ServiceResult<T>>,
+{
+    let id = match claim::<T>(services, request).await? {
+        Claim::Replay(outcome) => return outcome.map_err(ServiceError::Rejected),
+        Claim::Fresh(id) => id,
+    };
+    match operation(id).await {
+        Ok(value) => Ok(value),
+        Err(ServiceError::Rejected(violations))
+            if !violations.iter().any(|v| v.code.is_transient()) =>
+        {
+            let outcome: Result<T, Vec<Violation>> = Err(violations);
+            if finish(&services.db, id, &outcome).await.is_err() {
+                release(services, id).await;
+            }
+            outcome.map_err(ServiceError::Rejected)
+        }
+        Err(other) => {
+            release(services, id).await;
+            Err(other)
+        }
+    }
+}

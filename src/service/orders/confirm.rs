@@ -1,0 +1,479 @@
+//! `confirmCheckout`: a consumer turns an open checkout into an order.
+//!
+//! In one transaction: the checkout row is locked (so concurrent confirmations make one
+//! order), then the consumer row (so their concurrent orders see each other's balance);
+//! the plan, card and risk are checked; the instalments due today are charged; and the
+//! order, instalments, payment, checkout completion, audit entry, outbox event and
+//! idempotent outcome are written together. A declined charge rolls everything back and
+//! leaves the checkout open.
+
+use chrono::{DateTime, Utc};
+use entity::{checkout, consumer, installment, order, payment, plan};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+    idempotency::{self, Request},
+    outbox::{self, Event},
+    parse_stored, payment_methods, plans,
+};
+use crate::{
+    auth::secret::hash_secret,
+    db::begin_write,
+    domain::{
+        Currency, Money, PlanCode, build_schedule,
+        checkout::CheckoutStatus,
+        order::{InstallmentStatus, OrderStatus},
+        risk::{CreditPosition, RiskRefusal},
+        violation::ViolationCode,
+    },
+    payments::{ChargeRequest, GatewayError},
+};
+
+/// What the consumer sends.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    /// The checkout token from the checkout URL.
+    pub checkout_token: String,
+    /// The chosen plan.
+    pub plan: PlanCode,
+    /// The card to charge.
+    pub payment_method_id: Uuid,
+    /// The client's idempotency key.
+    pub idempotency_key: String,
+}
+
+/// A confirmed order, and where the checkout app sends the shopper.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Confirmed {
+    /// The new order's id.
+    pub order_id: Uuid,
+    /// The merchant's confirm URL.
+    pub redirect_url: String,
+}
+
+/// Confirms a checkout for `consumer_id`, at most once per idempotency key.
+pub async fn confirm(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    input: &Confirmation,
+) -> ServiceResult<Confirmed> {
+    let request = Request {
+        principal: format!("consumer:{consumer_id}"),
+        operation: "confirmCheckout",
+        key: &input.idempotency_key,
+        input_hash: idempotency::digest(&[
+            &hash_secret(&input.checkout_token),
+            input.plan.as_str(),
+            &input.payment_method_id.to_string(),
+        ]),
+    };
+    let confirmed = idempotency::run(services, &request, |key_id| {
+        confirm_once(services, actor, consumer_id, input, key_id)
+    })
+    .await?;
+    Ok(confirmed)
+}
+
+fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
+    ServiceError::refused(field, code, message)
+}
+
+async fn confirm_once(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    input: &Confirmation,
+    key_id: Uuid,
+) -> ServiceResult<Confirmed> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let checkout = checkout::Entity::find()
+        .filter(checkout::Column::TokenHash.eq(hash_secret(&input.checkout_token)))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    match parse_stored::<CheckoutStatus>(&checkout.status, "checkout status")?
+        .effective(checkout.expires_at.0, now)
+    {
+        CheckoutStatus::Open => {}
+        CheckoutStatus::Expired => {
+            return Err(refused(
+                "token",
+                ViolationCode::CheckoutExpired,
+                "the checkout has expired",
+            ));
+        }
+        _ => {
+            return Err(refused(
+                "token",
+                ViolationCode::CheckoutNotOpen,
+                "the checkout is no longer open",
+            ));
+        }
+    }
+    let currency: Currency = parse_stored(&checkout.currency, "currency")?;
+    let total = Money::new(checkout.total_minor, currency);
+    let plan_id = offered_plan(&txn, &checkout, input.plan, total).await?;
+    let card = payment_methods::get(&txn, consumer_id, input.payment_method_id)
+        .await
+        .map_err(|err| match err {
+            ServiceError::NotFound => refused(
+                "paymentMethodId",
+                ViolationCode::Invalid,
+                "is not one of your cards",
+            ),
+            other => other,
+        })?;
+    assess_risk(&txn, consumer_id, total).await?;
+
+    let order_id = Uuid::now_v7();
+    let today = now.date_naive();
+    let schedule = build_schedule(total, input.plan, today)
+        .map_err(|err| ServiceError::internal(format!("schedule: {err}")))?;
+    let due_now: i64 = schedule
+        .iter()
+        .filter(|i| i.due_date <= today)
+        .map(|i| i.amount.minor())
+        .sum();
+    let receipt = if due_now > 0 {
+        let token = payment_methods::token(services, &card)?;
+        let charged = services
+            .gateway
+            .charge(ChargeRequest {
+                token: &token,
+                amount: Money::new(due_now, currency),
+                idempotency_key: &format!("confirm:{key_id}"),
+            })
+            .await;
+        Some(charged.map_err(declined)?)
+    } else {
+        None
+    };
+
+    let at = ChronoUnixTimestampMillis(now);
+    let row = order::Model {
+        id: order_id,
+        merchant_id: checkout.merchant_id,
+        checkout_id: checkout.id,
+        consumer_id,
+        plan_id,
+        payment_method_id: card.id,
+        status: OrderStatus::Authorized.as_str().to_owned(),
+        currency: checkout.currency.clone(),
+        total_minor: total.minor(),
+        captured_minor: 0,
+        refunded_minor: 0,
+        merchant_reference: checkout.merchant_reference.clone(),
+        capture_deadline: ChronoUnixTimestampMillis(now + services.capture_window),
+        created_at: at,
+        updated_at: at,
+        captured_at: None,
+        cancelled_at: None,
+        completed_at: None,
+    };
+    let written = write_order(
+        &txn,
+        &row,
+        &schedule,
+        receipt.as_ref().map(|r| r.reference.as_str()),
+        card.id,
+        now,
+    )
+    .await;
+    let outcome = Confirmed {
+        order_id,
+        redirect_url: checkout.confirm_url.clone(),
+    };
+    let finished = async {
+        written?;
+        checkout::Entity::update_many()
+            .col_expr(
+                checkout::Column::Status,
+                Expr::value(CheckoutStatus::Completed.as_str()),
+            )
+            .col_expr(
+                checkout::Column::OpenReference,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                checkout::Column::CompletedAt,
+                Expr::value(now.timestamp_millis()),
+            )
+            .col_expr(
+                checkout::Column::UpdatedAt,
+                Expr::value(now.timestamp_millis()),
+            )
+            .filter(checkout::Column::Id.eq(checkout.id))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            actor,
+            "order.authorized",
+            Some(("order", order_id)),
+            json!({ "amountMinor": total.minor(), "plan": input.plan.as_str() }),
+            now,
+        )
+        .await?;
+        for (event_type, aggregate_type, id) in [
+            ("checkout.completed", "checkout", checkout.id),
+            ("order.authorized", "order", order_id),
+        ] {
+            outbox::record(
+                &txn,
+                Event {
+                    event_type,
+                    aggregate_type,
+                    aggregate_id: id,
+                    merchant_id: Some(checkout.merchant_id),
+                    payload: json!({ "orderId": order_id, "checkoutId": checkout.id }),
+                },
+                now,
+            )
+            .await?;
+        }
+        idempotency::finish(
+            &txn,
+            key_id,
+            &Ok::<_, Vec<crate::domain::violation::Violation>>(&outcome),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<(), ServiceError>(())
+    }
+    .await;
+    if let Err(err) = finished {
+        // The card was charged but nothing was stored: give the money back.
+        if let Some(receipt) = receipt {
+            compensate(
+                services,
+                &receipt.reference,
+                Money::new(due_now, currency),
+                key_id,
+            )
+            .await;
+        }
+        return Err(err);
+    }
+    services.events.checkout_changed(checkout.id);
+    Ok(outcome)
+}
+
+/// The plan's row id, if the merchant offers it for this amount.
+async fn offered_plan(
+    txn: &DatabaseTransaction,
+    checkout: &checkout::Model,
+    code: PlanCode,
+    total: Money,
+) -> ServiceResult<Uuid> {
+    // Read within the transaction: on SQLite a second pooled connection could be waiting
+    // behind transactions that wait for this one.
+    let offered = plans::offered_by_merchants(txn, &[checkout.merchant_id]).await?;
+    let allowed = offered.get(&checkout.merchant_id).is_some_and(|plans| {
+        plans.iter().any(|plan| {
+            plan.code == code
+                && plan.currency == total.currency()
+                && plan.limits.allows(total.minor())
+        })
+    });
+    if !allowed {
+        return Err(refused(
+            "plan",
+            ViolationCode::PlanNotAvailable,
+            "this plan is not offered for this checkout's amount",
+        ));
+    }
+    let id: Option<Uuid> = plan::Entity::find()
+        .select_only()
+        .column(plan::Column::Id)
+        .filter(plan::Column::Code.eq(code.as_str()))
+        .filter(plan::Column::Currency.eq(total.currency().code()))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    id.ok_or_else(|| ServiceError::internal(format!("no plan row for {}", code.as_str())))
+}
+
+/// Locks the consumer and checks the order fits their credit.
+async fn assess_risk(
+    txn: &DatabaseTransaction,
+    consumer_id: Uuid,
+    total: Money,
+) -> ServiceResult<()> {
+    let account = consumer::Entity::find_by_id(consumer_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if account.currency != total.currency().code() {
+        return Err(refused(
+            "token",
+            ViolationCode::CurrencyMismatch,
+            "your spending limit is in another currency",
+        ));
+    }
+    let open = [
+        OrderStatus::Authorized,
+        OrderStatus::Captured,
+        OrderStatus::Overdue,
+    ]
+    .map(OrderStatus::as_str);
+    let balances: Vec<(i64, String)> = installment::Entity::find()
+        .select_only()
+        .column(installment::Column::AmountMinor)
+        .column(installment::Column::Status)
+        .filter(
+            installment::Column::OrderId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(order::Column::Id)
+                    .from(order::Entity)
+                    .and_where(order::Column::ConsumerId.eq(consumer_id))
+                    .and_where(order::Column::Status.is_in(open))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut position = CreditPosition {
+        limit: account.spending_limit_minor,
+        outstanding: 0,
+        has_overdue: false,
+        active: account.status == "ACTIVE",
+    };
+    for (amount, status) in balances {
+        let status: InstallmentStatus = parse_stored(&status, "instalment status")?;
+        if status.is_unpaid() {
+            position.outstanding += amount;
+        }
+        position.has_overdue |= status == InstallmentStatus::Overdue;
+    }
+    position
+        .approve(total.minor())
+        .map_err(|refusal| match refusal {
+            RiskRefusal::NotInGoodStanding => refused(
+                "token",
+                ViolationCode::AccountNotInGoodStanding,
+                "your account cannot take new orders until overdue instalments are paid",
+            ),
+            RiskRefusal::SpendingLimitExceeded { available } => ServiceError::refused(
+                "token",
+                ViolationCode::SpendingLimitExceeded,
+                &format!(
+                    "this order exceeds your available spending limit of {}",
+                    Money::new(available, total.currency()).to_decimal()
+                ),
+            ),
+        })
+}
+
+/// A declined charge as the consumer's violation.
+fn declined(error: GatewayError) -> ServiceError {
+    let code = match error {
+        GatewayError::CardDeclined => ViolationCode::CardDeclined,
+        GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,
+        GatewayError::ExpiredCard => ViolationCode::CardExpired,
+        GatewayError::ProcessingError => ViolationCode::PaymentProcessingError,
+        GatewayError::InvalidRefund | GatewayError::UnknownToken => ViolationCode::CardDeclined,
+    };
+    refused("paymentMethodId", code, &error.to_string())
+}
+
+/// The order, its instalments (those due today paid) and the payment.
+async fn write_order(
+    txn: &impl ConnectionTrait,
+    row: &order::Model,
+    schedule: &[crate::domain::ScheduledInstallment],
+    charge_reference: Option<&str>,
+    payment_method_id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    order::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    let at = ChronoUnixTimestampMillis(now);
+    let today = now.date_naive();
+    let installments: Vec<installment::Model> = schedule
+        .iter()
+        .map(|planned| {
+            let paid = planned.due_date <= today && charge_reference.is_some();
+            installment::Model {
+                id: Uuid::now_v7(),
+                order_id: row.id,
+                sequence: i32::try_from(planned.sequence).unwrap_or(i32::MAX),
+                due_date: planned.due_date,
+                original_amount_minor: planned.amount.minor(),
+                amount_minor: planned.amount.minor(),
+                status: if paid {
+                    InstallmentStatus::Paid
+                } else {
+                    InstallmentStatus::Scheduled
+                }
+                .as_str()
+                .to_owned(),
+                paid_at: paid.then_some(at),
+                attempt_count: i32::from(paid),
+                next_attempt_at: None,
+                created_at: at,
+                updated_at: at,
+            }
+        })
+        .collect();
+    let paid: Vec<&installment::Model> = installments
+        .iter()
+        .filter(|i| i.status == InstallmentStatus::Paid.as_str())
+        .collect();
+    let payments: Vec<payment::Model> = paid
+        .iter()
+        .map(|i| payment::Model {
+            id: Uuid::now_v7(),
+            order_id: row.id,
+            installment_id: Some(i.id),
+            payment_method_id,
+            amount_minor: i.amount_minor,
+            currency: row.currency.clone(),
+            status: "SUCCEEDED".to_owned(),
+            gateway_reference: charge_reference.map(str::to_owned),
+            failure_code: None,
+            created_at: at,
+        })
+        .collect();
+    installment::Entity::insert_many(
+        installments
+            .into_iter()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if !payments.is_empty() {
+        payment::Entity::insert_many(payments.into_iter().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Refunds a charge whose order could not be stored.
+async fn compensate(services: &Services, reference: &str, amount: Money, key_id: Uuid) {
+    let refunded = services
+        .gateway
+        .refund(crate::payments::RefundRequest {
+            charge_reference: reference,
+            amount,
+            idempotency_key: &format!("confirm-compensation:{key_id}"),
+        })
+        .await;
+    if let Err(err) = refunded {
+        tracing::error!(charge = reference, error = %err, "a charge without an order could not be refunded");
+    }
+}

@@ -1,0 +1,57 @@
+//! Orders: made when a consumer confirms a checkout, then captured, refunded or cancelled
+//! by the merchant while the instalments are collected. Each money operation is one
+//! transaction that locks what it changes and writes its audit entry and outbox event.
+
+pub mod confirm;
+
+use std::collections::HashMap;
+
+use entity::{installment, order};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+
+/// Who may see an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// The consumer paying for it.
+    Consumer(Uuid),
+    /// The merchant selling.
+    Merchant(Uuid),
+    /// Staff, who see every order.
+    Staff,
+}
+
+/// An order the viewer may see; anyone else's is not found.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    viewer: Viewer,
+    id: Uuid,
+) -> ServiceResult<order::Model> {
+    let select = order::Entity::find_by_id(id);
+    let select = match viewer {
+        Viewer::Consumer(consumer) => select.filter(order::Column::ConsumerId.eq(consumer)),
+        Viewer::Merchant(merchant) => select.filter(order::Column::MerchantId.eq(merchant)),
+        Viewer::Staff => select,
+    };
+    select.one(db).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The instalments of each order, in schedule order, in one statement.
+pub async fn installments_by_order(
+    db: &impl ConnectionTrait,
+    order_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<installment::Model>>> {
+    let rows = installment::Entity::find()
+        .filter(installment::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(installment::Column::OrderId)
+        .order_by_asc(installment::Column::Sequence)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<installment::Model>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.order_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
