@@ -161,6 +161,16 @@ pub enum UserErrorCode {
     InsufficientFunds,
     /// The payment could not be processed; trying again may work.
     PaymentProcessingError,
+    /// Capture and void need an order that is authorized and not yet captured.
+    OrderNotAuthorized,
+    /// The capture window closed; the order is being voided.
+    CaptureWindowClosed,
+    /// Only a captured order can be refunded, and not once fully refunded.
+    OrderNotRefundable,
+    /// The refund is larger than what was captured and not yet refunded.
+    RefundExceedsRefundable,
+    /// The card refund failed at the gateway; nothing was changed.
+    RefundFailed,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

@@ -24,6 +24,8 @@ pub enum NodeKind {
     PaymentMethod,
     /// An order.
     Order,
+    /// A refund of an order.
+    Refund,
 }
 
 impl NodeKind {
@@ -36,6 +38,7 @@ impl NodeKind {
             Self::StaffMember => "StaffMember",
             Self::PaymentMethod => "PaymentMethod",
             Self::Order => "Order",
+            Self::Refund => "Refund",
         }
     }
 
@@ -48,6 +51,7 @@ impl NodeKind {
             "StaffMember" => Some(Self::StaffMember),
             "PaymentMethod" => Some(Self::PaymentMethod),
             "Order" => Some(Self::Order),
+            "Refund" => Some(Self::Refund),
             _ => None,
         }
     }

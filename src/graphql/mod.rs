@@ -56,6 +56,7 @@ pub struct MutationRoot(
     staff::StaffMutation,
     payment_methods::PaymentMethodMutation,
     orders::OrderMutation,
+    orders::MerchantOrderMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

@@ -2,8 +2,15 @@
 
 use async_graphql::{InputObject, SimpleObject};
 
-use super::scalars::{CurrencyCode, Decimal};
-use crate::domain::{Currency, Money as DomainMoney, checkout::AmountInput};
+use super::{
+    errors::UserError,
+    scalars::{CurrencyCode, Decimal},
+};
+use crate::domain::{
+    Currency, Money as DomainMoney, MoneyError,
+    checkout::AmountInput,
+    violation::{Path, Violation, ViolationCode},
+};
 
 /// An amount of money. `amount` and `minorUnits` say the same thing; use whichever suits.
 #[derive(Debug, Clone, SimpleObject)]
@@ -49,5 +56,21 @@ impl From<MoneyInput> for AmountInput {
             amount: input.amount.0,
             currency: input.currency_code.0,
         }
+    }
+}
+
+impl MoneyInput {
+    /// The exact amount, or the user error for the input field `field`: too many decimals
+    /// for the currency, or too large.
+    pub fn to_money(self, field: &str) -> Result<DomainMoney, UserError> {
+        DomainMoney::from_decimal(self.amount.0, self.currency_code.0).map_err(|err| {
+            let code = match err {
+                MoneyError::TooPrecise { .. } => ViolationCode::TooPrecise,
+                MoneyError::Overflow | MoneyError::CurrencyMismatch { .. } => {
+                    ViolationCode::OutOfRange
+                }
+            };
+            Violation::new(&Path::input().at(field).at("amount"), code, err.to_string()).into()
+        })
     }
 }

@@ -11,13 +11,16 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
-    orders::Order,
+    orders::{Order, Refund},
     payment_methods::PaymentMethod,
     staff::StaffMember,
 };
 use crate::{
     auth::{Principal, Scope},
-    service::{api_keys, checkouts, consumers, merchants, orders, payment_methods, staff},
+    service::{
+        ServiceError, api_keys, checkouts, consumers, merchants, orders, parse_stored,
+        payment_methods, staff,
+    },
 };
 
 /// An object with a global ID.
@@ -44,6 +47,20 @@ pub enum Node {
     PaymentMethod(PaymentMethod),
     /// An order (visible to its consumer, to its merchant with `orders:read`, and to staff).
     Order(Order),
+    /// A refund (visible to whoever sees its order).
+    Refund(Refund),
+}
+
+/// Who is asking for an order, as the order service scopes it.
+fn order_viewer(ctx: &Context<'_>) -> async_graphql::Result<orders::Viewer> {
+    Ok(match principal(ctx) {
+        Principal::Consumer(consumer) => orders::Viewer::Consumer(consumer.consumer_id),
+        Principal::Merchant(_) => {
+            orders::Viewer::Merchant(merchant_with(ctx, Scope::OrdersRead)?.merchant_id)
+        }
+        Principal::Staff(_) => orders::Viewer::Staff,
+        Principal::Anonymous => return Err(ErrorCode::NotFound.error("not found")),
+    })
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
@@ -58,17 +75,13 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         (Principal::Consumer(consumer), NodeKind::PaymentMethod) => Node::PaymentMethod(
             PaymentMethod(payment_methods::get(db, consumer.consumer_id, uuid).await?),
         ),
-        (Principal::Consumer(consumer), NodeKind::Order) => Node::Order(Order(
-            orders::get(db, orders::Viewer::Consumer(consumer.consumer_id), uuid).await?,
-        )),
-        (Principal::Merchant(_), NodeKind::Order) => {
-            let merchant = merchant_with(ctx, Scope::OrdersRead)?;
-            Node::Order(Order(
-                orders::get(db, orders::Viewer::Merchant(merchant.merchant_id), uuid).await?,
-            ))
+        (_, NodeKind::Order) => {
+            Node::Order(Order(orders::get(db, order_viewer(ctx)?, uuid).await?))
         }
-        (Principal::Staff(_), NodeKind::Order) => {
-            Node::Order(Order(orders::get(db, orders::Viewer::Staff, uuid).await?))
+        (_, NodeKind::Refund) => {
+            let (refund, order) = orders::refund_for(db, order_viewer(ctx)?, uuid).await?;
+            let currency = parse_stored(&order.currency, "currency").map_err(ServiceError::from)?;
+            Node::Refund(Refund(refund, currency))
         }
         (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {
             Node::StaffMember(StaffMember(staff::get(services, uuid).await?))

@@ -1,26 +1,30 @@
 //! Orders in the API: the `Order` and `Installment` types and `confirmCheckout`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use entity::{installment, order};
+use entity::{installment, order, refund};
 
 use super::{
-    context::{ConsumerGuard, actor, consumer, loaders, services},
+    context::{ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, services},
     errors::{ErrorCode, UserError, payload_parts},
     ids::{NodeKind, decode, encode},
     loaders::load_one,
     merchant::MerchantProfile,
-    money::Money,
+    money::{Money, MoneyInput},
     plans::PlanCode,
     scalars::{CurrencyCode, Date, DateTime},
 };
 use crate::{
+    auth::Scope,
     domain::{
         Currency,
         order::{InstallmentStatus as Instalment, OrderStatus as Status},
     },
     service::{
         ServiceError, orders,
-        orders::confirm::{self, Confirmation},
+        orders::{
+            confirm::{self, Confirmation},
+            merchant as merchant_ops,
+        },
         parse_stored,
     },
 };
@@ -133,6 +137,13 @@ impl Order {
             .collect())
     }
 
+    /// The refunds, oldest first (a cancellation shows as one refund of the whole total).
+    async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Refund>> {
+        let currency = self.currency()?;
+        let rows = orders::refunds(&services(ctx)?.db, self.0.id).await?;
+        Ok(rows.into_iter().map(|row| Refund(row, currency)).collect())
+    }
+
     /// The merchant must capture before this instant, or the order is voided.
     async fn capture_deadline(&self) -> DateTime {
         DateTime(self.0.capture_deadline.0)
@@ -196,6 +207,204 @@ impl Installment {
     /// When it was paid.
     async fn paid_at(&self) -> Option<DateTime> {
         self.0.paid_at.map(|at| DateTime(at.0))
+    }
+}
+
+/// Money given back on an order: first taken off the unpaid instalments (last first), the
+/// rest returned to the shopper's card.
+#[derive(Clone)]
+pub struct Refund(pub refund::Model, pub Currency);
+
+/// Money given back on an order: first taken off the unpaid instalments (last first), the
+/// rest returned to the shopper's card.
+#[Object]
+impl Refund {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Refund, self.0.id)
+    }
+
+    /// How much was refunded.
+    async fn amount(&self) -> Money {
+        Money::minor(self.0.amount_minor, self.1)
+    }
+
+    /// The part returned to the shopper's card; the rest reduced unpaid instalments.
+    async fn refunded_to_card(&self) -> Money {
+        Money::minor(self.0.to_shopper_minor, self.1)
+    }
+
+    /// Why, as the merchant said.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    /// The merchant's own reference of the refund.
+    async fn merchant_refund_reference(&self) -> Option<&str> {
+        self.0.merchant_refund_reference.as_deref()
+    }
+
+    /// When it was made.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at.0)
+    }
+}
+
+/// An order a merchant acts on.
+#[derive(Debug, Clone, InputObject)]
+pub struct OrderActionInput {
+    /// The order's global ID.
+    pub id: ID,
+    /// Why (for cancellations; ignored by capture), at most 500 characters.
+    pub reason: Option<String>,
+    /// A fresh key per action: the same key and input replays the result.
+    pub idempotency_key: String,
+}
+
+/// A refund a merchant asks for.
+#[derive(Debug, Clone, InputObject)]
+pub struct RefundOrderInput {
+    /// The order's global ID.
+    pub id: ID,
+    /// How much, in the order's currency; at most what was captured and not yet refunded.
+    pub amount: MoneyInput,
+    /// Why, at most 500 characters.
+    pub reason: Option<String>,
+    /// Your own reference of the refund.
+    pub merchant_refund_reference: Option<String>,
+    /// A fresh key per refund: the same key and input replays the result.
+    pub idempotency_key: String,
+}
+
+/// Result of `captureOrder`, `cancelOrder` and `refundOrder`.
+#[derive(SimpleObject)]
+pub struct OrderPayload {
+    /// The order as it is now; null when the action was refused.
+    pub order: Option<Order>,
+    /// The refund made by `refundOrder` or `cancelOrder`.
+    pub refund: Option<Refund>,
+    /// What went wrong (`ORDER_NOT_AUTHORIZED`, `CAPTURE_WINDOW_CLOSED`,
+    /// `ORDER_NOT_REFUNDABLE`, `REFUND_EXCEEDS_REFUNDABLE`, `CURRENCY_MISMATCH`,
+    /// `REFUND_FAILED`, idempotency key codes); empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Order mutations for merchants; they need the `orders:write` scope.
+#[derive(Default)]
+pub struct MerchantOrderMutation;
+
+async fn order_payload(
+    ctx: &Context<'_>,
+    merchant_id: uuid::Uuid,
+    result: Result<merchant_ops::Changed, ServiceError>,
+) -> async_graphql::Result<OrderPayload> {
+    let (changed, user_errors) = payload_parts(result)?;
+    let Some(changed) = changed else {
+        return Ok(OrderPayload {
+            order: None,
+            refund: None,
+            user_errors,
+        });
+    };
+    let db = &services(ctx)?.db;
+    let order = orders::get(db, orders::Viewer::Merchant(merchant_id), changed.order_id).await?;
+    let currency: Currency =
+        parse_stored(&order.currency, "currency").map_err(ServiceError::from)?;
+    let refund = match changed.refund_id {
+        Some(id) => orders::refunds(db, order.id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| Refund(r, currency)),
+        None => None,
+    };
+    Ok(OrderPayload {
+        order: Some(Order(order)),
+        refund,
+        user_errors,
+    })
+}
+
+#[Object]
+impl MerchantOrderMutation {
+    /// Captures an authorized order in full, before its `captureDeadline`.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn capture_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order and an idempotency key.")] input: OrderActionInput,
+    ) -> async_graphql::Result<OrderPayload> {
+        let merchant = merchant_with(ctx, Scope::OrdersWrite)?;
+        let id = decode(&input.id, NodeKind::Order)?;
+        let result = merchant_ops::capture(
+            services(ctx)?,
+            &actor(ctx),
+            merchant.merchant_id,
+            id,
+            &input.idempotency_key,
+        )
+        .await;
+        order_payload(ctx, merchant.merchant_id, result).await
+    }
+
+    /// Cancels (voids) an authorized order: what the shopper paid goes back to their card
+    /// and the remaining instalments are cancelled. A captured order is refunded instead.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order, a reason and an idempotency key.")] input: OrderActionInput,
+    ) -> async_graphql::Result<OrderPayload> {
+        let merchant = merchant_with(ctx, Scope::OrdersWrite)?;
+        let id = decode(&input.id, NodeKind::Order)?;
+        let result = merchant_ops::void(
+            services(ctx)?,
+            &actor(ctx),
+            merchant.merchant_id,
+            id,
+            input.reason.as_deref(),
+            &input.idempotency_key,
+        )
+        .await;
+        order_payload(ctx, merchant.merchant_id, result).await
+    }
+
+    /// Refunds part or all of a captured order: unpaid instalments shrink first (last one
+    /// first), what exceeds them goes back to the shopper's card.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order, the amount and an idempotency key.")] input: RefundOrderInput,
+    ) -> async_graphql::Result<OrderPayload> {
+        let merchant = merchant_with(ctx, Scope::OrdersWrite)?;
+        let id = decode(&input.id, NodeKind::Order)?;
+        let amount = match input.amount.to_money("amount") {
+            Ok(amount) => amount,
+            Err(user_error) => {
+                return Ok(OrderPayload {
+                    order: None,
+                    refund: None,
+                    user_errors: vec![user_error],
+                });
+            }
+        };
+        let refund = merchant_ops::RefundInput {
+            amount_minor: amount.minor(),
+            currency: amount.currency(),
+            reason: input.reason,
+            merchant_refund_reference: input.merchant_refund_reference,
+        };
+        let result = merchant_ops::refund(
+            services(ctx)?,
+            &actor(ctx),
+            merchant.merchant_id,
+            id,
+            refund,
+            &input.idempotency_key,
+        )
+        .await;
+        order_payload(ctx, merchant.merchant_id, result).await
     }
 }
 

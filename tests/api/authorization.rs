@@ -106,6 +106,14 @@ async fn every_operation_for_every_caller() {
         "{{ installmentPlans(amount: {{ amount: \"100.00\", currencyCode: \"EUR\" }}, merchantId: \"{}\") {{ plan }} }}",
         owner.id
     );
+    let unknown_order = paylater::graphql::ids::encode(
+        paylater::graphql::ids::NodeKind::Order,
+        uuid::Uuid::now_v7(),
+    )
+    .0;
+    let capture = format!(
+        "mutation {{ captureOrder(input: {{ id: \"{unknown_order}\", idempotencyKey: \"k\" }}) {{ userErrors {{ code }} }} }}"
+    );
     let create_key = "mutation { createApiKey(input: { name: \"x\", scopes: [CHECKOUTS_WRITE] }) { apiKey { id } } }";
     let create = create_checkout_mutation();
     let create_vars = json!({ "input": checkout_input("table") });
@@ -165,6 +173,20 @@ async fn every_operation_for_every_caller() {
                 "FORBIDDEN",
                 "FORBIDDEN",
                 "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ),
+        (
+            "captureOrder (unknown order)",
+            &capture,
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "FORBIDDEN",
+                "NOT_FOUND",
                 "FORBIDDEN",
                 "FORBIDDEN",
             ],

@@ -3,10 +3,11 @@
 //! transaction that locks what it changes and writes its audit entry and outbox event.
 
 pub mod confirm;
+pub mod merchant;
 
 use std::collections::HashMap;
 
-use entity::{installment, order};
+use entity::{installment, order, refund};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -54,4 +55,30 @@ pub async fn installments_by_order(
         grouped.entry(row.order_id).or_default().push(row);
     }
     Ok(grouped)
+}
+
+/// The refunds of an order, oldest first.
+pub async fn refunds(
+    db: &impl ConnectionTrait,
+    order_id: Uuid,
+) -> ServiceResult<Vec<refund::Model>> {
+    Ok(refund::Entity::find()
+        .filter(refund::Column::OrderId.eq(order_id))
+        .order_by_asc(refund::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A refund and its order, if the viewer may see the order.
+pub async fn refund_for(
+    db: &impl ConnectionTrait,
+    viewer: Viewer,
+    id: Uuid,
+) -> ServiceResult<(refund::Model, order::Model)> {
+    let refund = refund::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let order = get(db, viewer, refund.order_id).await?;
+    Ok((refund, order))
 }
