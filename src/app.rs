@@ -183,7 +183,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     println!("{}", demo::banner(scheme, address, demo.as_ref()));
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
-    let expiry = jobs::spawn_checkout_expiry(state.services.clone(), sweep);
+    let expiry = jobs::spawn_due_jobs(state.services.clone(), sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
     tracing::info!(%address, scheme, "listening");

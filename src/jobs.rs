@@ -2,34 +2,61 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
-use crate::service::{Services, checkouts};
+use crate::service::{
+    ServiceResult, Services, checkouts,
+    orders::collection::{self, JobReport},
+};
 
-/// Most checkouts expired in one transaction; a larger backlog takes several rounds.
-const EXPIRY_BATCH: u64 = 500;
+/// Most rows one job handles per round; a larger backlog takes several rounds.
+const BATCH: u64 = 500;
 
-/// Every `every`, stores `EXPIRED` on open checkouts past their expiry, so lists, reports
-/// and subscribers see it without anyone reading the checkout first.
-pub fn spawn_checkout_expiry(services: Services, every: Duration) -> JoinHandle<()> {
+/// Everything due as of `now`: open checkouts past their expiry are stored `EXPIRED`
+/// (so lists and subscribers see it), orders not captured in time are voided, and due
+/// instalments are charged. Several instances may run it at once.
+pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+    let mut report = JobReport::default();
+    loop {
+        let expired = checkouts::expire_due(services, now, BATCH).await?;
+        report.expired_checkouts += expired.len();
+        if (expired.len() as u64) < BATCH {
+            break;
+        }
+    }
+    loop {
+        let voided = collection::void_lapsed(services, now, BATCH).await?;
+        report.voided_orders += voided;
+        if (voided as u64) < BATCH {
+            break;
+        }
+    }
+    loop {
+        let round = collection::charge_due(services, now, BATCH).await?;
+        report.paid_installments += round.paid_installments;
+        report.failed_installments += round.failed_installments;
+        if ((round.paid_installments + round.failed_installments) as u64) < BATCH {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Every `every`, runs [`run_due`] as of the clock's now.
+pub fn spawn_due_jobs(services: Services, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            loop {
-                match checkouts::expire_due(&services, EXPIRY_BATCH).await {
-                    Ok(expired) if expired.len() as u64 == EXPIRY_BATCH => continue,
-                    Ok(expired) => {
-                        if !expired.is_empty() {
-                            tracing::info!(count = expired.len(), "expired checkouts");
-                        }
-                        break;
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err.describe(), "checkout expiry failed; retrying next round");
-                        break;
-                    }
+            match run_due(&services, services.clock.now()).await {
+                Ok(report) if report != JobReport::default() => {
+                    tracing::info!(?report, "background jobs ran");
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err.describe(), "background jobs failed; retrying next round");
                 }
             }
         }

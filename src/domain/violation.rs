@@ -89,6 +89,8 @@ pub enum ViolationCode {
     RefundExceedsRefundable,
     /// The card refund failed at the gateway; nothing was changed.
     RefundFailed,
+    /// The instalment is paid or cancelled, or its order is closed.
+    InstallmentNotPayable,
 }
 
 impl ViolationCode {

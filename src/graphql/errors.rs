@@ -171,6 +171,8 @@ pub enum UserErrorCode {
     RefundExceedsRefundable,
     /// The card refund failed at the gateway; nothing was changed.
     RefundFailed,
+    /// The instalment is paid or cancelled, or its order is closed.
+    InstallmentNotPayable,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

@@ -22,6 +22,7 @@ use crate::{
     service::{
         ServiceError, orders,
         orders::{
+            collection::{self, EarlyPayment},
             confirm::{self, Confirmation},
             merchant as merchant_ops,
         },
@@ -408,6 +409,29 @@ impl MerchantOrderMutation {
     }
 }
 
+/// An instalment a consumer pays early.
+#[derive(Debug, Clone, InputObject)]
+pub struct PayInstallmentInput {
+    /// The order's global ID.
+    pub order_id: ID,
+    /// Which instalment, from 1.
+    pub sequence: i32,
+    /// The card to charge; the order's card when absent.
+    pub payment_method_id: Option<ID>,
+    /// A fresh key per payment: the same key and input replays the result.
+    pub idempotency_key: String,
+}
+
+/// Result of `payInstallment`.
+#[derive(SimpleObject)]
+pub struct PayInstallmentPayload {
+    /// The order as it is now; null when the payment was refused.
+    pub order: Option<Order>,
+    /// What went wrong (`INSTALLMENT_NOT_PAYABLE`, card declines, idempotency key codes);
+    /// empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
 /// A consumer's confirmation of a checkout.
 #[derive(Debug, Clone, InputObject)]
 pub struct ConfirmCheckoutInput {
@@ -443,6 +467,44 @@ pub struct OrderMutation;
 
 #[Object]
 impl OrderMutation {
+    /// Pays one of your unpaid instalments now (also an overdue one). A declined card
+    /// changes nothing.
+    #[graphql(guard = "ConsumerGuard")]
+    async fn pay_installment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order, the instalment and an idempotency key.")]
+        input: PayInstallmentInput,
+    ) -> async_graphql::Result<PayInstallmentPayload> {
+        let consumer = consumer(ctx)?;
+        let services = services(ctx)?;
+        let payment = EarlyPayment {
+            order_id: decode(&input.order_id, NodeKind::Order)?,
+            sequence: input.sequence,
+            payment_method_id: input
+                .payment_method_id
+                .as_ref()
+                .map(|id| decode(id, NodeKind::PaymentMethod))
+                .transpose()?,
+            idempotency_key: input.idempotency_key,
+        };
+        let result =
+            collection::pay_early(services, &actor(ctx), consumer.consumer_id, &payment).await;
+        let (paid, user_errors) = payload_parts(result)?;
+        let order = match paid {
+            Some(paid) => Some(Order(
+                orders::get(
+                    &services.db,
+                    orders::Viewer::Consumer(consumer.consumer_id),
+                    paid.order_id,
+                )
+                .await?,
+            )),
+            None => None,
+        };
+        Ok(PayInstallmentPayload { order, user_errors })
+    }
+
     /// Confirms a checkout with a plan and a card: charges what is due today and makes the
     /// order. A declined card leaves the checkout open for another try.
     #[graphql(guard = "ConsumerGuard")]

@@ -40,7 +40,9 @@ pub fn router(state: AppState) -> Router {
     let [nosniff, referrer, frames, csp] = security::header_layers();
     let hsts = security::hsts(state.config.tls().is_some());
     let sandbox = if state.config.gateway() == GatewayKind::Sandbox {
-        Router::new().route("/sandbox/tokenize", post(sandbox::tokenize))
+        Router::new()
+            .route("/sandbox/tokenize", post(sandbox::tokenize))
+            .route("/sandbox/run-jobs", post(sandbox::run_jobs))
     } else {
         Router::new()
     };

@@ -1,7 +1,8 @@
 //! Sandbox-only endpoints, mounted when the sandbox gateway is in use:
 //! `POST /sandbox/tokenize` stands in for a gateway's client-side SDK, turning a test card
-//! into a token. The card number and CVC are checked and dropped: never stored, never
-//! logged, never echoed in an error.
+//! into a token (the card number and CVC are checked and dropped: never stored, never
+//! logged, never echoed in an error); `POST /sandbox/run-jobs` runs the background jobs as
+//! of a given time.
 
 use axum::{
     Json,
@@ -74,4 +75,41 @@ pub async fn tokenize(State(state): State<AppState>, body: Bytes) -> Response {
         }
     };
     no_store(response)
+}
+
+/// When to run the jobs as of.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RunJobs {
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `POST /sandbox/run-jobs` with `{"at": "<RFC 3339>"}` (now when absent): runs every job due
+/// as of that time (checkout expiry, voiding orders not captured in time, charging due
+/// instalments) and answers what they did. A test clock for walking orders through life.
+pub async fn run_jobs(State(state): State<AppState>, body: Bytes) -> Response {
+    let request = if body.is_empty() {
+        Ok(RunJobs { at: None })
+    } else {
+        serde_json::from_slice::<RunJobs>(&body)
+    };
+    let Ok(request) = request else {
+        return no_store(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send JSON like {\"at\": \"2027-03-01T00:00:00Z\"}",
+        ));
+    };
+    let at = request.at.unwrap_or_else(|| state.services.clock.now());
+    match crate::jobs::run_due(&state.services, at).await {
+        Ok(report) => no_store(Json(json!({ "at": at, "report": report })).into_response()),
+        Err(err) => {
+            tracing::error!(error = %err.describe(), "sandbox job run failed");
+            no_store(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the jobs failed; see the server log",
+            ))
+        }
+    }
 }

@@ -48,6 +48,15 @@ impl Actor {
         }
     }
 
+    /// paylater itself: a background job.
+    pub fn system() -> Self {
+        Self {
+            kind: "system",
+            id: None,
+            ip: None,
+        }
+    }
+
     /// An operator at the command line.
     pub fn command_line() -> Self {
         Self {

@@ -266,9 +266,12 @@ pub async fn by_token(db: &DatabaseConnection, token: &str) -> ServiceResult<che
 /// Stores `EXPIRED` on up to `limit` open checkouts whose expiry has passed, releases their
 /// merchant references, and announces each change. Returns the ids it expired. Several
 /// instances may run it at once: on MySQL each claims different rows (`SKIP LOCKED`).
-pub async fn expire_due(services: &Services, limit: u64) -> ServiceResult<Vec<Uuid>> {
+pub async fn expire_due(
+    services: &Services,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> ServiceResult<Vec<Uuid>> {
     use checkout::Column;
-    let now = services.clock.now();
     let open = CheckoutStatus::Open.as_str();
     let txn = begin_write(&services.db).await?;
     let ids: Vec<Uuid> = checkout::Entity::find()

@@ -26,19 +26,37 @@ async fn stores_expired_on_due_open_checkouts_only() {
     .await;
 
     assert!(
-        expire_due(&app.state.services, 100)
-            .await
-            .unwrap()
-            .is_empty(),
+        expire_due(
+            &app.state.services,
+            paylater::clock::Clock::now(app.clock.as_ref()),
+            100
+        )
+        .await
+        .unwrap()
+        .is_empty(),
         "nothing is due yet"
     );
     app.clock.advance(chrono::Duration::minutes(60));
-    assert_eq!(expire_due(&app.state.services, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        expire_due(
+            &app.state.services,
+            paylater::clock::Clock::now(app.clock.as_ref()),
+            100
+        )
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
     assert!(
-        expire_due(&app.state.services, 100)
-            .await
-            .unwrap()
-            .is_empty(),
+        expire_due(
+            &app.state.services,
+            paylater::clock::Clock::now(app.clock.as_ref()),
+            100
+        )
+        .await
+        .unwrap()
+        .is_empty(),
         "expired once"
     );
 
@@ -79,7 +97,13 @@ async fn concurrent_sweeps_expire_each_checkout_once() {
     let sweeps = (0..4).map(|_| async {
         let mut mine = Vec::new();
         loop {
-            let batch = expire_due(&app.state.services, 4).await.unwrap();
+            let batch = expire_due(
+                &app.state.services,
+                paylater::clock::Clock::now(app.clock.as_ref()),
+                4,
+            )
+            .await
+            .unwrap();
             if batch.is_empty() {
                 return mine;
             }

@@ -18,6 +18,7 @@ mod logs;
 mod mfa;
 mod oauth;
 mod order_confirm;
+mod order_life;
 mod order_lifecycle;
 mod payment_methods;
 mod request_signing;

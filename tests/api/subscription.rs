@@ -153,9 +153,13 @@ async fn subscribers_learn_of_expiry_from_the_sweep() {
         "OPEN"
     );
     app.clock.advance(chrono::Duration::minutes(60));
-    paylater::service::checkouts::expire_due(&app.state.services, 100)
-        .await
-        .unwrap();
+    paylater::service::checkouts::expire_due(
+        &app.state.services,
+        paylater::clock::Clock::now(app.clock.as_ref()),
+        100,
+    )
+    .await
+    .unwrap();
     let update = next(&mut socket).await;
     assert_eq!(
         update["payload"]["data"]["checkoutUpdated"],

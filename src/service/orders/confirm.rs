@@ -378,7 +378,7 @@ async fn assess_risk(
 }
 
 /// A declined charge as the consumer's violation.
-fn declined(error: GatewayError) -> ServiceError {
+pub(crate) fn declined(error: GatewayError) -> ServiceError {
     let code = match error {
         GatewayError::CardDeclined => ViolationCode::CardDeclined,
         GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,

@@ -101,14 +101,29 @@ async fn installments(
 async fn finish(
     txn: DatabaseTransaction,
     actor: &Actor,
-    (action, metadata): (&'static str, serde_json::Value),
+    what: (&'static str, serde_json::Value),
     order: &order::Model,
     changed: &Changed,
     key_id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
+    record_change(&txn, actor, what, order, changed.refund_id, now).await?;
+    idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(changed)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes the audit entry and the outbox event of a change to an order.
+pub(crate) async fn record_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    (action, metadata): (&'static str, serde_json::Value),
+    order: &order::Model,
+    refund_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
     audit::record(
-        &txn,
+        txn,
         actor,
         action,
         Some(("order", order.id)),
@@ -117,19 +132,17 @@ async fn finish(
     )
     .await?;
     outbox::record(
-        &txn,
+        txn,
         Event {
             event_type: action,
             aggregate_type: "order",
             aggregate_id: order.id,
             merchant_id: Some(order.merchant_id),
-            payload: json!({ "orderId": order.id, "refundId": changed.refund_id, "details": metadata }),
+            payload: json!({ "orderId": order.id, "refundId": refund_id, "details": metadata }),
         },
         now,
     )
     .await?;
-    idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(changed)).await?;
-    txn.commit().await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! by the merchant while the instalments are collected. Each money operation is one
 //! transaction that locks what it changes and writes its audit entry and outbox event.
 
+pub mod collection;
 pub mod confirm;
 pub mod merchant;
 
