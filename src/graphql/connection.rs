@@ -5,7 +5,9 @@ use async_graphql::{Enum, OutputType, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use super::{api_keys::ApiKey, audit::AuditEntry, checkout::Checkout, errors::ErrorCode};
+use super::{
+    api_keys::ApiKey, audit::AuditEntry, checkout::Checkout, errors::ErrorCode, orders::Order,
+};
 use crate::service::pagination::{Cursor, Page, PageRequest};
 
 /// A page of a list, in the Relay connection shape.
@@ -13,7 +15,8 @@ use crate::service::pagination::{Cursor, Page, PageRequest};
 #[graphql(
     concrete(name = "CheckoutConnection", params(Checkout)),
     concrete(name = "ApiKeyConnection", params(ApiKey)),
-    concrete(name = "AuditEntryConnection", params(AuditEntry))
+    concrete(name = "AuditEntryConnection", params(AuditEntry)),
+    concrete(name = "OrderConnection", params(Order))
 )]
 pub struct Connection<N: OutputType + Clone>
 where
@@ -34,7 +37,8 @@ where
 #[graphql(
     concrete(name = "CheckoutEdge", params(Checkout)),
     concrete(name = "ApiKeyEdge", params(ApiKey)),
-    concrete(name = "AuditEntryEdge", params(AuditEntry))
+    concrete(name = "AuditEntryEdge", params(AuditEntry)),
+    concrete(name = "OrderEdge", params(Order))
 )]
 pub struct Edge<N: OutputType> {
     /// Pass as `after` or `before` to page from here.

@@ -3,15 +3,21 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::{
+    connection::{Connection, PageArgs},
     context::{ConsumerGuard, actor, consumer as calling_consumer, services},
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
+    money::Money,
+    order_list::{OrderFilterInput, OrderSort, list_orders},
+    orders::{Installment, Order},
     payment_methods::PaymentMethod,
     scalars::DateTime,
 };
 use crate::service::{
     consumers::{self, ConsumerAccount, LoginOutcome, Registration, SessionTokens},
-    mfa, payment_methods,
+    mfa,
+    orders::{self, list::Owner},
+    payment_methods,
 };
 
 /// A shopper's account, as the shopper sees it.
@@ -56,6 +62,53 @@ impl Consumer {
         DateTime(self.0.created_at)
     }
 
+    /// Your orders, newest first unless `sort` says otherwise.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n orders (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return orders after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n orders (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return orders before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Which orders to include.")] filter: Option<OrderFilterInput>,
+        #[graphql(desc = "How to order them.")] sort: Option<OrderSort>,
+    ) -> async_graphql::Result<Connection<Order>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        list_orders(ctx, Owner::Consumer(self.0.id), page, filter, sort).await
+    }
+
+    /// Your next instalments to pay, across your open orders, earliest due first (at most
+    /// 20).
+    async fn upcoming_installments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Installment>> {
+        let db = &services(ctx)?.db;
+        let rows = orders::list::upcoming_installments(db, self.0.id, 20).await?;
+        let currency = orders::list::spending(db, self.0.id).await?.1;
+        Ok(rows
+            .into_iter()
+            .map(|row| Installment(row, currency))
+            .collect())
+    }
+
+    /// How much you can still buy with paylater.
+    async fn spending_limit(&self, ctx: &Context<'_>) -> async_graphql::Result<SpendingLimit> {
+        let (position, currency) = orders::list::spending(&services(ctx)?.db, self.0.id).await?;
+        Ok(SpendingLimit {
+            limit: Money::minor(position.limit, currency),
+            outstanding: Money::minor(position.outstanding, currency),
+            available: Money::minor(position.available(), currency),
+        })
+    }
+
     /// Your cards, the default first, then newest first.
     async fn payment_methods(
         &self,
@@ -64,6 +117,17 @@ impl Consumer {
         let methods = payment_methods::list(&services(ctx)?.db, self.0.id).await?;
         Ok(methods.into_iter().map(PaymentMethod).collect())
     }
+}
+
+/// A consumer's credit: new orders must fit in `available`.
+#[derive(SimpleObject)]
+pub struct SpendingLimit {
+    /// The most the consumer may owe at once.
+    pub limit: Money,
+    /// What their open orders still owe.
+    pub outstanding: Money,
+    /// What is left for new orders (never negative).
+    pub available: Money,
 }
 
 /// A logged-in session's tokens.

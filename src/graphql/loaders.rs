@@ -4,7 +4,7 @@
 use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{checkout_item, merchant};
+use entity::{checkout_item, installment, merchant, payment, refund};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -28,15 +28,55 @@ impl Batch for merchant::Model {
 /// The items of a checkout, by checkout id.
 impl Batch for Vec<checkout_item::Model> {
     async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
-        service::checkouts::items_by_checkout(db, ids).await
+        service::checkouts::items_by_checkout(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
     }
 }
 
 /// The plans a merchant offers, by merchant id.
 impl Batch for Vec<OfferedPlan> {
     async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
-        service::plans::offered_by_merchants(db, ids).await
+        service::plans::offered_by_merchants(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
     }
+}
+
+/// The instalments of an order, by order id.
+impl Batch for Vec<installment::Model> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::orders::installments_by_order(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
+    }
+}
+
+/// The payments of an order, by order id.
+impl Batch for Vec<payment::Model> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::orders::payments_by_order(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
+    }
+}
+
+/// The refunds of an order, by order id.
+impl Batch for Vec<refund::Model> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::orders::refunds_by_order(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
+    }
+}
+
+/// Gives every requested id an entry (empty when it has no rows), so the loader caches
+/// "nothing" too and a later lookup of that id does not load again.
+fn every_key<T>(ids: &[Uuid], mut found: HashMap<Uuid, Vec<T>>) -> HashMap<Uuid, Vec<T>> {
+    for id in ids {
+        found.entry(*id).or_default();
+    }
+    found
 }
 
 /// Adapts a [`Batch`] value to async-graphql's [`Loader`].
@@ -65,6 +105,12 @@ pub struct Loaders {
     pub checkout_items: RequestLoader<Vec<checkout_item::Model>>,
     /// Offered plans by merchant id.
     pub offered_plans: RequestLoader<Vec<OfferedPlan>>,
+    /// Instalments by order id.
+    pub installments: RequestLoader<Vec<installment::Model>>,
+    /// Payments by order id.
+    pub payments: RequestLoader<Vec<payment::Model>>,
+    /// Refunds by order id.
+    pub refunds: RequestLoader<Vec<refund::Model>>,
 }
 
 fn loader<T: Batch>(db: &DatabaseConnection) -> RequestLoader<T> {
@@ -85,6 +131,9 @@ impl Loaders {
             merchants: loader(db),
             checkout_items: loader(db),
             offered_plans: loader(db),
+            installments: loader(db),
+            payments: loader(db),
+            refunds: loader(db),
         }
     }
 }

@@ -10,9 +10,14 @@ use super::{
     connection::{Connection, PageArgs},
     context::{MerchantGuard, ScopeGuard, merchant as calling_merchant, services},
     ids::{NodeKind, encode},
+    order_list::{OrderFilterInput, OrderSort, list_orders},
+    orders::Order,
     scalars::DateTime,
 };
-use crate::{auth::Scope, service::merchants};
+use crate::{
+    auth::Scope,
+    service::{merchants, orders::list::Owner},
+};
 
 /// A merchant as shoppers see it on a checkout.
 pub struct MerchantProfile(pub merchant::Model);
@@ -102,6 +107,32 @@ impl Merchant {
             sort.unwrap_or_default(),
         )
         .await
+    }
+
+    /// This merchant's orders, newest first unless `sort` says otherwise. Needs the
+    /// `orders:read` scope.
+    #[graphql(
+        guard = "ScopeGuard(Scope::OrdersRead)",
+        complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n orders (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return orders after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n orders (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return orders before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Which orders to include.")] filter: Option<OrderFilterInput>,
+        #[graphql(desc = "How to order them.")] sort: Option<OrderSort>,
+    ) -> async_graphql::Result<Connection<Order>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        list_orders(ctx, Owner::Merchant(self.0.id), page, filter, sort).await
     }
 
     /// This merchant's API keys, newest first, revoked ones included. Needs the

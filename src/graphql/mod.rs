@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod merchant;
 pub mod money;
 pub mod node;
+pub mod order_list;
 pub mod orders;
 pub mod payment_methods;
 pub mod plans;
@@ -42,6 +43,7 @@ pub struct QueryRoot(
     plans::PlanQuery,
     staff::StaffQuery,
     audit::AuditQuery,
+    order_list::OrderQuery,
     node::NodeQuery,
 );
 

@@ -52,7 +52,7 @@ pub enum Node {
 }
 
 /// Who is asking for an order, as the order service scopes it.
-fn order_viewer(ctx: &Context<'_>) -> async_graphql::Result<orders::Viewer> {
+pub(crate) fn order_viewer(ctx: &Context<'_>) -> async_graphql::Result<orders::Viewer> {
     Ok(match principal(ctx) {
         Principal::Consumer(consumer) => orders::Viewer::Consumer(consumer.consumer_id),
         Principal::Merchant(_) => {

@@ -1,9 +1,10 @@
 //! Orders in the API: the `Order` and `Installment` types and `confirmCheckout`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use entity::{installment, order, refund};
+use entity::{installment, order, payment, refund};
 
 use super::{
+    checkout::CheckoutItem,
     context::{ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, services},
     errors::{ErrorCode, UserError, payload_parts},
     ids::{NodeKind, decode, encode},
@@ -126,22 +127,45 @@ impl Order {
             .ok_or_else(|| ErrorCode::Internal.error("internal error"))
     }
 
+    /// What was bought, from the checkout.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckoutItem>> {
+        let currency = self.currency()?;
+        let items = load_one(&loaders(ctx)?.checkout_items, self.0.checkout_id)
+            .await?
+            .unwrap_or_default();
+        Ok(items
+            .into_iter()
+            .map(|item| CheckoutItem::new(item, currency))
+            .collect())
+    }
+
     /// The instalments, in schedule order.
     async fn installments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Installment>> {
         let currency = self.currency()?;
-        let mut grouped = orders::installments_by_order(&services(ctx)?.db, &[self.0.id]).await?;
-        Ok(grouped
-            .remove(&self.0.id)
-            .unwrap_or_default()
+        let rows = load_one(&loaders(ctx)?.installments, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows
             .into_iter()
             .map(|row| Installment(row, currency))
             .collect())
     }
 
+    /// Every charge attempt, successful or not, oldest first.
+    async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
+        let currency = self.currency()?;
+        let rows = load_one(&loaders(ctx)?.payments, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(|row| Payment(row, currency)).collect())
+    }
+
     /// The refunds, oldest first (a cancellation shows as one refund of the whole total).
     async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Refund>> {
         let currency = self.currency()?;
-        let rows = orders::refunds(&services(ctx)?.db, self.0.id).await?;
+        let rows = load_one(&loaders(ctx)?.refunds, self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|row| Refund(row, currency)).collect())
     }
 
@@ -178,6 +202,11 @@ pub struct Installment(pub installment::Model, pub Currency);
 /// One payment of an order's schedule.
 #[Object]
 impl Installment {
+    /// The order it belongs to.
+    async fn order_id(&self) -> ID {
+        encode(NodeKind::Order, self.0.order_id)
+    }
+
     /// Position in the schedule, from 1.
     async fn sequence(&self) -> i32 {
         self.0.sequence
@@ -208,6 +237,35 @@ impl Installment {
     /// When it was paid.
     async fn paid_at(&self) -> Option<DateTime> {
         self.0.paid_at.map(|at| DateTime(at.0))
+    }
+}
+
+/// A charge of the shopper's card for an instalment.
+#[derive(Clone)]
+pub struct Payment(pub payment::Model, pub Currency);
+
+/// A charge of the shopper's card for an instalment.
+#[Object]
+impl Payment {
+    /// How much was charged (or tried).
+    async fn amount(&self) -> Money {
+        Money::minor(self.0.amount_minor, self.1)
+    }
+
+    /// `SUCCEEDED` or `FAILED`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+
+    /// Why it failed: `card_declined`, `insufficient_funds`, `expired_card` or
+    /// `processing_error`.
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+
+    /// When it was attempted.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at.0)
     }
 }
 

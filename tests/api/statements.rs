@@ -57,3 +57,64 @@ async fn creating_a_checkout_is_one_transaction_of_fixed_size() {
     // (BEGIN and COMMIT are not reported by the driver's statement callback.)
     assert_eq!(create, 8);
 }
+
+const ORDERS: &str = "query($first: Int) { merchant { orders(first: $first) { totalCount
+    nodes { id status total { amount } merchant { name } items { name quantity }
+            installments { sequence status amount { amount } } payments { status amount { amount } }
+            refunds { amount { amount } } } } } }";
+
+#[tokio::test]
+async fn listing_fifty_orders_costs_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let shopper = crate::payment_methods::consumer(&app, "ada@example.com").await;
+    let card = crate::payment_methods::add_card(&app, &shopper, "4242424242424242").await;
+    // Fifty open orders need more credit than a new account has.
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    entity::consumer::Entity::update_many()
+        .col_expr(
+            entity::consumer::Column::SpendingLimitMinor,
+            Expr::value(10_000_000i64),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    for i in 0..50 {
+        let created = create_checkout(&app, &merchant, checkout_input(&format!("ref-{i}"))).await;
+        let body = app
+            .gql(
+                Some(&shopper),
+                "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) { userErrors { code } } }",
+                json!({ "i": { "token": created["checkoutToken"], "plan": "PAY_IN_3", "paymentMethodId": card, "idempotencyKey": format!("k{i}") } }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["confirmCheckout"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+    }
+    let count = |first: usize| {
+        let app = &app;
+        let key = merchant.key.clone();
+        async move {
+            let before = app.statements();
+            let body = app.gql(Some(&key), ORDERS, json!({ "first": first })).await;
+            let nodes = body["data"]["merchant"]["orders"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| panic!("{body}"));
+            assert_eq!(nodes.len(), first);
+            assert_eq!(nodes[0]["installments"].as_array().unwrap().len(), 3);
+            app.statements() - before
+        }
+    };
+    let five = count(5).await;
+    let fifty = count(50).await;
+    // API key, merchant, page, count, merchants, items, instalments, payments, refunds.
+    assert_eq!((five, fifty), (9, 9), "statements for 5 and 50 orders");
+    assert_eq!(
+        five, fifty,
+        "the statement count must not grow with the page size"
+    );
+}

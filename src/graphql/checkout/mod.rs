@@ -288,7 +288,8 @@ pub struct CheckoutItem {
 }
 
 impl CheckoutItem {
-    fn new(item: checkout_item::Model, currency: Currency) -> Self {
+    /// An item of a stored checkout.
+    pub fn new(item: checkout_item::Model, currency: Currency) -> Self {
         Self {
             unit_price: Money::minor(item.unit_price_minor, currency),
             total_price: Money::minor(item.unit_price_minor * i64::from(item.quantity), currency),

@@ -31,7 +31,7 @@ use crate::{
         Currency, Money, PlanCode, build_schedule,
         checkout::CheckoutStatus,
         order::{InstallmentStatus, OrderStatus},
-        risk::{CreditPosition, RiskRefusal},
+        risk::RiskRefusal,
         violation::ViolationCode,
     },
     payments::{ChargeRequest, GatewayError},
@@ -322,42 +322,13 @@ async fn assess_risk(
             "your spending limit is in another currency",
         ));
     }
-    let open = [
-        OrderStatus::Authorized,
-        OrderStatus::Captured,
-        OrderStatus::Overdue,
-    ]
-    .map(OrderStatus::as_str);
-    let balances: Vec<(i64, String)> = installment::Entity::find()
-        .select_only()
-        .column(installment::Column::AmountMinor)
-        .column(installment::Column::Status)
-        .filter(
-            installment::Column::OrderId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(order::Column::Id)
-                    .from(order::Entity)
-                    .and_where(order::Column::ConsumerId.eq(consumer_id))
-                    .and_where(order::Column::Status.is_in(open))
-                    .to_owned(),
-            ),
-        )
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut position = CreditPosition {
-        limit: account.spending_limit_minor,
-        outstanding: 0,
-        has_overdue: false,
-        active: account.status == "ACTIVE",
-    };
-    for (amount, status) in balances {
-        let status: InstallmentStatus = parse_stored(&status, "instalment status")?;
-        if status.is_unpaid() {
-            position.outstanding += amount;
-        }
-        position.has_overdue |= status == InstallmentStatus::Overdue;
-    }
+    let position = super::list::credit_position(
+        txn,
+        consumer_id,
+        account.spending_limit_minor,
+        account.status == "ACTIVE",
+    )
+    .await?;
     position
         .approve(total.minor())
         .map_err(|refusal| match refusal {

@@ -4,11 +4,12 @@
 
 pub mod collection;
 pub mod confirm;
+pub mod list;
 pub mod merchant;
 
 use std::collections::HashMap;
 
-use entity::{installment, order, refund};
+use entity::{installment, order, payment, refund};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -51,11 +52,41 @@ pub async fn installments_by_order(
         .order_by_asc(installment::Column::Sequence)
         .all(db)
         .await?;
-    let mut grouped: HashMap<Uuid, Vec<installment::Model>> = HashMap::new();
+    Ok(group(rows, |row| row.order_id))
+}
+
+/// The payments (charge attempts) of each order, oldest first, in one statement.
+pub async fn payments_by_order(
+    db: &impl ConnectionTrait,
+    order_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<payment::Model>>> {
+    let rows = payment::Entity::find()
+        .filter(payment::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |row| row.order_id))
+}
+
+/// The refunds of each order, oldest first, in one statement.
+pub async fn refunds_by_order(
+    db: &impl ConnectionTrait,
+    order_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<refund::Model>>> {
+    let rows = refund::Entity::find()
+        .filter(refund::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(refund::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |row| row.order_id))
+}
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
     for row in rows {
-        grouped.entry(row.order_id).or_default().push(row);
+        grouped.entry(key(&row)).or_default().push(row);
     }
-    Ok(grouped)
+    grouped
 }
 
 /// The refunds of an order, oldest first.

@@ -1,0 +1,180 @@
+//! Lists of orders: a merchant's or a consumer's, filtered and keyset-paginated by creation
+//! time (each owner has an index on (owner, created_at, id)).
+
+use chrono::{DateTime, Utc};
+use entity::{installment, order};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, sea_query::Query,
+};
+use uuid::Uuid;
+
+use super::super::{
+    ServiceResult, Services,
+    pagination::{Cursor, Keyset, Page, PageRequest},
+    parse_stored,
+};
+use crate::domain::{
+    order::{InstallmentStatus, OrderStatus},
+    risk::CreditPosition,
+};
+
+/// Whose orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A merchant's sales.
+    Merchant(Uuid),
+    /// A consumer's purchases.
+    Consumer(Uuid),
+}
+
+/// Which orders to list. All conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders created at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only orders created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only orders with this merchant reference.
+    pub merchant_reference: Option<String>,
+}
+
+fn filtered(owner: Owner, filter: &OrderFilter) -> Select<order::Entity> {
+    use order::Column;
+    let mut select = match owner {
+        Owner::Merchant(id) => order::Entity::find().filter(Column::MerchantId.eq(id)),
+        Owner::Consumer(id) => order::Entity::find().filter(Column::ConsumerId.eq(id)),
+    };
+    if let Some(status) = filter.status {
+        select = select.filter(Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = filter.created_after {
+        select = select.filter(Column::CreatedAt.gte(after.timestamp_millis()));
+    }
+    if let Some(before) = filter.created_before {
+        select = select.filter(Column::CreatedAt.lt(before.timestamp_millis()));
+    }
+    if let Some(reference) = &filter.merchant_reference {
+        select = select.filter(Column::MerchantReference.eq(reference.as_str()));
+    }
+    select
+}
+
+/// The keyset position of an order.
+pub fn cursor(row: &order::Model) -> Cursor {
+    Cursor {
+        value: row.created_at.0.timestamp_millis(),
+        id: row.id,
+    }
+}
+
+/// One page of orders by creation time, in one statement.
+pub async fn list(
+    services: &Services,
+    owner: Owner,
+    filter: &OrderFilter,
+    descending: bool,
+    page: PageRequest,
+) -> ServiceResult<Page<order::Model>> {
+    let keyset = Keyset {
+        column: order::Column::CreatedAt,
+        id: order::Column::Id,
+        descending,
+    };
+    Ok(keyset
+        .fetch(&services.db, filtered(owner, filter), page)
+        .await?)
+}
+
+/// How many orders match.
+pub async fn count(services: &Services, owner: Owner, filter: &OrderFilter) -> ServiceResult<u64> {
+    Ok(filtered(owner, filter).count(&services.db).await?)
+}
+
+const OPEN: [OrderStatus; 3] = [
+    OrderStatus::Authorized,
+    OrderStatus::Captured,
+    OrderStatus::Overdue,
+];
+
+/// The unpaid instalments of a consumer's open orders, earliest due first.
+pub async fn upcoming_installments(
+    db: &impl ConnectionTrait,
+    consumer_id: Uuid,
+    limit: u64,
+) -> ServiceResult<Vec<installment::Model>> {
+    let unpaid = InstallmentStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unpaid())
+        .map(InstallmentStatus::as_str);
+    Ok(installment::Entity::find()
+        .filter(installment::Column::Status.is_in(unpaid))
+        .filter(installment::Column::OrderId.in_subquery(open_orders(consumer_id)))
+        .order_by_asc(installment::Column::DueDate)
+        .order_by_asc(installment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+fn open_orders(consumer_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(order::Column::Id)
+        .from(order::Entity)
+        .and_where(order::Column::ConsumerId.eq(consumer_id))
+        .and_where(order::Column::Status.is_in(OPEN.map(OrderStatus::as_str)))
+        .to_owned()
+}
+
+/// A consumer's credit: their limit, what their open orders still owe, whether anything
+/// is overdue. `active` is the account's standing, which the caller knows.
+pub async fn credit_position(
+    db: &impl ConnectionTrait,
+    consumer_id: Uuid,
+    limit: i64,
+    active: bool,
+) -> ServiceResult<CreditPosition> {
+    let balances: Vec<(i64, String)> = installment::Entity::find()
+        .select_only()
+        .column(installment::Column::AmountMinor)
+        .column(installment::Column::Status)
+        .filter(installment::Column::OrderId.in_subquery(open_orders(consumer_id)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut position = CreditPosition {
+        limit,
+        outstanding: 0,
+        has_overdue: false,
+        active,
+    };
+    for (amount, status) in balances {
+        let status: InstallmentStatus = parse_stored(&status, "instalment status")?;
+        if status.is_unpaid() {
+            position.outstanding += amount;
+        }
+        position.has_overdue |= status == InstallmentStatus::Overdue;
+    }
+    Ok(position)
+}
+
+/// A consumer's credit position and the currency of their limit.
+pub async fn spending(
+    db: &impl ConnectionTrait,
+    consumer_id: Uuid,
+) -> ServiceResult<(CreditPosition, crate::domain::Currency)> {
+    let account = entity::consumer::Entity::find_by_id(consumer_id)
+        .one(db)
+        .await?
+        .ok_or(super::super::ServiceError::NotFound)?;
+    let position = credit_position(
+        db,
+        consumer_id,
+        account.spending_limit_minor,
+        account.status == "ACTIVE",
+    )
+    .await?;
+    Ok((position, parse_stored(&account.currency, "currency")?))
+}
