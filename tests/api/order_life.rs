@@ -262,3 +262,37 @@ async fn an_order_not_captured_in_time_is_voided() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_last_card_of_an_order_still_being_paid_cannot_be_removed() {
+    let life = confirmed().await;
+    let cards = life
+        .app
+        .gql(
+            Some(&life.shopper),
+            "{ me { paymentMethods { id } } }",
+            json!({}),
+        )
+        .await;
+    let card = cards["data"]["me"]["paymentMethods"][0]["id"].clone();
+    let remove = "mutation($id: ID!) { removePaymentMethod(input: { id: $id }) { removedPaymentMethodId userErrors { code } } }";
+    let refused = life
+        .app
+        .gql(Some(&life.shopper), remove, json!({ "id": card }))
+        .await;
+    assert_eq!(
+        refused["data"]["removePaymentMethod"],
+        json!({ "removedPaymentMethodId": null, "userErrors": [{ "code": "PAYMENT_METHOD_IN_USE" }] })
+    );
+    // Once the order is voided nothing is owed, and the card can go.
+    life.run_jobs("2027-02-08T00:00:00Z").await;
+    let removed = life
+        .app
+        .gql(Some(&life.shopper), remove, json!({ "id": card }))
+        .await;
+    assert_eq!(
+        removed["data"]["removePaymentMethod"]["userErrors"],
+        json!([]),
+        "{removed}"
+    );
+}
