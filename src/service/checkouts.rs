@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult, Services,
     audit::{self, Actor},
-    checkout_pii,
+    checkout_pii, outbox,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
@@ -274,9 +274,10 @@ pub async fn expire_due(
     use checkout::Column;
     let open = CheckoutStatus::Open.as_str();
     let txn = begin_write(&services.db).await?;
-    let ids: Vec<Uuid> = checkout::Entity::find()
+    let claimed: Vec<(Uuid, Uuid)> = checkout::Entity::find()
         .select_only()
         .column(Column::Id)
+        .column(Column::MerchantId)
         .filter(Column::Status.eq(open))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
         .order_by_asc(Column::ExpiresAt)
@@ -285,6 +286,15 @@ pub async fn expire_due(
         .into_tuple()
         .all(&txn)
         .await?;
+    let ids: Vec<Uuid> = claimed.iter().map(|(id, _)| *id).collect();
+    for (id, merchant_id) in &claimed {
+        outbox::record(
+            &txn,
+            checkout_event("checkout.expired", *id, *merchant_id),
+            now,
+        )
+        .await?;
+    }
     if !ids.is_empty() {
         checkout::Entity::update_many()
             .col_expr(
@@ -436,9 +446,26 @@ pub async fn cancel(
         now,
     )
     .await?;
+    outbox::record(
+        &txn,
+        checkout_event("checkout.cancelled", id, merchant_id),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     services.events.checkout_changed(id);
     Ok(cancelled)
+}
+
+/// The outbox event of a checkout's change.
+fn checkout_event(event_type: &'static str, id: Uuid, merchant_id: Uuid) -> outbox::Event {
+    outbox::Event {
+        event_type,
+        aggregate_type: "checkout",
+        aggregate_id: id,
+        merchant_id: Some(merchant_id),
+        payload: serde_json::json!({ "checkoutId": id }),
+    }
 }
 
 fn rejected(field: &str, code: ViolationCode, message: impl Into<String>) -> ServiceError {

@@ -170,6 +170,12 @@ async fn concurrent_cancellations_succeed_exactly_once() {
         .await
         .unwrap();
     assert_eq!(audited.len(), 1);
+    let events = entity::outbox_event::Entity::find()
+        .filter(entity::outbox_event::Column::EventType.eq("checkout.cancelled"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "one outbox event, written with the change");
     assert_eq!(audited[0].actor_kind, "merchant_api_key");
     assert_eq!(audited[0].ip.as_deref(), Some("127.0.0.1"));
 }

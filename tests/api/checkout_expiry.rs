@@ -59,6 +59,14 @@ async fn stores_expired_on_due_open_checkouts_only() {
         .is_empty(),
         "expired once"
     );
+    let expired_events = <entity::outbox_event::Entity as sea_orm::EntityTrait>::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.event_type == "checkout.expired")
+        .count();
+    assert_eq!(expired_events, 1, "one outbox event per expired checkout");
 
     let list = "query { merchant { checkouts(sort: { direction: ASC }) { nodes { merchantReference status } } } }";
     let body = app.gql(Some(&merchant.key), list, json!({})).await;
