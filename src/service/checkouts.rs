@@ -11,12 +11,15 @@ use sea_orm::{
     prelude::ChronoUnixTimestampMillis,
     sea_query::{Expr, LockBehavior, LockType},
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult, Services,
     audit::{self, Actor},
-    checkout_pii, outbox,
+    checkout_pii,
+    idempotency::{self, Request},
+    outbox,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
@@ -27,6 +30,7 @@ use crate::{
         CheckoutRequest, CheckoutStatus, Path, ShopperData, ValidCheckout, Violation,
         ViolationCode, validate,
     },
+    encryption::column_context,
 };
 
 /// The longest cancellation reason kept.
@@ -88,21 +92,98 @@ impl CheckoutSortKey {
     }
 }
 
+/// What an idempotent creation keeps as its outcome: the checkout, and its token sealed
+/// (the token is a bearer secret; only its hash is stored with the checkout).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Creation {
+    checkout_id: Uuid,
+    sealed_token: String,
+}
+
+/// Binds a sealed token to its checkout.
+fn token_context(checkout_id: Uuid) -> String {
+    column_context("idempotency_keys", "response", checkout_id)
+}
+
 /// Creates a checkout for `merchant_id`: validates everything first, then stores the
-/// checkout and its items in one transaction. On any violation nothing is stored.
+/// checkout and its items in one transaction. On any violation nothing is stored. With an
+/// idempotency key, a retry of the same request returns the same checkout and token.
 pub async fn create(
     services: &Services,
     merchant_id: Uuid,
     request: &CheckoutRequest,
+    idempotency_key: Option<&str>,
+) -> ServiceResult<CreatedCheckout> {
+    let Some(key) = idempotency_key else {
+        return create_once(services, merchant_id, request, None).await;
+    };
+    let idempotent = Request {
+        principal: format!("merchant:{merchant_id}"),
+        operation: "createCheckout",
+        key,
+        // The request's full debug form: every field, in a fixed order.
+        input_hash: idempotency::digest(&[&format!("{request:?}")]),
+    };
+    let mut fresh = None;
+    let slot = &mut fresh;
+    let creation: Creation = idempotency::run(services, &idempotent, |key_id| async move {
+        let created = create_once(services, merchant_id, request, Some(key_id)).await?;
+        let creation = Creation {
+            checkout_id: created.checkout.id,
+            sealed_token: String::new(),
+        };
+        *slot = Some(created);
+        Ok(creation)
+    })
+    .await?;
+    if let Some(created) = fresh {
+        return Ok(created);
+    }
+    // A replay: the same checkout and token as the first time.
+    let token = services
+        .vault
+        .decrypt(&creation.sealed_token, &token_context(creation.checkout_id))
+        .map_err(|err| ServiceError::internal(format!("stored checkout token: {err}")))?;
+    Ok(CreatedCheckout {
+        url: services.checkout_url(&token),
+        checkout: get(&services.db, merchant_id, creation.checkout_id).await?,
+        token,
+    })
+}
+
+async fn create_once(
+    services: &Services,
+    merchant_id: Uuid,
+    request: &CheckoutRequest,
+    key_id: Option<Uuid>,
 ) -> ServiceResult<CreatedCheckout> {
     let now = services.clock.now();
     let valid = validate(request, now, services.checkout_ttl).map_err(ServiceError::Rejected)?;
     let token = random_secret("ct_");
     let (checkout, items) = rows(services, merchant_id, &valid, &token, now);
+    let outcome = key_id.map(|key_id| {
+        (
+            key_id,
+            Creation {
+                checkout_id: checkout.id,
+                sealed_token: services.vault.encrypt(&token, &token_context(checkout.id)),
+            },
+        )
+    });
 
     // A deadlock between concurrent creations (MySQL gap locks) is retried; the retry then
     // sees the winner's row and reports the duplicate reference.
-    retry_transient(|| store(services, merchant_id, &checkout, &items, now)).await?;
+    retry_transient(|| {
+        store(
+            services,
+            merchant_id,
+            &checkout,
+            &items,
+            now,
+            outcome.as_ref(),
+        )
+    })
+    .await?;
     Ok(CreatedCheckout {
         url: services.checkout_url(&token),
         checkout,
@@ -117,6 +198,7 @@ async fn store(
     checkout: &checkout::Model,
     items: &[checkout_item::Model],
     now: DateTime<Utc>,
+    outcome: Option<&(Uuid, Creation)>,
 ) -> ServiceResult<()> {
     let txn = begin_write(&services.db).await?;
     release_expired_reference(&txn, merchant_id, &checkout.merchant_reference, now).await?;
@@ -145,6 +227,9 @@ async fn store(
     )
     .exec_without_returning(&txn)
     .await?;
+    if let Some((key_id, creation)) = outcome {
+        idempotency::finish(&txn, *key_id, &Ok::<_, Vec<Violation>>(creation)).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -386,3 +386,53 @@ async fn concurrent_creations_with_one_reference_make_exactly_one_checkout() {
     }
     assert_eq!(stored_rows(&app).await, (1, 1));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_creation_return_the_same_checkout() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let mut input = crate::helpers::checkout_input("o-1");
+    input["idempotencyKey"] = json!("order-o-1-attempt-1");
+    let mutation = crate::helpers::create_checkout_mutation();
+    let first = app
+        .gql(Some(&merchant.key), &mutation, json!({ "input": input }))
+        .await;
+    let again = app
+        .gql(Some(&merchant.key), &mutation, json!({ "input": input }))
+        .await;
+    let (first, again) = (
+        &first["data"]["createCheckout"],
+        &again["data"]["createCheckout"],
+    );
+    assert_eq!(first["userErrors"], json!([]), "{first}");
+    assert_eq!(again["checkout"]["id"], first["checkout"]["id"]);
+    assert_eq!(again["checkoutToken"], first["checkoutToken"]);
+    assert_eq!(again["checkoutUrl"], first["checkoutUrl"]);
+
+    // The same key with another input is refused; the stored token is not in clear.
+    input["merchantReference"] = json!("o-2");
+    let reused = app
+        .gql(Some(&merchant.key), &mutation, json!({ "input": input }))
+        .await;
+    assert_eq!(
+        reused["data"]["createCheckout"]["userErrors"][0]["code"],
+        "IDEMPOTENCY_KEY_REUSED"
+    );
+    use sea_orm::EntityTrait;
+    let stored = entity::idempotency_key::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let token = first["checkoutToken"].as_str().unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|row| !row.response.as_deref().unwrap_or_default().contains(token))
+    );
+    let count = entity::checkout::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(count, 1);
+}

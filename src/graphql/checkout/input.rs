@@ -50,6 +50,10 @@ pub struct CreateCheckoutInput {
     pub cancel_url: String,
     /// When the checkout expires: 5 minutes to 48 hours from now (default 60 minutes).
     pub expires_at: Option<DateTime>,
+    /// Optional: a fresh key per checkout (e.g. your order id and an attempt number). A
+    /// retry with the same key and input returns the same checkout and token instead of a
+    /// second checkout.
+    pub idempotency_key: Option<String>,
 }
 
 impl From<CreateCheckoutInput> for CheckoutRequest {

@@ -59,9 +59,17 @@ impl CheckoutMutation {
     ) -> async_graphql::Result<CreateCheckoutPayload> {
         let merchant = merchant(ctx)?;
         let services = services(ctx)?;
+        let idempotency_key = input.idempotency_key.clone();
         let request = CheckoutRequest::from(input);
-        let (created, user_errors) =
-            payload_parts(checkouts::create(services, merchant.merchant_id, &request).await)?;
+        let (created, user_errors) = payload_parts(
+            checkouts::create(
+                services,
+                merchant.merchant_id,
+                &request,
+                idempotency_key.as_deref(),
+            )
+            .await,
+        )?;
         Ok(CreateCheckoutPayload {
             checkout_token: created.as_ref().map(|c| c.token.clone()),
             checkout_url: created.as_ref().map(|c| c.url.clone()),
