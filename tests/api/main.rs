@@ -20,6 +20,7 @@ mod oauth;
 mod order_confirm;
 mod order_life;
 mod order_lifecycle;
+mod order_properties;
 mod order_views;
 mod payment_methods;
 mod request_signing;
