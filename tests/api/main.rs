@@ -12,6 +12,7 @@ mod checkout_read;
 mod cli;
 mod consumers;
 mod encryption;
+mod fixtures;
 mod helpers;
 mod http_surface;
 mod logs;

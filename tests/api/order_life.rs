@@ -3,42 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::{TestApp, TestMerchant, checkout_input, create_checkout},
-    payment_methods::{add_card, card_token, consumer},
-};
+use crate::payment_methods::{add_card, card_token};
 
-struct Life {
-    app: TestApp,
-    merchant: TestMerchant,
-    shopper: String,
-    order: String,
-}
+use crate::fixtures::{PlacedOrder as Life, placed_order};
 
-/// An 85.00 EUR order in 3 (28.34 paid on 2027-01-31; 28.33 due 02-28 and 03-31).
 async fn confirmed() -> Life {
-    let app = TestApp::spawn().await;
-    let merchant = app.merchant("Shop").await;
-    let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
-    let shopper = consumer(&app, "ada@example.com").await;
-    let card = add_card(&app, &shopper, "4242424242424242").await;
-    let body = app
-        .gql(
-            Some(&shopper),
-            "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) { order { id } } }",
-            json!({ "i": { "token": created["checkoutToken"], "plan": "PAY_IN_3", "paymentMethodId": card, "idempotencyKey": "c" } }),
-        )
-        .await;
-    let order = body["data"]["confirmCheckout"]["order"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
-    Life {
-        app,
-        merchant,
-        shopper,
-        order,
-    }
+    placed_order("PAY_IN_3").await
 }
 
 impl Life {
@@ -75,7 +45,7 @@ impl Life {
         (order["status"].as_str().unwrap().to_owned(), statuses)
     }
 
-    async fn capture(&self) {
+    async fn capture_in_full(&self) {
         let body = self
             .app
             .gql(
@@ -99,7 +69,7 @@ fn state(order: &str, instalments: [&str; 3]) -> (String, Vec<String>) {
 #[tokio::test]
 async fn confirm_capture_then_instalments_charged_when_due_until_completed() {
     let life = confirmed().await;
-    life.capture().await;
+    life.capture_in_full().await;
     // Nothing is due before the 28th of February.
     let early = life.run_jobs("2027-02-27T23:00:00Z").await;
     assert_eq!(early["paidInstallments"], 0);
@@ -124,7 +94,7 @@ async fn confirm_capture_then_instalments_charged_when_due_until_completed() {
 #[tokio::test]
 async fn a_failing_instalment_is_retried_then_overdue_then_paid_early() {
     let life = confirmed().await;
-    life.capture().await;
+    life.capture_in_full().await;
     // The shopper's only card now declines: add a declining card, remove the good one.
     let declining = add_card(&life.app, &life.shopper, "4000000000000002").await;
     let cards = life

@@ -5,40 +5,12 @@ use entity::{audit_log, installment, order};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::{TestApp, TestMerchant, checkout_input, create_checkout, error_codes},
-    payment_methods::{add_card, consumer},
-};
+use crate::helpers::error_codes;
 
-/// An order of 85.00 EUR in 3 (28.34 paid, 28.33 and 28.33 due), authorized.
-struct Placed {
-    app: TestApp,
-    merchant: TestMerchant,
-    order: String,
-}
+use crate::fixtures::{PlacedOrder as Placed, placed_order};
 
 async fn placed() -> Placed {
-    let app = TestApp::spawn().await;
-    let merchant = app.merchant("Shop").await;
-    let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
-    let shopper = consumer(&app, "ada@example.com").await;
-    let card = add_card(&app, &shopper, "4242424242424242").await;
-    let body = app
-        .gql(
-            Some(&shopper),
-            "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) { order { id } userErrors { code } } }",
-            json!({ "i": { "token": created["checkoutToken"], "plan": "PAY_IN_3", "paymentMethodId": card, "idempotencyKey": "c" } }),
-        )
-        .await;
-    let order = body["data"]["confirmCheckout"]["order"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
-    Placed {
-        app,
-        merchant,
-        order,
-    }
+    placed_order("PAY_IN_3").await
 }
 
 const ORDER: &str = "order { status capturedAmount { amount } refundedAmount { amount }

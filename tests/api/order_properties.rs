@@ -9,8 +9,8 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::{
-    helpers::{TestApp, checkout_input, create_checkout, start_time},
-    payment_methods::{add_card, consumer},
+    fixtures::placed_order,
+    helpers::{TestApp, start_time},
 };
 
 #[derive(Debug, Clone)]
@@ -63,22 +63,9 @@ async fn check_books(app: &TestApp) -> Result<(), TestCaseError> {
 }
 
 async fn live(plan: &'static str, steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let app = TestApp::spawn().await;
-    let merchant = app.merchant("Shop").await;
-    let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
-    let shopper = consumer(&app, "ada@example.com").await;
-    let card = add_card(&app, &shopper, "4242424242424242").await;
-    let confirmed = app
-        .gql(
-            Some(&shopper),
-            "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) { order { id } userErrors { code } } }",
-            json!({ "i": { "token": created["checkoutToken"], "plan": plan, "paymentMethodId": card, "idempotencyKey": "c" } }),
-        )
-        .await;
-    let order_id = confirmed["data"]["confirmCheckout"]["order"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let placed = placed_order(plan).await;
+    let (app, merchant, shopper, order_id) =
+        (placed.app, placed.merchant, placed.shopper, placed.order);
     app.gql(
         Some(&merchant.key),
         "mutation($i: OrderActionInput!) { captureOrder(input: $i) { userErrors { code } } }",
