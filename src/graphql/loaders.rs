@@ -4,7 +4,7 @@
 use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{checkout_item, installment, merchant, payment, refund};
+use entity::{checkout, checkout_item, installment, merchant, payment, refund};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -22,6 +22,12 @@ pub trait Batch: Clone + Send + Sync + Sized + 'static {
 impl Batch for merchant::Model {
     async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
         service::merchants::by_ids(db, ids).await
+    }
+}
+
+impl Batch for checkout::Model {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::checkouts::by_ids(db, ids).await
     }
 }
 
@@ -101,6 +107,8 @@ pub type RequestLoader<T> = DataLoader<BatchLoader<T>, HashMapCache>;
 pub struct Loaders {
     /// Merchants by id.
     pub merchants: RequestLoader<merchant::Model>,
+    /// Checkouts by id.
+    pub checkouts: RequestLoader<checkout::Model>,
     /// Checkout items by checkout id.
     pub checkout_items: RequestLoader<Vec<checkout_item::Model>>,
     /// Offered plans by merchant id.
@@ -129,6 +137,7 @@ impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         Self {
             merchants: loader(db),
+            checkouts: loader(db),
             checkout_items: loader(db),
             offered_plans: loader(db),
             installments: loader(db),

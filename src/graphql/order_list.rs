@@ -60,6 +60,15 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
     let selects = |field: &str| nodes.iter().any(|node| node.field(field).exists());
     let loaders = loaders(ctx)?;
     let ids = || rows.iter().map(|row| row.id);
+    let checkouts = if selects("shippingAddress") {
+        loaders
+            .checkouts
+            .load_many(rows.iter().map(|row| row.checkout_id))
+            .await
+            .map(drop)
+    } else {
+        Ok(())
+    };
     let (installments, payments, refunds, merchants, items) = tokio::join!(
         async {
             if selects("installments") {
@@ -105,7 +114,8 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
             }
         },
     );
-    installments
+    checkouts
+        .and(installments)
         .and(payments)
         .and(refunds)
         .and(merchants)

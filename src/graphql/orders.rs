@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{installment, order, payment, refund};
 
 use super::{
-    checkout::CheckoutItem,
+    checkout::{Address, CheckoutItem, shopper_data},
     context::{ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, services},
     errors::{ErrorCode, UserError, payload_parts},
     ids::{NodeKind, decode, encode},
@@ -125,6 +125,17 @@ impl Order {
             .await?
             .map(MerchantProfile)
             .ok_or_else(|| ErrorCode::Internal.error("internal error"))
+    }
+
+    /// Where the goods go, from the checkout. Masked for staff, but for city, region and
+    /// country.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Address>> {
+        let Some(checkout) = load_one(&loaders(ctx)?.checkouts, self.0.checkout_id).await? else {
+            return Ok(None);
+        };
+        Ok(shopper_data(ctx, &checkout)?
+            .shipping_address
+            .map(Into::into))
     }
 
     /// What was bought, from the checkout.

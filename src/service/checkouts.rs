@@ -421,6 +421,18 @@ pub async fn get(
         .ok_or(ServiceError::NotFound)
 }
 
+/// Checkouts by id, in one statement.
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, checkout::Model>> {
+    let rows = checkout::Entity::find()
+        .filter(checkout::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
+
 /// Any merchant's checkout, for staff, who help every merchant and shopper.
 pub async fn get_any(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
     checkout::Entity::find_by_id(id)

@@ -222,3 +222,46 @@ async fn admins_read_the_audit_log_and_support_does_not() {
         .await;
     assert_eq!(error_codes(&bad), ["BAD_USER_INPUT"]);
 }
+
+#[tokio::test]
+async fn support_reads_any_order_with_the_address_masked() {
+    let placed = crate::fixtures::placed_order("PAY_IN_3").await;
+    let support = placed
+        .app
+        .staff("agent@paylater.test", StaffRole::Support)
+        .await;
+    let query = format!(
+        "{{ order(id: \"{}\") {{ status total {{ amount }} installments {{ status }}
+            shippingAddress {{ line1 city postalCode countryCode }} }} }}",
+        placed.order
+    );
+    let seen = placed
+        .app
+        .gql(Some(&support.token), &query, json!({}))
+        .await;
+    let order = &seen["data"]["order"];
+    assert_eq!(order["status"], "AUTHORIZED", "{seen}");
+    assert_eq!(order["total"]["amount"], "85.00");
+    assert_eq!(
+        order["shippingAddress"],
+        json!({ "line1": "V***", "city": "Milano", "postalCode": "20***", "countryCode": "IT" })
+    );
+    let own = placed
+        .app
+        .gql(Some(&placed.merchant.key), &query, json!({}))
+        .await;
+    assert_eq!(
+        own["data"]["order"]["shippingAddress"]["line1"],
+        "Via Roma 1"
+    );
+    // Support reads; it does not capture.
+    let capture = placed
+        .app
+        .gql(
+            Some(&support.token),
+            "mutation($i: OrderActionInput!) { captureOrder(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": placed.order, "idempotencyKey": "k" } }),
+        )
+        .await;
+    assert_eq!(error_codes(&capture), ["FORBIDDEN"]);
+}

@@ -110,12 +110,7 @@ impl Checkout {
 
     /// The shopper's data, decrypted; masked when staff read it.
     fn shopper_data(&self, ctx: &Context<'_>) -> async_graphql::Result<ShopperData> {
-        let data = checkout_pii::open(&services(ctx)?.vault, &self.0)?;
-        Ok(if seen_by_staff(ctx) {
-            masking::shopper_data(data)
-        } else {
-            data
-        })
+        shopper_data(ctx, &self.0)
     }
 
     fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
@@ -266,6 +261,19 @@ impl Checkout {
 /// Staff read shoppers' personal data masked.
 fn seen_by_staff(ctx: &Context<'_>) -> bool {
     principal(ctx).staff().is_some()
+}
+
+/// A checkout's shopper data, decrypted; masked when staff read it.
+pub fn shopper_data(
+    ctx: &Context<'_>,
+    checkout: &checkout::Model,
+) -> async_graphql::Result<ShopperData> {
+    let data = checkout_pii::open(&services(ctx)?.vault, checkout)?;
+    Ok(if seen_by_staff(ctx) {
+        masking::shopper_data(data)
+    } else {
+        data
+    })
 }
 
 /// One line of a checkout.
