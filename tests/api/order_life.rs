@@ -89,6 +89,15 @@ async fn confirm_capture_then_instalments_charged_when_due_until_completed() {
         life.state().await,
         state("COMPLETED", ["PAID", "PAID", "PAID"])
     );
+    // Each charge is audited as the system's, in its transaction.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let charged = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Action.eq("installment.charged"))
+        .all(&life.app.db)
+        .await
+        .unwrap();
+    assert_eq!(charged.len(), 2);
+    assert!(charged.iter().all(|entry| entry.actor_kind == "system"));
 }
 
 #[tokio::test]

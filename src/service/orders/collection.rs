@@ -82,16 +82,29 @@ pub async fn charge_due(
         let attempt = row.attempt_count + 1;
         let key = format!("installment:{}:attempt:{attempt}", row.id);
         let method = card(&txn, order.payment_method_id).await?;
-        match charge(services, &order, &method, row.amount_minor, &key).await? {
+        let action = match charge(services, &order, &method, row.amount_minor, &key).await? {
             Ok(receipt) => {
                 record_paid(&txn, &order, &row, &receipt, method.id, now).await?;
                 report.paid_installments += 1;
+                "installment.charged"
             }
             Err(error) => {
                 record_failed(&txn, &order, &row, error, method.id, now).await?;
                 report.failed_installments += 1;
+                "installment.charge_failed"
             }
-        }
+        };
+        let details =
+            json!({ "orderId": order.id, "amountMinor": row.amount_minor, "attempt": attempt });
+        audit::record(
+            &txn,
+            &Actor::system(),
+            action,
+            Some(("installment", row.id)),
+            details,
+            now,
+        )
+        .await?;
         settle(&txn, &order, now).await?;
         txn.commit().await?;
     }
