@@ -186,11 +186,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let expiry = jobs::spawn_due_jobs(state.services.clone(), sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
+    let relay = jobs::spawn_outbox_relay(state.services.clone(), jobs::RELAY_INTERVAL);
     tracing::info!(%address, scheme, "listening");
     let served = serve_on(state.clone(), listener, shutdown_signal()).await;
     expiry.abort();
     usage.abort();
     cleanup.abort();
+    relay.abort();
     if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
         tracing::warn!(error = %err, "could not record the last use of API keys");
     }

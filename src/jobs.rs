@@ -5,9 +5,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
-use crate::service::{
-    ServiceResult, Services, checkouts,
-    orders::collection::{self, JobReport},
+use crate::{
+    events::relay,
+    service::{
+        ServiceResult, Services, checkouts,
+        orders::collection::{self, JobReport},
+    },
 };
 
 /// Most rows one job handles per round; a larger backlog takes several rounds.
@@ -57,6 +60,30 @@ pub fn spawn_due_jobs(services: Services, every: Duration) -> JoinHandle<()> {
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err.describe(), "background jobs failed; retrying next round");
+                }
+            }
+        }
+    })
+}
+
+/// How often the outbox relay looks for new events.
+pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Every `every`, relays the outbox's new events to the event bus, a batch at a time.
+pub fn spawn_outbox_relay(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            loop {
+                match relay::relay_once(&services, services.clock.now(), BATCH).await {
+                    Ok(count) if count as u64 == BATCH => continue,
+                    Ok(_) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err.describe(), "outbox relay failed; retrying next round");
+                        break;
+                    }
                 }
             }
         }

@@ -23,6 +23,7 @@ mod order_life;
 mod order_lifecycle;
 mod order_properties;
 mod order_views;
+mod outbox_relay;
 mod payment_methods;
 mod request_signing;
 mod sandbox;
