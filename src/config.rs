@@ -109,6 +109,8 @@ pub struct Config {
     pub payment_gateway: Option<GatewayKind>,
     /// Days a merchant has to capture an order before it is voided automatically.
     pub capture_window_days: u32,
+    /// How often a WebSocket connection is pinged to keep it alive, in seconds.
+    pub websocket_keepalive_seconds: u64,
 }
 
 impl Default for Config {
@@ -141,6 +143,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             payment_gateway: None,
             capture_window_days: 7,
+            websocket_keepalive_seconds: 15,
         }
     }
 }
@@ -274,6 +277,9 @@ impl Config {
         }
         if !(1..=30).contains(&self.capture_window_days) {
             problems.push("capture_window_days must be between 1 and 30".to_owned());
+        }
+        if !(1..=300).contains(&self.websocket_keepalive_seconds) {
+            problems.push("websocket_keepalive_seconds must be between 1 and 300".to_owned());
         }
         if production && self.seed_demo {
             problems.push(

@@ -66,16 +66,21 @@ pub fn spawn_due_jobs(services: Services, every: Duration) -> JoinHandle<()> {
     })
 }
 
-/// How often the outbox relay looks for new events.
+/// How often the outbox relay looks for events that no wake-up announced (those of other
+/// instances, or left by a crash).
 pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Every `every`, relays the outbox's new events to the event bus, a batch at a time.
+/// Relays the outbox's new events to the event bus, a batch at a time: at once when this
+/// process commits some, and every `every` for the rest.
 pub fn spawn_outbox_relay(services: Services, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = services.events.wait_for_writes() => {}
+            }
             loop {
                 match relay::relay_once(&services, services.clock.now(), BATCH).await {
                     Ok(count) if count as u64 == BATCH => continue,

@@ -17,6 +17,8 @@ pub struct Model {
     pub aggregate_id: Uuid,
     /// Merchant that should see the event, if any (no FK).
     pub merchant_id: Option<Uuid>,
+    /// Consumer that should see the event, if any (no FK).
+    pub consumer_id: Option<Uuid>,
     /// Event body as JSON text.
     pub payload: String,
     /// When the event was recorded.

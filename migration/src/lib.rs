@@ -31,6 +31,7 @@ mod m20261123_000022_add_merchant_request_signing;
 mod m20261124_000023_create_staff_members;
 mod m20261124_000024_encrypt_checkout_pii;
 mod m20261124_000025_prepare_payment_methods;
+mod m20261202_000026_add_outbox_consumer;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000023_create_staff_members::Migration),
             Box::new(m20261124_000024_encrypt_checkout_pii::Migration),
             Box::new(m20261124_000025_prepare_payment_methods::Migration),
+            Box::new(m20261202_000026_add_outbox_consumer::Migration),
         ]
     }
 }

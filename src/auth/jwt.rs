@@ -118,6 +118,12 @@ impl RegisteredClaims {
     }
 }
 
+/// When a token expires, read without checking it: only for a token already verified.
+pub fn expiry_of_verified(token: &str) -> Option<DateTime<Utc>> {
+    let claims: RegisteredClaims = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    DateTime::from_timestamp(claims.exp, 0)
+}
+
 /// A token's claims: the registered ones, plus whatever a kind of token adds.
 pub trait Claims: DeserializeOwned {
     /// The registered claims, checked for time by [`KeyRing::verify`].

@@ -1,9 +1,12 @@
 //! Events: what changed, told to whoever listens. Changes write outbox rows in their own
 //! transaction ([`crate::service::outbox`]); the [`relay`] publishes them, in order, to the
-//! in-process [`bus`] that subscriptions listen to.
+//! in-process [`bus`] that subscriptions listen to. The [`catalogue`] names every kind.
 
 pub mod bus;
+pub mod catalogue;
+pub mod envelope;
 pub mod relay;
 
-pub use bus::{CheckoutChanged, EventBus};
+pub use bus::EventBus;
+pub use catalogue::EventType;
 pub use relay::PublishedEvent;

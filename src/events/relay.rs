@@ -13,39 +13,59 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::service::{ServiceError, ServiceResult, Services};
+use super::EventType;
+use crate::service::{ServiceResult, Services};
 
 /// An event as subscribers and webhooks receive it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedEvent {
     /// The event's id: the same event relayed twice has the same id.
     pub id: Uuid,
-    /// What happened, e.g. `order.captured` (see docs/events.md).
-    pub event_type: String,
-    /// The kind of object, e.g. `order`.
-    pub aggregate_type: String,
-    /// The object's id.
+    /// What happened.
+    pub event_type: EventType,
+    /// The object's id (a checkout, an order or an instalment, as the type says).
     pub aggregate_id: Uuid,
     /// The merchant concerned.
     pub merchant_id: Option<Uuid>,
-    /// The event's data.
-    pub payload: Value,
+    /// The consumer concerned, if any.
+    pub consumer_id: Option<Uuid>,
+    /// The order concerned, for order and instalment events.
+    pub order_id: Option<Uuid>,
+    /// The checkout concerned, for checkout events.
+    pub checkout_id: Option<Uuid>,
+    /// The event's data (row ids; see [`super::envelope`] for what goes out).
+    pub data: Value,
     /// When the change committed.
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<outbox_event::Model> for PublishedEvent {
-    type Error = ServiceError;
+/// Why a stored row is not an event this version understands.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadableEvent {
+    /// The type is not in the catalogue.
+    #[error(transparent)]
+    Type(#[from] super::catalogue::UnknownEventType),
+    /// The data is not JSON.
+    #[error("payload is not JSON: {0}")]
+    Payload(#[from] serde_json::Error),
+}
 
-    fn try_from(row: outbox_event::Model) -> ServiceResult<Self> {
+impl TryFrom<outbox_event::Model> for PublishedEvent {
+    type Error = UnreadableEvent;
+
+    fn try_from(row: outbox_event::Model) -> Result<Self, UnreadableEvent> {
+        let event_type: EventType = row.event_type.parse()?;
+        let data: Value = serde_json::from_str(&row.payload)?;
+        let id_at = |key: &str| data.get(key).and_then(|v| v.as_str()?.parse().ok());
         Ok(Self {
-            payload: serde_json::from_str(&row.payload)
-                .map_err(|err| ServiceError::internal(format!("outbox payload: {err}")))?,
+            order_id: id_at("orderId"),
+            checkout_id: id_at("checkoutId"),
             id: row.id,
-            event_type: row.event_type,
-            aggregate_type: row.aggregate_type,
+            event_type,
             aggregate_id: row.aggregate_id,
             merchant_id: row.merchant_id,
+            consumer_id: row.consumer_id,
+            data,
             created_at: row.created_at.0,
         })
     }
@@ -55,6 +75,7 @@ impl TryFrom<outbox_event::Model> for PublishedEvent {
 pub struct Claimed {
     txn: DatabaseTransaction,
     events: Vec<PublishedEvent>,
+    ids: Vec<Uuid>,
 }
 
 impl Claimed {
@@ -63,49 +84,67 @@ impl Claimed {
         &self.events
     }
 
-    /// Marks the events published at `now`. Dropping a batch instead (a crash) leaves them
-    /// to be relayed again.
+    /// The transaction holding the claim, for work that must commit with it.
+    pub fn transaction(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Marks the claimed rows published at `now` and returns how many there were.
+    /// Dropping a batch instead (a crash) leaves them to be relayed again.
     pub async fn acknowledge(self, now: DateTime<Utc>) -> ServiceResult<usize> {
-        let ids: Vec<Uuid> = self.events.iter().map(|e| e.id).collect();
-        if !ids.is_empty() {
+        if !self.ids.is_empty() {
             outbox_event::Entity::update_many()
                 .col_expr(
                     outbox_event::Column::PublishedAt,
                     Expr::value(now.timestamp_millis()),
                 )
-                .filter(outbox_event::Column::Id.is_in(ids.iter().copied()))
+                .filter(outbox_event::Column::Id.is_in(self.ids.iter().copied()))
                 .exec(&self.txn)
                 .await?;
         }
         self.txn.commit().await?;
-        Ok(ids.len())
+        Ok(self.ids.len())
     }
 }
 
-/// Claims up to `limit` unpublished events, oldest first.
+fn unpublished() -> sea_orm::Select<outbox_event::Entity> {
+    outbox_event::Entity::find().filter(outbox_event::Column::PublishedAt.is_null())
+}
+
+/// Claims up to `limit` unpublished events, oldest first. A row this version cannot read
+/// is logged and claimed without being published, so it cannot hold up the rest.
 pub async fn claim(services: &Services, limit: u64) -> ServiceResult<Claimed> {
     let txn = crate::db::begin_write(&services.db).await?;
-    let rows = outbox_event::Entity::find()
-        .filter(outbox_event::Column::PublishedAt.is_null())
+    let rows = unpublished()
         .order_by_asc(outbox_event::Column::CreatedAt)
         .order_by_asc(outbox_event::Column::Id)
         .limit(limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .all(&txn)
         .await?;
+    let ids = rows.iter().map(|row| row.id).collect();
     let events = rows
         .into_iter()
-        .map(PublishedEvent::try_from)
-        .collect::<ServiceResult<Vec<_>>>()?;
-    Ok(Claimed { txn, events })
+        .filter_map(|row| {
+            let id = row.id;
+            PublishedEvent::try_from(row)
+                .inspect_err(|err| tracing::error!(event_id = %id, error = %err, "skipping an unreadable outbox event"))
+                .ok()
+        })
+        .collect();
+    Ok(Claimed { txn, events, ids })
 }
 
-/// Relays one batch: claim, publish to the bus, acknowledge. Returns how many events.
+/// Relays one batch: claim, publish to the bus, acknowledge. Returns how many rows it
+/// took; none when nothing waits, without taking a write lock.
 pub async fn relay_once(
     services: &Services,
     now: DateTime<Utc>,
     limit: u64,
 ) -> ServiceResult<usize> {
+    if unpublished().one(&services.db).await?.is_none() {
+        return Ok(0);
+    }
     let claimed = claim(services, limit).await?;
     for event in claimed.events() {
         services.events.publish(event.clone());

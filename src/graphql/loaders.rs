@@ -145,6 +145,20 @@ impl Loaders {
             refunds: loader(db),
         }
     }
+
+    /// Loaders for a WebSocket connection, which lives for hours: they batch like a
+    /// request's but never cache, so every subscription event reads current rows.
+    pub fn uncached(db: &DatabaseConnection) -> Self {
+        let loaders = Self::new(db);
+        loaders.merchants.enable_all_cache(false);
+        loaders.checkouts.enable_all_cache(false);
+        loaders.checkout_items.enable_all_cache(false);
+        loaders.offered_plans.enable_all_cache(false);
+        loaders.installments.enable_all_cache(false);
+        loaders.payments.enable_all_cache(false);
+        loaders.refunds.enable_all_cache(false);
+        loaders
+    }
 }
 
 /// Loads one value, turning a batch failure into a GraphQL error.

@@ -8,9 +8,11 @@ pub mod connection;
 pub mod consumers;
 pub mod context;
 pub mod errors;
+pub mod events;
 pub mod extensions;
 pub mod ids;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod merchant;
 pub mod money;
@@ -64,7 +66,7 @@ pub struct MutationRoot(
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(checkout::CheckoutSubscription);
+pub struct SubscriptionRoot(events::EventSubscription);
 
 /// The paylater schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -7,15 +7,12 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{
-    Data, ParseRequestError,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{ParseRequestError, http::GraphiQLSource};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json,
     body::Bytes,
-    extract::{ConnectInfo, Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -24,7 +21,7 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, signing},
+    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt, signing},
     graphql::{errors::ErrorCode, loaders::Loaders},
     http::security::PLAYGROUND_CSP,
     service::{Services, merchants},
@@ -32,7 +29,7 @@ use crate::{
 
 /// Why a request's credentials were refused.
 #[derive(Debug, thiserror::Error)]
-enum AuthError {
+pub(super) enum AuthError {
     #[error("the Authorization header must be `Bearer <API key>`")]
     Malformed,
     #[error("unknown or revoked API key, or invalid access token")]
@@ -41,10 +38,12 @@ enum AuthError {
     Unavailable,
 }
 
-/// Who is calling, and the secret their requests must be signed with, if they must be.
-struct Authenticated {
-    principal: Principal,
-    signing_secret: Option<String>,
+/// Who is calling, the secret their requests must be signed with (if they must be), and
+/// when their credential expires (access tokens; API keys live until revoked).
+pub(super) struct Authenticated {
+    pub principal: Principal,
+    pub signing_secret: Option<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Authenticated {
@@ -52,6 +51,7 @@ impl Authenticated {
         Self {
             principal: Principal::Anonymous,
             signing_secret: None,
+            expires_at: None,
         }
     }
 }
@@ -62,7 +62,7 @@ fn unavailable(err: &crate::service::ServiceError) -> AuthError {
 }
 
 /// Resolves an `Authorization` value to a principal; no value is anonymous.
-async fn authenticate(
+pub(super) async fn authenticate(
     services: &Services,
     authorization: Option<&str>,
 ) -> Result<Authenticated, AuthError> {
@@ -90,6 +90,7 @@ async fn authenticate(
         return Ok(Authenticated {
             principal,
             signing_secret,
+            expires_at: jwt::expiry_of_verified(token),
         });
     }
     match merchants::authenticate(services, token).await {
@@ -100,6 +101,7 @@ async fn authenticate(
             Ok(Authenticated {
                 principal: Principal::Merchant(key.principal),
                 signing_secret: key.signing_secret,
+                expires_at: None,
             })
         }
         Ok(None) => Err(AuthError::Rejected),
@@ -289,41 +291,4 @@ pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_SECURITY_POLICY, PLAYGROUND_CSP)],
         Html(source.finish()),
     )
-}
-
-/// GraphQL subscriptions over WebSocket (graphql-transport-ws, or the legacy graphql-ws).
-/// Credentials go in the `connection_init` payload as `{"Authorization": "Bearer …"}`.
-pub async fn websocket(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(key))
-                        .and_then(|value| value.as_str());
-                    let caller = authenticate(&state.services, authorization)
-                        .await
-                        .map_err(|err| async_graphql::Error::new(err.to_string()))?;
-                    if caller.signing_secret.is_some() {
-                        return Err(async_graphql::Error::new(
-                            "this merchant requires signed requests, which WebSocket cannot carry",
-                        ));
-                    }
-                    let principal = caller.principal;
-                    let mut data = Data::default();
-                    data.insert(principal);
-                    data.insert(ClientIp(peer.ip()));
-                    data.insert(Loaders::new(&state.services.db));
-                    Ok(data)
-                })
-                .serve()
-        })
 }

@@ -5,6 +5,7 @@ pub mod health;
 pub mod oauth;
 pub mod sandbox;
 pub mod security;
+pub mod websocket;
 
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(sandbox)
         .route("/graphql", graphql)
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/oauth/token", post(oauth::token))

@@ -12,6 +12,7 @@ use sea_orm::{
     sea_query::{Expr, LockBehavior, LockType},
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
@@ -19,7 +20,7 @@ use super::{
     audit::{self, Actor},
     checkout_pii,
     idempotency::{self, Request},
-    outbox,
+    outbox::{self, Event},
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
@@ -31,6 +32,7 @@ use crate::{
         ViolationCode, validate,
     },
     encryption::column_context,
+    events::EventType,
 };
 
 /// The longest cancellation reason kept.
@@ -230,7 +232,7 @@ async fn store(
     if let Some((key_id, creation)) = outcome {
         idempotency::finish(&txn, *key_id, &Ok::<_, Vec<Violation>>(creation)).await?;
     }
-    txn.commit().await?;
+    outbox::commit(services, txn).await?;
     Ok(())
 }
 
@@ -314,16 +316,20 @@ async fn release_expired_reference(
     use checkout::Column;
     // A plain read first: an UPDATE that matches nothing would still take gap locks on
     // MySQL, which deadlock concurrent creations.
-    let held: Option<Uuid> = checkout::Entity::find()
-        .select_only()
-        .column(Column::Id)
+    let held = checkout::Entity::find()
         .filter(Column::MerchantId.eq(merchant_id))
         .filter(Column::OpenReference.eq(reference))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
-        .into_tuple()
         .one(txn)
         .await?;
-    if let Some(id) = held {
+    if let Some(held) = held {
+        let id = held.id;
+        outbox::record(
+            txn,
+            Event::checkout(EventType::CheckoutExpired, &held, Value::Null),
+            now,
+        )
+        .await?;
         checkout::Entity::update_many()
             .col_expr(
                 Column::Status,
@@ -359,23 +365,19 @@ pub async fn expire_due(
     use checkout::Column;
     let open = CheckoutStatus::Open.as_str();
     let txn = begin_write(&services.db).await?;
-    let claimed: Vec<(Uuid, Uuid)> = checkout::Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .column(Column::MerchantId)
+    let claimed = checkout::Entity::find()
         .filter(Column::Status.eq(open))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
         .order_by_asc(Column::ExpiresAt)
         .limit(limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .into_tuple()
         .all(&txn)
         .await?;
-    let ids: Vec<Uuid> = claimed.iter().map(|(id, _)| *id).collect();
-    for (id, merchant_id) in &claimed {
+    let ids: Vec<Uuid> = claimed.iter().map(|row| row.id).collect();
+    for row in &claimed {
         outbox::record(
             &txn,
-            checkout_event("checkout.expired", *id, *merchant_id),
+            Event::checkout(EventType::CheckoutExpired, row, Value::Null),
             now,
         )
         .await?;
@@ -393,10 +395,7 @@ pub async fn expire_due(
             .exec(&txn)
             .await?;
     }
-    txn.commit().await?;
-    for id in &ids {
-        services.events.checkout_changed(*id);
-    }
+    outbox::commit(services, txn).await?;
     Ok(ids)
 }
 
@@ -543,26 +542,14 @@ pub async fn cancel(
         now,
     )
     .await?;
-    outbox::record(
-        &txn,
-        checkout_event("checkout.cancelled", id, merchant_id),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    services.events.checkout_changed(id);
+    let event = Event::checkout(
+        EventType::CheckoutCancelled,
+        &cancelled,
+        json!({ "reason": cancelled.cancellation_reason }),
+    );
+    outbox::record(&txn, event, now).await?;
+    outbox::commit(services, txn).await?;
     Ok(cancelled)
-}
-
-/// The outbox event of a checkout's change.
-fn checkout_event(event_type: &'static str, id: Uuid, merchant_id: Uuid) -> outbox::Event {
-    outbox::Event {
-        event_type,
-        aggregate_type: "checkout",
-        aggregate_id: id,
-        merchant_id: Some(merchant_id),
-        payload: serde_json::json!({ "checkoutId": id }),
-    }
 }
 
 fn rejected(field: &str, code: ViolationCode, message: impl Into<String>) -> ServiceError {

@@ -1,28 +1,123 @@
 //! The transactional outbox: every change that others must hear about writes its event
 //! here, in the same transaction as the change, so an event exists exactly when its change
-//! committed. A relay publishes them later.
+//! committed. The relay ([`crate::events::relay`]) publishes them later; committing through
+//! [`commit`] wakes it at once.
 
 use chrono::{DateTime, Utc};
-use entity::outbox_event;
+use entity::{checkout, installment, order, outbox_event};
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, prelude::ChronoUnixTimestampMillis,
+    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
+    prelude::ChronoUnixTimestampMillis,
 };
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-/// What happened, to which object, for which merchant.
+use super::Services;
+use crate::{
+    domain::{Currency, Money, order::OrderStatus},
+    events::EventType,
+};
+
+/// What happened, to which object, and who may hear of it.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// The event type, e.g. `order.authorized`.
-    pub event_type: &'static str,
-    /// The kind of object, e.g. `order`.
-    pub aggregate_type: &'static str,
-    /// The object's id.
+    /// What happened.
+    pub event_type: EventType,
+    /// The object's id (a checkout, an order or an instalment, as the type says).
     pub aggregate_id: Uuid,
-    /// The merchant whose webhooks receive it.
-    pub merchant_id: Option<Uuid>,
-    /// The event's data.
-    pub payload: Value,
+    /// The merchant whose webhooks and subscriptions receive it.
+    pub merchant_id: Uuid,
+    /// The consumer whose subscriptions receive it, if it concerns one.
+    pub consumer_id: Option<Uuid>,
+    /// The event's data, as `docs/events.md` describes it for each type (ids are row ids
+    /// here; they go out as global IDs).
+    pub data: Value,
+}
+
+impl Event {
+    /// An event about a checkout: its id and merchant reference, then `details`.
+    pub fn checkout(event_type: EventType, row: &checkout::Model, details: Value) -> Self {
+        Self {
+            event_type,
+            aggregate_id: row.id,
+            merchant_id: row.merchant_id,
+            consumer_id: None,
+            data: merged(
+                json!({ "checkoutId": row.id, "merchantReference": row.merchant_reference }),
+                details,
+            ),
+        }
+    }
+
+    /// An event about an order now in `status`: its id, merchant reference and status, then
+    /// `details`.
+    pub fn order(
+        event_type: EventType,
+        row: &order::Model,
+        status: OrderStatus,
+        details: Value,
+    ) -> Self {
+        Self {
+            event_type,
+            aggregate_id: row.id,
+            merchant_id: row.merchant_id,
+            consumer_id: Some(row.consumer_id),
+            data: merged(order_data(row, status), details),
+        }
+    }
+
+    /// An event about an instalment of an order now in `status`.
+    pub fn installment(
+        event_type: EventType,
+        order: &order::Model,
+        status: OrderStatus,
+        row: &installment::Model,
+        details: Value,
+    ) -> Self {
+        let installment = json!({
+            "sequence": row.sequence,
+            "amount": money(row.amount_minor, &order.currency),
+            "dueDate": row.due_date,
+        });
+        Self {
+            aggregate_id: row.id,
+            data: merged(
+                order_data(order, status),
+                merged(json!({ "installment": installment }), details),
+            ),
+            ..Self::order(event_type, order, status, Value::Null)
+        }
+    }
+}
+
+fn order_data(row: &order::Model, status: OrderStatus) -> Value {
+    json!({
+        "orderId": row.id,
+        "merchantReference": row.merchant_reference,
+        "status": status.as_str(),
+    })
+}
+
+/// `base` with the fields of `details` added (`details` may be null).
+fn merged(base: Value, details: Value) -> Value {
+    let (Value::Object(mut base), Value::Object(details)) = (base.clone(), details) else {
+        return base;
+    };
+    base.extend(details);
+    Value::Object(base)
+}
+
+/// Money as events carry it: the API's `Money` shape.
+pub fn money(minor: i64, currency: &str) -> Value {
+    let amount = currency
+        .parse::<Currency>()
+        .map(|currency| Money::new(minor, currency).to_decimal().to_string())
+        .ok();
+    let mut fields = Map::new();
+    fields.insert("amount".into(), json!(amount));
+    fields.insert("currencyCode".into(), json!(currency));
+    fields.insert("minorUnits".into(), json!(minor));
+    Value::Object(fields)
 }
 
 /// Appends an event at `at`.
@@ -33,11 +128,12 @@ pub async fn record(
 ) -> Result<(), DbErr> {
     let row = outbox_event::Model {
         id: Uuid::now_v7(),
-        event_type: event.event_type.to_owned(),
-        aggregate_type: event.aggregate_type.to_owned(),
+        event_type: event.event_type.as_str().to_owned(),
+        aggregate_type: event.event_type.aggregate_type().to_owned(),
         aggregate_id: event.aggregate_id,
-        merchant_id: event.merchant_id,
-        payload: event.payload.to_string(),
+        merchant_id: Some(event.merchant_id),
+        consumer_id: event.consumer_id,
+        payload: event.data.to_string(),
         created_at: ChronoUnixTimestampMillis(at),
         published_at: None,
     };
@@ -45,4 +141,33 @@ pub async fn record(
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// Commits a transaction that recorded events and tells the relay, so they go out now
+/// rather than at its next round.
+pub async fn commit(services: &Services, txn: DatabaseTransaction) -> Result<(), DbErr> {
+    txn.commit().await?;
+    services.events.outbox_written();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_the_api_shape() {
+        assert_eq!(
+            money(2834, "EUR"),
+            json!({ "amount": "28.34", "currencyCode": "EUR", "minorUnits": 2834 })
+        );
+        assert_eq!(money(500, "ISK")["amount"], "500");
+    }
+
+    #[test]
+    fn details_extend_the_common_fields() {
+        let data = merged(json!({ "a": 1 }), json!({ "b": 2 }));
+        assert_eq!(data, json!({ "a": 1, "b": 2 }));
+        assert_eq!(merged(json!({ "a": 1 }), Value::Null), json!({ "a": 1 }));
+    }
 }

@@ -235,6 +235,29 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// Runs the outbox relay in the background, as the server does, so subscriptions hear
+    /// events as they commit. Tests that count statements or drive the relay themselves do
+    /// not start it.
+    pub fn start_relay(&self) {
+        paylater::jobs::spawn_outbox_relay(
+            self.state.services.clone(),
+            paylater::jobs::RELAY_INTERVAL,
+        );
+    }
+
+    /// Waits until at least `count` subscriptions listen to the event bus, so that events
+    /// committed next reach them.
+    pub async fn listening(&self, count: usize) {
+        let wait = async {
+            while self.state.services.events.listeners() < count {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{count} subscriptions never started"));
+    }
+
     /// SQL statements run so far.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)

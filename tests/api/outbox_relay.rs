@@ -27,7 +27,7 @@ async fn a_crash_between_publishing_and_marking_loses_nothing() {
     // The confirmation wrote its events with the order; the test server runs no relay.
     let written = unpublished(app).await;
     assert_eq!(written, 2, "checkout.completed and order.authorized");
-    let mut subscriber = services.events.subscribe_events();
+    let mut subscriber = services.events.subscribe();
 
     // A relay claims and publishes, then dies before marking the events published.
     let claimed = relay::claim(services, 100).await.unwrap();
@@ -81,7 +81,7 @@ async fn two_relays_at_once_publish_each_event_once() {
     let app = &placed.app;
     let services = &app.state.services;
     let now = app.clock.now();
-    let mut subscriber = services.events.subscribe_events();
+    let mut subscriber = services.events.subscribe();
     let (a, b) = tokio::join!(
         relay::relay_once(services, now, 100),
         relay::relay_once(services, now, 100)
@@ -93,4 +93,61 @@ async fn two_relays_at_once_publish_each_event_once() {
     }
     assert_eq!(ids.len(), 2);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 2);
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_a_republished_event_once() {
+    use crate::ws::{connect, next, subscribe};
+    use serde_json::json;
+
+    let placed = placed_order("PAY_IN_3").await;
+    let app = &placed.app;
+    let services = &app.state.services;
+    let now = app.clock.now();
+    let mut socket = connect(app, Some(&placed.merchant.key)).await;
+    subscribe(
+        &mut socket,
+        "1",
+        "subscription { orderEvents { id type order { id } } }",
+        json!({}),
+    )
+    .await;
+    app.listening(1).await;
+
+    // The relay publishes the confirmation's events, then dies before marking them.
+    let claimed = relay::claim(services, 100).await.unwrap();
+    for event in claimed.events() {
+        services.events.publish(event.clone());
+    }
+    drop(claimed);
+    // Restarted, it publishes them again.
+    relay::relay_once(services, now, 100).await.unwrap();
+
+    let first = next(&mut socket).await;
+    assert_eq!(
+        first["payload"]["data"]["orderEvents"]["type"],
+        "ORDER_AUTHORIZED"
+    );
+    assert_eq!(
+        first["payload"]["data"]["orderEvents"]["order"]["id"],
+        placed.order
+    );
+    // The next thing the subscriber hears is the next change, not the repeat.
+    let capture = "mutation($i: ID!) { captureOrder(input: { id: $i, idempotencyKey: \"c\" }) { userErrors { code } } }";
+    app.gql(
+        Some(&placed.merchant.key),
+        capture,
+        json!({ "i": placed.order }),
+    )
+    .await;
+    relay::relay_once(services, now, 100).await.unwrap();
+    let second = next(&mut socket).await;
+    assert_eq!(
+        second["payload"]["data"]["orderEvents"]["type"],
+        "ORDER_CAPTURED"
+    );
+    assert_ne!(
+        second["payload"]["data"]["orderEvents"]["id"],
+        first["payload"]["data"]["orderEvents"]["id"]
+    );
 }

@@ -1,71 +1,32 @@
-//! `checkoutUpdated` over WebSocket (graphql-transport-ws).
+//! `checkoutStatus` over WebSocket (graphql-transport-ws).
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::{
-    connect_async,
-    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+use serde_json::json;
+
+use crate::{
+    helpers::{TestApp, checkout_input, create_checkout},
+    ws::{closed, connect, next, open, send},
 };
-
-use crate::helpers::{TestApp, checkout_input, create_checkout};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(app: &TestApp) -> Socket {
-    let url = format!("{}/graphql/ws", app.base.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = connect_async(request).await.expect("websocket");
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": {} }),
-    )
-    .await;
-    assert_eq!(next(&mut socket).await["type"], "connection_ack");
-    socket
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .unwrap();
-}
-
-/// The next protocol message (pings are answered by the server, not expected here).
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        match socket.next().await.expect("open socket").expect("frame") {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn streams_the_current_state_then_changes_then_completes() {
     let app = TestApp::spawn().await;
+    app.start_relay();
     let merchant = app.merchant("Shop").await;
     let created = create_checkout(&app, &merchant, checkout_input("order-1")).await;
     let token = created["checkoutToken"].as_str().unwrap();
     let id = created["checkout"]["id"].as_str().unwrap();
-    let mut socket = connect(&app).await;
+    let mut socket = connect(&app, None).await;
     send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($t: String!) { checkoutUpdated(token: $t) { status merchant { name } } }",
+            "query": "subscription($t: String!) { checkoutStatus(token: $t) { status merchant { name } } }",
             "variables": { "t": token } } }),
     )
     .await;
     let first = next(&mut socket).await;
     assert_eq!(first["type"], "next");
     assert_eq!(
-        first["payload"]["data"]["checkoutUpdated"],
+        first["payload"]["data"]["checkoutStatus"],
         json!({ "status": "OPEN", "merchant": { "name": "Shop" } })
     );
 
@@ -78,7 +39,7 @@ async fn streams_the_current_state_then_changes_then_completes() {
 
     let update = next(&mut socket).await;
     assert_eq!(
-        update["payload"]["data"]["checkoutUpdated"]["status"],
+        update["payload"]["data"]["checkoutStatus"]["status"],
         "CANCELLED"
     );
     assert_eq!(
@@ -90,11 +51,11 @@ async fn streams_the_current_state_then_changes_then_completes() {
 #[tokio::test]
 async fn an_unknown_token_is_an_error() {
     let app = TestApp::spawn().await;
-    let mut socket = connect(&app).await;
+    let mut socket = connect(&app, None).await;
     send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription { checkoutUpdated(token: \"ct_nope\") { status } }" } }),
+            "query": "subscription { checkoutStatus(token: \"ct_nope\") { status } }" } }),
     )
     .await;
     let message = next(&mut socket).await;
@@ -108,48 +69,34 @@ async fn an_unknown_token_is_an_error() {
 #[tokio::test]
 async fn bad_credentials_close_the_connection() {
     let app = TestApp::spawn().await;
-    let url = format!("{}/graphql/ws", app.base.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = connect_async(request).await.unwrap();
+    let mut socket = open(&app, "graphql-transport-ws").await;
     send(
         &mut socket,
         json!({ "type": "connection_init", "payload": { "Authorization": "Bearer sk_test_nope" } }),
     )
     .await;
-    match socket.next().await {
-        Some(Ok(Message::Close(Some(frame)))) => {
-            assert_eq!(u16::from(frame.code), 1002);
-            assert!(
-                frame
-                    .reason
-                    .as_str()
-                    .starts_with("unknown or revoked API key")
-            );
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!(code, 1002);
+    assert!(reason.starts_with("unknown or revoked API key"), "{reason}");
 }
 
 #[tokio::test]
 async fn subscribers_learn_of_expiry_from_the_sweep() {
     let app = TestApp::spawn().await;
+    app.start_relay();
     let merchant = app.merchant("Shop").await;
     let created = create_checkout(&app, &merchant, checkout_input("order-1")).await;
     let token = created["checkoutToken"].as_str().unwrap();
-    let mut socket = connect(&app).await;
+    let mut socket = connect(&app, None).await;
     send(
         &mut socket,
         json!({ "id": "7", "type": "subscribe", "payload": {
-            "query": "subscription($t: String!) { checkoutUpdated(token: $t) { status availablePlans { plan } } }",
+            "query": "subscription($t: String!) { checkoutStatus(token: $t) { status availablePlans { plan } } }",
             "variables": { "t": token } } }),
     )
     .await;
     assert_eq!(
-        next(&mut socket).await["payload"]["data"]["checkoutUpdated"]["status"],
+        next(&mut socket).await["payload"]["data"]["checkoutStatus"]["status"],
         "OPEN"
     );
     app.clock.advance(chrono::Duration::minutes(60));
@@ -162,7 +109,7 @@ async fn subscribers_learn_of_expiry_from_the_sweep() {
     .unwrap();
     let update = next(&mut socket).await;
     assert_eq!(
-        update["payload"]["data"]["checkoutUpdated"],
+        update["payload"]["data"]["checkoutStatus"],
         json!({ "status": "EXPIRED", "availablePlans": [] })
     );
     assert_eq!(

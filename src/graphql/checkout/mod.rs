@@ -10,7 +10,7 @@ pub use input::{
     CreateCheckoutPayload,
 };
 pub use list::{CheckoutFilterInput, CheckoutSort, CheckoutSortField, list_checkouts};
-pub use operations::{CheckoutMutation, CheckoutQuery, CheckoutSubscription};
+pub use operations::{CheckoutMutation, CheckoutQuery};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{checkout, checkout_item};

@@ -1,22 +1,14 @@
-//! The checkout root fields: `checkout(token)`, `createCheckout`, `cancelCheckout` and the
-//! `checkoutUpdated` subscription.
+//! The checkout root fields: `checkout(token)`, `createCheckout` and `cancelCheckout`
+//! (the `checkoutStatus` subscription lives with the other events).
 
-use async_graphql::{
-    Context, Object, Subscription,
-    futures_util::{Stream, stream},
-};
-use tokio::sync::broadcast::error::RecvError;
+use async_graphql::{Context, Object};
 
 use crate::graphql::{
     context::{ScopeGuard, actor, merchant, services},
     errors::payload_parts,
     ids::{NodeKind, decode},
 };
-use crate::{
-    auth::Scope,
-    domain::checkout::{self as rules, CheckoutRequest},
-    service::checkouts,
-};
+use crate::{auth::Scope, domain::checkout::CheckoutRequest, service::checkouts};
 
 use super::{
     CancelCheckoutInput, CancelCheckoutPayload, Checkout, CreateCheckoutInput,
@@ -102,51 +94,5 @@ impl CheckoutMutation {
             checkout: checkout.map(Checkout),
             user_errors,
         })
-    }
-}
-
-/// Checkout subscriptions.
-#[derive(Default)]
-pub struct CheckoutSubscription;
-
-#[Subscription]
-impl CheckoutSubscription {
-    /// The checkout a token opens: its current state at once, then again after every
-    /// change. Ends after the checkout is completed or cancelled.
-    async fn checkout_updated(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The checkout token from `createCheckout`.")] token: String,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Checkout>> + use<>> {
-        let services = services(ctx)?.clone();
-        // Subscribe before reading, so no change between the read and the subscription is lost.
-        let changes = services.events.subscribe_checkouts();
-        let current = checkouts::by_token(&services.db, &token).await?;
-        let id = current.id;
-        let start = (Some(current), changes, services, false);
-        Ok(stream::unfold(
-            start,
-            move |(pending, mut changes, services, done)| async move {
-                if done {
-                    return None;
-                }
-                let row = match pending {
-                    Some(row) => Ok(row),
-                    None => loop {
-                        match changes.recv().await {
-                            Ok(change) if change.checkout_id != id => continue,
-                            Ok(_) | Err(RecvError::Lagged(_)) => {
-                                break checkouts::reload(&services.db, id).await;
-                            }
-                            Err(RecvError::Closed) => return None,
-                        }
-                    },
-                };
-                let open = rules::CheckoutStatus::Open.as_str();
-                let done = !matches!(&row, Ok(row) if row.status == open);
-                let item = row.map(Checkout).map_err(async_graphql::Error::from);
-                Some((item, (None, changes, services, done)))
-            },
-        ))
     }
 }

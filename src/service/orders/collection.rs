@@ -24,7 +24,7 @@ use super::{
         outbox::{self, Event},
         parse_stored, payment_methods,
     },
-    merchant::{record_change, void_locked},
+    merchant::{cancellation, record_change, void_locked},
 };
 use crate::{
     db::begin_write,
@@ -33,6 +33,7 @@ use crate::{
         order::{InstallmentStatus, OrderStatus, retry_delay_days},
         violation::{Violation, ViolationCode},
     },
+    events::EventType,
     payments::{ChargeRequest, GatewayError, GatewayReceipt},
 };
 
@@ -84,7 +85,7 @@ pub async fn charge_due(
         let method = card(&txn, order.payment_method_id).await?;
         let action = match charge(services, &order, &method, row.amount_minor, &key).await? {
             Ok(receipt) => {
-                record_paid(&txn, &order, &row, &receipt, method.id, now).await?;
+                record_paid(&txn, &order, &row, &receipt, (method.id, false), now).await?;
                 report.paid_installments += 1;
                 "installment.charged"
             }
@@ -106,7 +107,7 @@ pub async fn charge_due(
         )
         .await?;
         settle(&txn, &order, now).await?;
-        txn.commit().await?;
+        outbox::commit(services, txn).await?;
     }
     Ok(report)
 }
@@ -164,7 +165,7 @@ pub async fn void_lapsed(
         else {
             continue;
         };
-        let changed = void_locked(
+        let undone = void_locked(
             services,
             &txn,
             &order,
@@ -172,12 +173,9 @@ pub async fn void_lapsed(
             now,
         )
         .await?;
-        let what = (
-            "order.cancelled",
-            json!({ "amountMinor": order.total_minor, "automatic": true }),
-        );
-        record_change(&txn, &Actor::system(), what, &order, changed.refund_id, now).await?;
-        txn.commit().await?;
+        let event = cancellation(&order, &undone, true);
+        record_change(&txn, &Actor::system(), event, now).await?;
+        outbox::commit(services, txn).await?;
         voided += 1;
     }
     Ok(voided)
@@ -275,7 +273,7 @@ pub async fn pay_early(
         let receipt = charge(services, &order, &method, row.amount_minor, &key)
             .await?
             .map_err(super::confirm::declined)?;
-        record_paid(&txn, &order, &row, &receipt, method.id, now).await?;
+        record_paid(&txn, &order, &row, &receipt, (method.id, true), now).await?;
         audit::record(
             &txn,
             actor,
@@ -288,7 +286,7 @@ pub async fn pay_early(
         settle(&txn, &order, now).await?;
         let outcome = PaidEarly { order_id: order.id };
         idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&outcome)).await?;
-        txn.commit().await?;
+        outbox::commit(services, txn).await?;
         Ok(outcome)
     })
     .await
@@ -352,23 +350,15 @@ fn payment_row(
 
 async fn installment_event(
     txn: &DatabaseTransaction,
-    event_type: &'static str,
+    event: (EventType, serde_json::Value),
     order: &order::Model,
+    status: OrderStatus,
     row: &installment::Model,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    outbox::record(
-        txn,
-        Event {
-            event_type,
-            aggregate_type: "installment",
-            aggregate_id: row.id,
-            merchant_id: Some(order.merchant_id),
-            payload: json!({ "orderId": order.id, "sequence": row.sequence, "amountMinor": row.amount_minor }),
-        },
-        now,
-    )
-    .await?;
+    let (event_type, details) = event;
+    let event = Event::installment(event_type, order, status, row, details);
+    outbox::record(txn, event, now).await?;
     Ok(())
 }
 
@@ -377,7 +367,7 @@ async fn record_paid(
     order: &order::Model,
     row: &installment::Model,
     receipt: &GatewayReceipt,
-    method_id: Uuid,
+    (method_id, early): (Uuid, bool),
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     installment::Entity::update_many()
@@ -411,7 +401,9 @@ async fn record_paid(
     payment::Entity::insert(payment.into_active_model())
         .exec_without_returning(txn)
         .await?;
-    installment_event(txn, "installment.paid", order, row, now).await
+    let status = parse_stored(&order.status, "order status")?;
+    let paid = (EventType::InstallmentPaid, json!({ "early": early }));
+    installment_event(txn, paid, order, status, row, now).await
 }
 
 async fn record_failed(
@@ -452,11 +444,34 @@ async fn record_failed(
     payment::Entity::insert(payment.into_active_model())
         .exec_without_returning(txn)
         .await?;
-    installment_event(txn, "installment.failed", order, row, now).await?;
+    let order_status = if retry.is_some() {
+        parse_stored(&order.status, "order status")?
+    } else {
+        OrderStatus::Overdue
+    };
+    let failed = (
+        EventType::InstallmentFailed,
+        json!({
+            "attempt": attempts,
+            "failureCode": error.code(),
+            "nextAttemptAt": retry,
+        }),
+    );
+    installment_event(txn, failed, order, order_status, row, now).await?;
     if retry.is_none() {
         set_status(txn, order, OrderStatus::Overdue, now).await?;
-        let what = ("order.overdue", json!({ "sequence": row.sequence }));
-        record_change(txn, &Actor::system(), what, order, None, now).await?;
+        let event = Event::installment(
+            EventType::OrderOverdue,
+            order,
+            OrderStatus::Overdue,
+            row,
+            serde_json::Value::Null,
+        );
+        let event = Event {
+            aggregate_id: order.id,
+            ..event
+        };
+        record_change(txn, &Actor::system(), event, now).await?;
     }
     Ok(())
 }
@@ -490,15 +505,13 @@ async fn settle(
     if let Some(next) = next {
         set_status(txn, &current, next, now).await?;
         if next == OrderStatus::Completed {
-            record_change(
-                txn,
-                &Actor::system(),
-                ("order.completed", json!(null)),
+            let event = Event::order(
+                EventType::OrderCompleted,
                 &current,
-                None,
-                now,
-            )
-            .await?;
+                OrderStatus::Completed,
+                serde_json::Value::Null,
+            );
+            record_change(txn, &Actor::system(), event, now).await?;
         }
     }
     Ok(())

@@ -34,6 +34,7 @@ use crate::{
         risk::RiskRefusal,
         violation::ViolationCode,
     },
+    events::EventType,
     payments::{ChargeRequest, GatewayError},
 };
 
@@ -216,39 +217,43 @@ async fn confirm_once(
             .filter(checkout::Column::Id.eq(checkout.id))
             .exec(&txn)
             .await?;
+        let authorized = Event::order(
+            EventType::OrderAuthorized,
+            &row,
+            OrderStatus::Authorized,
+            json!({
+                "checkoutId": checkout.id,
+                "plan": input.plan.as_str(),
+                "total": outbox::money(total.minor(), &row.currency),
+                "paidNow": outbox::money(due_now, &row.currency),
+            }),
+        );
         audit::record(
             &txn,
             actor,
-            "order.authorized",
+            EventType::OrderAuthorized.as_str(),
             Some(("order", order_id)),
-            json!({ "amountMinor": total.minor(), "plan": input.plan.as_str() }),
+            authorized.data.clone(),
             now,
         )
         .await?;
-        for (event_type, aggregate_type, id) in [
-            ("checkout.completed", "checkout", checkout.id),
-            ("order.authorized", "order", order_id),
-        ] {
-            outbox::record(
-                &txn,
-                Event {
-                    event_type,
-                    aggregate_type,
-                    aggregate_id: id,
-                    merchant_id: Some(checkout.merchant_id),
-                    payload: json!({ "orderId": order_id, "checkoutId": checkout.id }),
-                },
-                now,
+        let completed = Event {
+            consumer_id: Some(consumer_id),
+            ..Event::checkout(
+                EventType::CheckoutCompleted,
+                &checkout,
+                json!({ "orderId": order_id }),
             )
-            .await?;
-        }
+        };
+        outbox::record(&txn, completed, now).await?;
+        outbox::record(&txn, authorized, now).await?;
         idempotency::finish(
             &txn,
             key_id,
             &Ok::<_, Vec<crate::domain::violation::Violation>>(&outcome),
         )
         .await?;
-        txn.commit().await?;
+        outbox::commit(services, txn).await?;
         Ok::<(), ServiceError>(())
     }
     .await;
@@ -265,7 +270,6 @@ async fn confirm_once(
         }
         return Err(err);
     }
-    services.events.checkout_changed(checkout.id);
     Ok(outcome)
 }
 

@@ -28,6 +28,7 @@ use crate::{
         refund::{InstallmentBalance, RefundError, allocate},
         violation::{Violation, ViolationCode},
     },
+    events::EventType,
     payments::RefundRequest,
 };
 
@@ -99,51 +100,54 @@ async fn installments(
 
 /// Records the operation's audit entry, outbox event and idempotent outcome, and commits.
 async fn finish(
+    services: &Services,
     txn: DatabaseTransaction,
     actor: &Actor,
-    what: (&'static str, serde_json::Value),
-    order: &order::Model,
+    event: Event,
     changed: &Changed,
     key_id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    record_change(&txn, actor, what, order, changed.refund_id, now).await?;
+    record_change(&txn, actor, event, now).await?;
     idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(changed)).await?;
-    txn.commit().await?;
+    outbox::commit(services, txn).await?;
     Ok(())
 }
 
-/// Writes the audit entry and the outbox event of a change to an order.
+/// Writes the audit entry and the outbox event of a change; the audit entry keeps the
+/// event's data.
 pub(crate) async fn record_change(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    (action, metadata): (&'static str, serde_json::Value),
-    order: &order::Model,
-    refund_id: Option<Uuid>,
+    event: Event,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     audit::record(
         txn,
         actor,
-        action,
-        Some(("order", order.id)),
-        metadata.clone(),
+        event.event_type.as_str(),
+        Some((event.event_type.aggregate_type(), event.aggregate_id)),
+        event.data.clone(),
         now,
     )
     .await?;
-    outbox::record(
-        txn,
-        Event {
-            event_type: action,
-            aggregate_type: "order",
-            aggregate_id: order.id,
-            merchant_id: Some(order.merchant_id),
-            payload: json!({ "orderId": order.id, "refundId": refund_id, "details": metadata }),
-        },
-        now,
-    )
-    .await?;
+    outbox::record(txn, event, now).await?;
     Ok(())
+}
+
+/// The data of an order's cancellation: the refund that undid it.
+pub(crate) fn cancellation(order: &order::Model, voided: &Voided, automatic: bool) -> Event {
+    Event::order(
+        EventType::OrderCancelled,
+        order,
+        OrderStatus::Cancelled,
+        json!({
+            "refundId": voided.changed.refund_id,
+            "refundedToShopper": outbox::money(voided.to_shopper_minor, &order.currency),
+            "reason": voided.reason,
+            "automatic": automatic,
+        }),
+    )
 }
 
 /// Captures an authorized order in full.
@@ -208,19 +212,13 @@ pub async fn capture(
             order_id,
             refund_id: None,
         };
-        finish(
-            txn,
-            actor,
-            (
-                "order.captured",
-                json!({ "amountMinor": order.total_minor }),
-            ),
+        let event = Event::order(
+            EventType::OrderCaptured,
             &order,
-            &changed,
-            key_id,
-            now,
-        )
-        .await?;
+            next,
+            json!({ "amount": outbox::money(order.total_minor, &order.currency) }),
+        );
+        finish(services, txn, actor, event, &changed, key_id, now).await?;
         Ok(changed)
     })
     .await
@@ -255,23 +253,22 @@ pub async fn void(
                 "only an authorized order can be cancelled; refund a captured one",
             ));
         }
-        let changed = void_locked(services, &txn, &order, reason, now).await?;
-        finish(
-            txn,
-            actor,
-            (
-                "order.cancelled",
-                json!({ "amountMinor": order.total_minor }),
-            ),
-            &order,
-            &changed,
-            key_id,
-            now,
-        )
-        .await?;
-        Ok(changed)
+        let voided = void_locked(services, &txn, &order, reason, now).await?;
+        let event = cancellation(&order, &voided, false);
+        finish(services, txn, actor, event, &voided.changed, key_id, now).await?;
+        Ok(voided.changed)
     })
     .await
+}
+
+/// A voided order: the refund that undid it and what went back to the card.
+pub(crate) struct Voided {
+    /// The order and its refund.
+    pub changed: Changed,
+    /// How much went back to the shopper's card.
+    pub to_shopper_minor: i64,
+    /// Why it was voided.
+    pub reason: Option<String>,
 }
 
 /// Voids a locked, authorized order (for the merchant, or the capture-window job).
@@ -281,7 +278,7 @@ pub(crate) async fn void_locked(
     order: &order::Model,
     reason: Option<String>,
     now: DateTime<Utc>,
-) -> ServiceResult<Changed> {
+) -> ServiceResult<Voided> {
     let currency: Currency = parse_stored(&order.currency, "currency")?;
     let schedule = installments(txn, order.id).await?;
     let balances = balances(&schedule)?;
@@ -304,7 +301,7 @@ pub(crate) async fn void_locked(
         order,
         order.total_minor,
         plan.to_shopper_minor,
-        reason,
+        reason.clone(),
         None,
         gateway_reference,
         now,
@@ -327,9 +324,13 @@ pub(crate) async fn void_locked(
         .filter(order::Column::Id.eq(order.id))
         .exec(txn)
         .await?;
-    Ok(Changed {
-        order_id: order.id,
-        refund_id: Some(refund_id),
+    Ok(Voided {
+        changed: Changed {
+            order_id: order.id,
+            refund_id: Some(refund_id),
+        },
+        to_shopper_minor: plan.to_shopper_minor,
+        reason,
     })
 }
 
@@ -455,18 +456,18 @@ pub async fn refund(
             order_id,
             refund_id: Some(refund_id),
         };
-        let metadata =
-            json!({ "amountMinor": input.amount_minor, "toShopperMinor": plan.to_shopper_minor });
-        finish(
-            txn,
-            actor,
-            ("order.refunded", metadata),
+        let event = Event::order(
+            EventType::OrderRefunded,
             &order,
-            &changed,
-            key_id,
-            now,
-        )
-        .await?;
+            next,
+            json!({
+                "refundId": refund_id,
+                "amount": outbox::money(input.amount_minor, &order.currency),
+                "refundedToShopper": outbox::money(plan.to_shopper_minor, &order.currency),
+                "refundedTotal": outbox::money(refunded, &order.currency),
+            }),
+        );
+        finish(services, txn, actor, event, &changed, key_id, now).await?;
         Ok(changed)
     })
     .await
