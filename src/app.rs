@@ -19,12 +19,13 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{AppEnv, Config, GatewayKind},
     db, demo,
+    domain::webhook::UrlPolicy,
     encryption::Vault,
-    events::EventBus,
+    events::{EventBus, webhooks::WebhookSender},
     graphql::{self, AppSchema},
     http, jobs,
     payments::sandbox::SandboxGateway,
-    service::Services,
+    service::{Services, webhooks::WebhookSettings},
 };
 
 /// Everything a request handler needs, built once at start.
@@ -55,8 +56,13 @@ impl AppState {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        install_tls_provider();
         let keys = key_ring(&config)?;
         let vault = vault(&config)?;
+        let webhook_policy = UrlPolicy {
+            https_only: config.webhooks_https_only,
+            public_addresses_only: config.webhooks_public_addresses_only,
+        };
         let services = Services {
             db,
             clock,
@@ -89,6 +95,14 @@ impl AppState {
                 per_account: config.login_attempts_per_account_per_minute,
                 per_ip: config.login_attempts_per_ip_per_minute,
             })),
+            webhooks: WebhookSettings {
+                policy: webhook_policy,
+                retry_window: Duration::hours(i64::from(config.webhook_retry_hours)),
+            },
+            webhook_sender: Arc::new(WebhookSender::new(
+                webhook_policy,
+                std::time::Duration::from_secs(config.webhook_timeout_seconds),
+            )),
         };
         let schema = graphql::build(services.clone(), config.graphql_introspection);
         Ok(Self(Arc::new(App {
@@ -187,12 +201,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
     let relay = jobs::spawn_outbox_relay(state.services.clone(), jobs::RELAY_INTERVAL);
+    let webhooks = jobs::spawn_webhook_delivery(state.services.clone(), jobs::DELIVERY_INTERVAL);
     tracing::info!(%address, scheme, "listening");
     let served = serve_on(state.clone(), listener, shutdown_signal()).await;
     expiry.abort();
     usage.abort();
     cleanup.abort();
     relay.abort();
+    webhooks.abort();
     if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
         tracing::warn!(error = %err, "could not record the last use of API keys");
     }
@@ -218,8 +234,7 @@ pub async fn serve_on(
             .with_graceful_shutdown(shutdown)
             .await?);
     };
-    // ring is the only rustls provider compiled in; installing it is idempotent in effect.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls_provider();
     let tls = RustlsConfig::from_pem_file(cert, key)
         .await
         .with_context(|| format!("cannot load the TLS certificate {}", cert.display()))?;
@@ -234,6 +249,12 @@ pub async fn serve_on(
         .serve(state.service())
         .await?;
     Ok(())
+}
+
+/// Makes ring the process's TLS provider (for the HTTPS server and the webhook client);
+/// it is the only one compiled in, and installing it again changes nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Hides the password of a database URL for messages.

@@ -111,6 +111,16 @@ pub struct Config {
     pub capture_window_days: u32,
     /// How often a WebSocket connection is pinged to keep it alive, in seconds.
     pub websocket_keepalive_seconds: u64,
+    /// How long a failing webhook delivery is retried, and an endpoint may fail before it
+    /// is disabled, in hours.
+    pub webhook_retry_hours: u32,
+    /// How long one webhook request may take, connection included, in seconds.
+    pub webhook_timeout_seconds: u64,
+    /// Webhook URLs must use https (production: always).
+    pub webhooks_https_only: bool,
+    /// Webhook URLs must reach public addresses, not private, loopback or link-local ones
+    /// (production: always).
+    pub webhooks_public_addresses_only: bool,
 }
 
 impl Default for Config {
@@ -144,6 +154,10 @@ impl Default for Config {
             payment_gateway: None,
             capture_window_days: 7,
             websocket_keepalive_seconds: 15,
+            webhook_retry_hours: 24,
+            webhook_timeout_seconds: 10,
+            webhooks_https_only: false,
+            webhooks_public_addresses_only: false,
         }
     }
 }
@@ -204,6 +218,8 @@ impl Config {
             if !explicit("graphql_introspection") {
                 config.graphql_introspection = false;
             }
+            config.webhooks_https_only |= !explicit("webhooks_https_only");
+            config.webhooks_public_addresses_only |= !explicit("webhooks_public_addresses_only");
         }
         config.validate()?;
         Ok(config)
@@ -280,6 +296,18 @@ impl Config {
         }
         if !(1..=300).contains(&self.websocket_keepalive_seconds) {
             problems.push("websocket_keepalive_seconds must be between 1 and 300".to_owned());
+        }
+        if !(1..=72).contains(&self.webhook_retry_hours) {
+            problems.push("webhook_retry_hours must be between 1 and 72".to_owned());
+        }
+        if !(1..=30).contains(&self.webhook_timeout_seconds) {
+            problems.push("webhook_timeout_seconds must be between 1 and 30".to_owned());
+        }
+        if production && !(self.webhooks_https_only && self.webhooks_public_addresses_only) {
+            problems.push(
+                "webhooks_https_only and webhooks_public_addresses_only cannot be turned off in production"
+                    .to_owned(),
+            );
         }
         if production && self.seed_demo {
             problems.push(

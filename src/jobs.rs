@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
-    events::relay,
+    events::{relay, webhooks},
     service::{
         ServiceResult, Services, checkouts,
         orders::collection::{self, JobReport},
@@ -17,8 +17,9 @@ use crate::{
 const BATCH: u64 = 500;
 
 /// Everything due as of `now`: open checkouts past their expiry are stored `EXPIRED`
-/// (so lists and subscribers see it), orders not captured in time are voided, and due
-/// instalments are charged. Several instances may run it at once.
+/// (so lists and subscribers see it), orders not captured in time are voided, due
+/// instalments are charged, then the outbox is relayed and due webhooks are sent.
+/// Several instances may run it at once.
 pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     let mut report = JobReport::default();
     loop {
@@ -40,6 +41,21 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
         report.paid_installments += round.paid_installments;
         report.failed_installments += round.failed_installments;
         if ((round.paid_installments + round.failed_installments) as u64) < BATCH {
+            break;
+        }
+    }
+    loop {
+        let relayed = relay::relay_once(services, now, BATCH).await?;
+        report.relayed_events += relayed;
+        if (relayed as u64) < BATCH {
+            break;
+        }
+    }
+    loop {
+        let sent = webhooks::deliver_due(services, now, BATCH).await?;
+        report.webhooks_delivered += sent.delivered;
+        report.webhooks_failed += sent.failed;
+        if ((sent.delivered + sent.failed) as u64) < BATCH {
             break;
         }
     }
@@ -87,6 +103,34 @@ pub fn spawn_outbox_relay(services: Services, every: Duration) -> JoinHandle<()>
                     Ok(_) => break,
                     Err(err) => {
                         tracing::warn!(error = %err.describe(), "outbox relay failed; retrying next round");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// How often the webhook sender looks for due deliveries that no wake-up announced
+/// (retries coming due, other instances' events).
+pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Sends due webhooks: at once when the relay queues some, and every `every` for retries.
+pub fn spawn_webhook_delivery(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = services.events.wait_for_deliveries() => {}
+            }
+            loop {
+                match webhooks::deliver_due(&services, services.clock.now(), BATCH).await {
+                    Ok(sent) if (sent.delivered + sent.failed) as u64 == BATCH => continue,
+                    Ok(_) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err.describe(), "webhook delivery failed; retrying next round");
                         break;
                     }
                 }

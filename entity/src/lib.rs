@@ -25,3 +25,6 @@ pub mod plan;
 pub mod refresh_token;
 pub mod refund;
 pub mod staff_member;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -32,6 +32,9 @@ mod m20261124_000023_create_staff_members;
 mod m20261124_000024_encrypt_checkout_pii;
 mod m20261124_000025_prepare_payment_methods;
 mod m20261202_000026_add_outbox_consumer;
+mod m20261202_000027_create_webhook_endpoints;
+mod m20261202_000028_create_webhook_deliveries;
+mod m20261202_000029_create_webhook_attempts;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -66,6 +69,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000024_encrypt_checkout_pii::Migration),
             Box::new(m20261124_000025_prepare_payment_methods::Migration),
             Box::new(m20261202_000026_add_outbox_consumer::Migration),
+            Box::new(m20261202_000027_create_webhook_endpoints::Migration),
+            Box::new(m20261202_000028_create_webhook_deliveries::Migration),
+            Box::new(m20261202_000029_create_webhook_attempts::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 use entity::{
     api_key, audit_log, checkout, checkout_item, consumer, idempotency_key, installment, merchant,
     merchant_plan_setting, order, outbox_event, payment, payment_method, plan, refund,
+    webhook_attempt, webhook_delivery, webhook_endpoint,
 };
 use migration::sea_orm::prelude::{ChronoDateTimeUtc, ChronoUnixTimestampMillis, Date, Uuid};
 use migration::sea_orm::{
@@ -37,6 +38,9 @@ async fn select_all_entities(db: &DatabaseConnection) -> Result<(), DbErr> {
     idempotency_key::Entity::find().all(db).await?;
     outbox_event::Entity::find().all(db).await?;
     audit_log::Entity::find().all(db).await?;
+    webhook_endpoint::Entity::find().all(db).await?;
+    webhook_delivery::Entity::find().all(db).await?;
+    webhook_attempt::Entity::find().all(db).await?;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
-//! Request signatures: `Paylater-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
-//! with `Paylater-Timestamp: <unix seconds>`. The same scheme signs webhooks the other way.
+//! Signatures: HMAC-SHA256 over `"<unix seconds>.<body>"`, hex, as `v1=<hex>`. Webhooks
+//! carry `Paylater-Signature: t=<seconds>,v1=<hex>` (one `v1` per secret while a rotated
+//! secret is still valid); merchants' requests to us carry the same header, or the `v1`
+//! part alone with the time in `Paylater-Timestamp`.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -32,6 +34,16 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// The `Paylater-Signature` value for `body` signed at `timestamp` with each secret.
+pub fn header(timestamp: i64, secrets: &[&str], body: &[u8]) -> String {
+    let mut value = format!("t={timestamp}");
+    for secret in secrets {
+        value.push(',');
+        value.push_str(&sign(secret, timestamp, body));
+    }
+    value
+}
+
 /// Why a signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -48,7 +60,9 @@ pub enum SignatureError {
     Invalid,
 }
 
-/// Checks a signature against the body, in constant time, at `now` (seconds).
+/// Checks a signature against the body, in constant time, at `now` (seconds). The time
+/// comes from the `t=` part of the signature or, failing that, from `timestamp`; any of
+/// its `v1` values may match.
 pub fn verify(
     secret: &str,
     timestamp: Option<&str>,
@@ -56,22 +70,33 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), SignatureError> {
-    let (timestamp, signature) = timestamp.zip(signature).ok_or(SignatureError::Missing)?;
-    let at: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| SignatureError::Missing)?;
+    let signature = signature.ok_or(SignatureError::Missing)?;
+    let parts: Vec<(&str, &str)> = signature
+        .split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .collect();
+    let timestamp = parts
+        .iter()
+        .find(|(key, _)| *key == "t")
+        .map(|(_, value)| *value)
+        .or(timestamp)
+        .ok_or(SignatureError::Missing)?
+        .trim();
+    let at: i64 = timestamp.parse().map_err(|_| SignatureError::Missing)?;
     if (now - at).abs() > TOLERANCE_SECONDS {
         return Err(SignatureError::Stale);
     }
-    let given = signature
-        .trim()
-        .strip_prefix("v1=")
-        .and_then(|hex_sig| hex::decode(hex_sig).ok())
-        .ok_or(SignatureError::Invalid)?;
-    mac(secret, timestamp.trim(), body)
-        .verify_slice(&given)
-        .map_err(|_| SignatureError::Invalid)
+    let expected = mac(secret, timestamp, body);
+    let matches = parts
+        .iter()
+        .filter(|(key, _)| *key == "v1")
+        .filter_map(|(_, hex_sig)| hex::decode(hex_sig).ok())
+        .any(|given| expected.clone().verify_slice(&given).is_ok());
+    if matches {
+        Ok(())
+    } else {
+        Err(SignatureError::Invalid)
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +133,41 @@ mod tests {
         assert_eq!(
             verify("s3cret", Some("1000"), Some("v1=zz"), b"{}", 1_100),
             Err(SignatureError::Invalid)
+        );
+    }
+
+    #[test]
+    fn the_webhook_header_carries_its_time_and_one_signature_per_secret() {
+        let value = header(1_000, &["new", "old"], b"{}");
+        assert_eq!(
+            value,
+            format!(
+                "t=1000,{},{}",
+                sign("new", 1_000, b"{}"),
+                sign("old", 1_000, b"{}")
+            )
+        );
+        assert_eq!(verify("new", None, Some(&value), b"{}", 1_000), Ok(()));
+        assert_eq!(verify("old", None, Some(&value), b"{}", 1_000), Ok(()));
+        assert_eq!(
+            verify("other", None, Some(&value), b"{}", 1_000),
+            Err(SignatureError::Invalid)
+        );
+        // The time in the header wins over a separate timestamp.
+        assert_eq!(verify("new", Some("5"), Some(&value), b"{}", 1_000), Ok(()));
+        assert_eq!(
+            verify("new", None, Some(&value), b"{}", 2_000),
+            Err(SignatureError::Stale)
+        );
+    }
+
+    #[test]
+    fn the_documented_example_holds() {
+        // README, "Verifying webhook signatures".
+        let body = br#"{"id":"0194f5a0-0000-7000-8000-000000000000","type":"order.captured"}"#;
+        assert_eq!(
+            header(1_800_000_000, &["whsec_test_secret"], body),
+            "t=1800000000,v1=6853ee2826cffcf816b22329590c9856a3b69fc61ea0b383b54e055154117080"
         );
     }
 }

@@ -16,6 +16,7 @@ pub mod refund;
 pub mod risk;
 pub mod schedule;
 pub mod violation;
+pub mod webhook;
 
 pub use currency::Currency;
 pub use money::{Money, MoneyError};

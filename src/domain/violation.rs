@@ -91,6 +91,12 @@ pub enum ViolationCode {
     RefundFailed,
     /// The instalment is paid or cancelled, or its order is closed.
     InstallmentNotPayable,
+    /// The URL names or resolves to an address that is not public.
+    AddressNotPublic,
+    /// The merchant has no webhook endpoint yet.
+    WebhookEndpointMissing,
+    /// The webhook endpoint is disabled; set it again to enable it.
+    WebhookEndpointDisabled,
 }
 
 impl ViolationCode {

@@ -1,5 +1,5 @@
-//! The in-process event bus: relayed events fan out to every live subscription, and
-//! committed outbox rows wake the relay.
+//! The in-process event bus: relayed events fan out to every live subscription,
+//! committed outbox rows wake the relay, and queued webhook deliveries wake their sender.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ const CAPACITY: usize = 1024;
 pub struct EventBus {
     events: broadcast::Sender<Arc<PublishedEvent>>,
     written: Arc<Notify>,
+    queued: Arc<Notify>,
 }
 
 impl Default for EventBus {
@@ -22,6 +23,7 @@ impl Default for EventBus {
         Self {
             events: broadcast::channel(CAPACITY).0,
             written: Arc::new(Notify::new()),
+            queued: Arc::new(Notify::new()),
         }
     }
 }
@@ -52,5 +54,16 @@ impl EventBus {
     /// called since the last wait).
     pub async fn wait_for_writes(&self) {
         self.written.notified().await;
+    }
+
+    /// Tells the webhook sender that deliveries are due.
+    pub fn deliveries_queued(&self) {
+        self.queued.notify_one();
+    }
+
+    /// Waits until [`EventBus::deliveries_queued`] is called (or returns at once if it was
+    /// called since the last wait).
+    pub async fn wait_for_deliveries(&self) {
+        self.queued.notified().await;
     }
 }

@@ -1,11 +1,13 @@
 //! Events: what changed, told to whoever listens. Changes write outbox rows in their own
 //! transaction ([`crate::service::outbox`]); the [`relay`] publishes them, in order, to the
-//! in-process [`bus`] that subscriptions listen to. The [`catalogue`] names every kind.
+//! in-process [`bus`] that subscriptions listen to, and queues their [`webhooks`]. The
+//! [`catalogue`] names every kind; the [`envelope`] is what goes out.
 
 pub mod bus;
 pub mod catalogue;
 pub mod envelope;
 pub mod relay;
+pub mod webhooks;
 
 pub use bus::EventBus;
 pub use catalogue::EventType;

@@ -135,8 +135,9 @@ pub async fn claim(services: &Services, limit: u64) -> ServiceResult<Claimed> {
     Ok(Claimed { txn, events, ids })
 }
 
-/// Relays one batch: claim, publish to the bus, acknowledge. Returns how many rows it
-/// took; none when nothing waits, without taking a write lock.
+/// Relays one batch: claim, queue its webhooks, publish it to the bus, acknowledge (the
+/// webhooks commit with the acknowledgement). Returns how many rows it took; none when
+/// nothing waits, without taking a write lock.
 pub async fn relay_once(
     services: &Services,
     now: DateTime<Utc>,
@@ -146,8 +147,19 @@ pub async fn relay_once(
         return Ok(0);
     }
     let claimed = claim(services, limit).await?;
+    let queued = super::webhooks::fanout::queue(
+        claimed.transaction(),
+        claimed.events(),
+        services.live_mode,
+        now,
+    )
+    .await?;
     for event in claimed.events() {
         services.events.publish(event.clone());
     }
-    claimed.acknowledge(now).await
+    let relayed = claimed.acknowledge(now).await?;
+    if queued > 0 {
+        services.events.deliveries_queued();
+    }
+    Ok(relayed)
 }

@@ -173,6 +173,12 @@ pub enum UserErrorCode {
     RefundFailed,
     /// The instalment is paid or cancelled, or its order is closed.
     InstallmentNotPayable,
+    /// The URL names or resolves to an address that is not public.
+    AddressNotPublic,
+    /// The merchant has no webhook endpoint yet.
+    WebhookEndpointMissing,
+    /// The webhook endpoint is disabled; set it again to enable it.
+    WebhookEndpointDisabled,
 }
 
 /// A problem with a mutation's input that the caller can fix. Nothing was changed.

@@ -2,7 +2,7 @@
 //! key with the current one, so the old key can then be removed. Safe while the server
 //! serves: each value is replaced only if it has not changed since it was read.
 
-use entity::{checkout, consumer, merchant, payment_method, staff_member};
+use entity::{checkout, consumer, merchant, payment_method, staff_member, webhook_endpoint};
 use sea_orm::{
     ColumnTrait, EntityTrait, IdenStatic, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
@@ -93,6 +93,17 @@ pub async fn rotate_all(services: &Services) -> ServiceResult<usize> {
         staff_member::Column::TotpSecret,
     )
     .await?;
+    for column in [
+        webhook_endpoint::Column::Secret,
+        webhook_endpoint::Column::PreviousSecret,
+    ] {
+        rewritten += rotate_column::<webhook_endpoint::Entity>(
+            services,
+            webhook_endpoint::Column::Id,
+            column,
+        )
+        .await?;
+    }
     for column in checkout_pii::ENCRYPTED_COLUMNS {
         rewritten +=
             rotate_column::<checkout::Entity>(services, checkout::Column::Id, column).await?;

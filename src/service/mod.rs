@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod payment_methods;
 pub mod plans;
 pub mod staff;
+pub mod webhooks;
 
 use std::{future::Future, sync::Arc};
 
@@ -67,6 +68,10 @@ pub struct Services {
     pub gateway: Arc<dyn PaymentGateway>,
     /// How long a merchant has to capture an order before it is voided.
     pub capture_window: Duration,
+    /// Which URLs may receive webhooks, and how long failures are retried.
+    pub webhooks: webhooks::WebhookSettings,
+    /// Sends webhook requests.
+    pub webhook_sender: Arc<crate::events::webhooks::WebhookSender>,
 }
 
 impl Services {

@@ -9,7 +9,9 @@ use paylater::{
     config::Config,
     encryption::EncryptionKeyConfig,
     graphql::ids::{NodeKind, decode},
-    service::{audit::Actor, checkout_pii, consumers, key_rotation, merchants, mfa, staff},
+    service::{
+        audit::Actor, checkout_pii, consumers, key_rotation, merchants, mfa, staff, webhooks,
+    },
 };
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -161,6 +163,23 @@ async fn keys_rotate_without_losing_data() {
     .await
     .unwrap();
 
+    let endpoint = webhooks::EndpointInput {
+        url: "https://hooks.shop.example/paylater".into(),
+        event_types: vec![],
+    };
+    let (_, first_webhook_secret) =
+        webhooks::set_endpoint(services, &Actor::command_line(), merchant_id, &endpoint)
+            .await
+            .unwrap();
+    let (_, webhook_secret) = webhooks::rotate_secret(
+        services,
+        &Actor::command_line(),
+        merchant_id,
+        chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+
     let rotating = with_keys(&app, vec![key("k2", 2), key("k1", 1)]);
     // With the new key in front but before re-encryption, logins keep working.
     let actor = Actor::anonymous(None);
@@ -173,10 +192,11 @@ async fn keys_rotate_without_losing_data() {
     .await;
     assert!(before.is_ok());
     // Consumer: email, two names, phone, TOTP secret; the signing and staff secrets; the
-    // checkout's email, two names, phone, street, city and postal code.
+    // webhook secret and the one it replaced; the checkout's email, two names, phone,
+    // street, city and postal code.
     assert_eq!(
         key_rotation::rotate_all(&rotating).await.unwrap(),
-        5 + 1 + 1 + 7
+        5 + 1 + 1 + 2 + 7
     );
     assert_eq!(
         key_rotation::rotate_all(&rotating).await.unwrap(),
@@ -216,6 +236,14 @@ async fn keys_rotate_without_losing_data() {
             .unwrap()
             .as_deref(),
         Some(signing.as_str())
+    );
+    let hook = webhooks::endpoint(&rotated.db, merchant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        webhooks::signing_secrets(&rotated, &hook, app.clock.now()).unwrap(),
+        vec![webhook_secret, first_webhook_secret.unwrap()]
     );
     let code = paylater::auth::totp::code_at(&staff_member.totp_secret, app.clock.now()).unwrap();
     staff::login(

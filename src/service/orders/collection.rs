@@ -49,6 +49,12 @@ pub struct JobReport {
     pub failed_installments: usize,
     /// Orders voided because their capture window closed.
     pub voided_orders: usize,
+    /// Outbox events relayed to subscriptions and webhooks.
+    pub relayed_events: usize,
+    /// Webhook attempts answered with a 2xx.
+    pub webhooks_delivered: usize,
+    /// Webhook attempts that failed.
+    pub webhooks_failed: usize,
 }
 
 const UNPAID_DUE: [InstallmentStatus; 2] =

@@ -1,0 +1,445 @@
+//! A merchant's webhooks: its endpoint (one per merchant), the signing secret (shown once,
+//! stored encrypted, rotated with an overlap), the delivery log and redelivery. Sending
+//! lives in [`crate::events::webhooks`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde_json::json;
+use url::Host;
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult, Services,
+    audit::{self, Actor},
+    pagination::{Cursor, Keyset, Page, PageRequest},
+    parse_stored, retry_transient,
+};
+use crate::{
+    auth::secret::random_secret,
+    db::begin_write,
+    domain::{
+        violation::ViolationCode,
+        webhook::{DeliveryStatus, EndpointStatus, UrlError, UrlPolicy, check_url, is_public},
+    },
+    encryption::column_context,
+    events::EventType,
+};
+
+/// How webhooks behave, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    /// Which URLs may receive events.
+    pub policy: UrlPolicy,
+    /// How long a delivery is retried, and an endpoint may fail before it is disabled.
+    pub retry_window: Duration,
+}
+
+/// What a merchant sets: where to send, and which events (all when empty).
+#[derive(Debug, Clone)]
+pub struct EndpointInput {
+    /// The URL to POST to.
+    pub url: String,
+    /// The events to send; empty sends every event.
+    pub event_types: Vec<EventType>,
+}
+
+/// The longest a rotated secret may keep signing.
+pub const MAX_SECRET_OVERLAP: Duration = Duration::days(7);
+
+fn secret_context(endpoint_id: Uuid, column: &str) -> String {
+    column_context("webhook_endpoints", column, endpoint_id)
+}
+
+fn seal(services: &Services, endpoint_id: Uuid, column: &str, secret: &str) -> String {
+    services
+        .vault
+        .encrypt(secret, &secret_context(endpoint_id, column))
+}
+
+fn open(
+    services: &Services,
+    endpoint_id: Uuid,
+    column: &str,
+    sealed: &str,
+) -> ServiceResult<String> {
+    services
+        .vault
+        .decrypt(sealed, &secret_context(endpoint_id, column))
+        .map_err(|err| ServiceError::internal(format!("webhook secret of {endpoint_id}: {err}")))
+}
+
+/// The secrets that sign at `now`: the current one, and the previous one until it expires.
+pub fn signing_secrets(
+    services: &Services,
+    endpoint: &webhook_endpoint::Model,
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<String>> {
+    let mut secrets = vec![open(services, endpoint.id, "secret", &endpoint.secret)?];
+    if let (Some(previous), Some(until)) = (
+        &endpoint.previous_secret,
+        endpoint.previous_secret_expires_at,
+    ) && until.0 > now
+    {
+        secrets.push(open(services, endpoint.id, "previous_secret", previous)?);
+    }
+    Ok(secrets)
+}
+
+/// The event types an endpoint receives; `None` means every type.
+pub fn subscribed_types(
+    endpoint: &webhook_endpoint::Model,
+) -> ServiceResult<Option<Vec<EventType>>> {
+    let names: Vec<String> = serde_json::from_str(&endpoint.event_types)
+        .map_err(|err| ServiceError::internal(format!("event types of {}: {err}", endpoint.id)))?;
+    let types = names
+        .iter()
+        .map(|name| parse_stored::<EventType>(name, "event type"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!types.is_empty()).then_some(types))
+}
+
+/// The merchant's endpoint, if it has one.
+pub async fn endpoint(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+) -> ServiceResult<Option<webhook_endpoint::Model>> {
+    Ok(webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::MerchantId.eq(merchant_id))
+        .one(db)
+        .await?)
+}
+
+fn url_refused(code: ViolationCode, message: &str) -> ServiceError {
+    ServiceError::refused("url", code, message)
+}
+
+/// Checks a URL by the policy, resolving its host name when only public addresses may
+/// receive events.
+async fn checked_url(url: &str, policy: UrlPolicy) -> ServiceResult<String> {
+    let url = check_url(url, policy).map_err(|err| {
+        let code = match err {
+            UrlError::NotPublic => ViolationCode::AddressNotPublic,
+            UrlError::TooLong => ViolationCode::TooLong,
+            _ => ViolationCode::InvalidUrl,
+        };
+        url_refused(code, &err.to_string())
+    })?;
+    if policy.public_addresses_only
+        && let Some(Host::Domain(host)) = url.host()
+    {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<_> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|_| url_refused(ViolationCode::InvalidUrl, "its host name does not resolve"))?
+            .collect();
+        if addresses.is_empty() || addresses.iter().any(|address| !is_public(address.ip())) {
+            return Err(url_refused(
+                ViolationCode::AddressNotPublic,
+                &UrlError::NotPublic.to_string(),
+            ));
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// Sets the merchant's endpoint: creates it with a new signing secret (returned, once), or
+/// changes its URL and events, enabling it again if it was disabled (the secret stays).
+pub async fn set_endpoint(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+    input: &EndpointInput,
+) -> ServiceResult<(webhook_endpoint::Model, Option<String>)> {
+    let url = checked_url(&input.url, services.webhooks.policy).await?;
+    let mut names: Vec<&str> = input.event_types.iter().map(|t| t.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let event_types = serde_json::to_string(&names)
+        .map_err(|err| ServiceError::internal(format!("event types: {err}")))?;
+    retry_transient(|| async {
+        let now = services.clock.now();
+        let at = ChronoUnixTimestampMillis(now);
+        let txn = begin_write(&services.db).await?;
+        let existing = locked_endpoint(&txn, merchant_id).await?;
+        let (endpoint, secret) = match existing {
+            Some(existing) => {
+                let changed = webhook_endpoint::Model {
+                    url: url.clone(),
+                    event_types: event_types.clone(),
+                    status: EndpointStatus::Enabled.as_str().to_owned(),
+                    disabled_reason: None,
+                    failing_since: None,
+                    updated_at: at,
+                    ..existing
+                };
+                changed
+                    .clone()
+                    .into_active_model()
+                    .reset_all()
+                    .update(&txn)
+                    .await?;
+                (changed, None)
+            }
+            None => {
+                let id = Uuid::now_v7();
+                let secret = random_secret("whsec_");
+                let created = webhook_endpoint::Model {
+                    id,
+                    merchant_id,
+                    url: url.clone(),
+                    event_types: event_types.clone(),
+                    secret: seal(services, id, "secret", &secret),
+                    previous_secret: None,
+                    previous_secret_expires_at: None,
+                    status: EndpointStatus::Enabled.as_str().to_owned(),
+                    disabled_reason: None,
+                    failing_since: None,
+                    created_at: at,
+                    updated_at: at,
+                };
+                webhook_endpoint::Entity::insert(created.clone().into_active_model())
+                    .exec_without_returning(&txn)
+                    .await?;
+                (created, Some(secret))
+            }
+        };
+        let details = json!({ "url": url, "eventTypes": names, "created": secret.is_some() });
+        let target = Some(("webhook_endpoint", endpoint.id));
+        audit::record(&txn, actor, "webhook_endpoint.set", target, details, now).await?;
+        txn.commit().await?;
+        Ok((endpoint, secret))
+    })
+    .await
+}
+
+async fn locked_endpoint(
+    txn: &DatabaseTransaction,
+    merchant_id: Uuid,
+) -> ServiceResult<Option<webhook_endpoint::Model>> {
+    Ok(webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::MerchantId.eq(merchant_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?)
+}
+
+/// Gives the endpoint a new signing secret (returned, once). The old one keeps signing
+/// beside it for `overlap` (up to [`MAX_SECRET_OVERLAP`]), so receivers can switch
+/// without missing a delivery.
+pub async fn rotate_secret(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+    overlap: Duration,
+) -> ServiceResult<(webhook_endpoint::Model, String)> {
+    if overlap < Duration::zero() || overlap > MAX_SECRET_OVERLAP {
+        return Err(ServiceError::refused(
+            "keepPreviousSecretForSeconds",
+            ViolationCode::OutOfRange,
+            "must be between 0 and 604800 (7 days)",
+        ));
+    }
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let current = locked_endpoint(&txn, merchant_id).await?.ok_or_else(|| {
+        ServiceError::refused(
+            "keepPreviousSecretForSeconds",
+            ViolationCode::WebhookEndpointMissing,
+            "set a webhook endpoint first",
+        )
+    })?;
+    let old = open(services, current.id, "secret", &current.secret)?;
+    let secret = random_secret("whsec_");
+    let keep = overlap > Duration::zero();
+    let rotated = webhook_endpoint::Model {
+        secret: seal(services, current.id, "secret", &secret),
+        previous_secret: keep.then(|| seal(services, current.id, "previous_secret", &old)),
+        previous_secret_expires_at: keep.then_some(ChronoUnixTimestampMillis(now + overlap)),
+        updated_at: ChronoUnixTimestampMillis(now),
+        ..current
+    };
+    rotated
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    let details = json!({ "previousSecretSeconds": overlap.num_seconds() });
+    let target = Some(("webhook_endpoint", rotated.id));
+    audit::record(
+        &txn,
+        actor,
+        "webhook_endpoint.secret_rotated",
+        target,
+        details,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((rotated, secret))
+}
+
+/// Which deliveries to list. All conditions must hold; each has an index that also sorts.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// Only deliveries in this status.
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries of this event type.
+    pub event_type: Option<EventType>,
+}
+
+fn filtered(merchant_id: Uuid, filter: &DeliveryFilter) -> Select<webhook_delivery::Entity> {
+    use webhook_delivery::Column;
+    let mut select = webhook_delivery::Entity::find().filter(Column::MerchantId.eq(merchant_id));
+    if let Some(status) = filter.status {
+        select = select.filter(Column::Status.eq(status.as_str()));
+    }
+    if let Some(event_type) = filter.event_type {
+        select = select.filter(Column::EventType.eq(event_type.as_str()));
+    }
+    select
+}
+
+/// The keyset position of a delivery.
+pub fn cursor(delivery: &webhook_delivery::Model) -> Cursor {
+    Cursor {
+        value: delivery.created_at.0.timestamp_millis(),
+        id: delivery.id,
+    }
+}
+
+/// One page of the merchant's deliveries by creation time, in one statement.
+pub async fn list_deliveries(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    filter: &DeliveryFilter,
+    descending: bool,
+    page: PageRequest,
+) -> ServiceResult<Page<webhook_delivery::Model>> {
+    let keyset = Keyset {
+        column: webhook_delivery::Column::CreatedAt,
+        id: webhook_delivery::Column::Id,
+        descending,
+    };
+    Ok(keyset
+        .fetch(db, filtered(merchant_id, filter), page)
+        .await?)
+}
+
+/// How many of the merchant's deliveries match `filter`.
+pub async fn count_deliveries(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    filter: &DeliveryFilter,
+) -> ServiceResult<u64> {
+    Ok(filtered(merchant_id, filter).count(db).await?)
+}
+
+/// One of the merchant's deliveries; anyone else's is not found.
+pub async fn delivery(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<webhook_delivery::Model> {
+    webhook_delivery::Entity::find_by_id(id)
+        .filter(webhook_delivery::Column::MerchantId.eq(merchant_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The attempts of each delivery, in order, in one statement.
+pub async fn attempts_by_delivery(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<webhook_attempt::Model>>> {
+    let rows = webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.is_in(ids.iter().copied()))
+        .order_by_asc(webhook_attempt::Column::DeliveryId)
+        .order_by_asc(webhook_attempt::Column::Number)
+        .all(db)
+        .await?;
+    let mut by_delivery: HashMap<Uuid, Vec<webhook_attempt::Model>> = HashMap::new();
+    for row in rows {
+        by_delivery.entry(row.delivery_id).or_default().push(row);
+    }
+    Ok(by_delivery)
+}
+
+/// Sends a delivery again now, whatever its status: one more attempt, then the usual
+/// retries while its window lasts. Refused while the endpoint is disabled.
+pub async fn redeliver(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+    delivery_id: Uuid,
+) -> ServiceResult<webhook_delivery::Model> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let current = webhook_delivery::Entity::find_by_id(delivery_id)
+        .filter(webhook_delivery::Column::MerchantId.eq(merchant_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let endpoint = locked_endpoint(&txn, merchant_id).await?;
+    let enabled = endpoint.as_ref().is_some_and(|endpoint| {
+        endpoint.id == current.endpoint_id && endpoint.status == EndpointStatus::Enabled.as_str()
+    });
+    if !enabled {
+        return Err(ServiceError::refused(
+            "deliveryId",
+            ViolationCode::WebhookEndpointDisabled,
+            "the endpoint is disabled: set it again with setWebhookEndpoint first",
+        ));
+    }
+    let at = ChronoUnixTimestampMillis(now);
+    let queued = webhook_delivery::Model {
+        status: DeliveryStatus::Pending.as_str().to_owned(),
+        next_attempt_at: Some(at),
+        redelivery_requested: true,
+        updated_at: at,
+        ..current
+    };
+    webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::Status,
+            Expr::value(queued.status.clone()),
+        )
+        .col_expr(
+            webhook_delivery::Column::NextAttemptAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(
+            webhook_delivery::Column::RedeliveryRequested,
+            Expr::value(true),
+        )
+        .col_expr(
+            webhook_delivery::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(webhook_delivery::Column::Id.eq(delivery_id))
+        .exec(&txn)
+        .await?;
+    let target = Some(("webhook_delivery", delivery_id));
+    let details = json!({ "eventId": queued.event_id, "eventType": queued.event_type });
+    audit::record(
+        &txn,
+        actor,
+        "webhook.redelivery_requested",
+        target,
+        details,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    services.events.deliveries_queued();
+    Ok(queued)
+}
