@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{
     api_keys::ApiKey, audit::AuditEntry, checkout::Checkout, errors::ErrorCode, orders::Order,
+    webhooks::WebhookDelivery,
 };
 use crate::service::pagination::{Cursor, Page, PageRequest};
 
@@ -16,7 +17,8 @@ use crate::service::pagination::{Cursor, Page, PageRequest};
     concrete(name = "CheckoutConnection", params(Checkout)),
     concrete(name = "ApiKeyConnection", params(ApiKey)),
     concrete(name = "AuditEntryConnection", params(AuditEntry)),
-    concrete(name = "OrderConnection", params(Order))
+    concrete(name = "OrderConnection", params(Order)),
+    concrete(name = "WebhookDeliveryConnection", params(WebhookDelivery))
 )]
 pub struct Connection<N: OutputType + Clone>
 where
@@ -38,7 +40,8 @@ where
     concrete(name = "CheckoutEdge", params(Checkout)),
     concrete(name = "ApiKeyEdge", params(ApiKey)),
     concrete(name = "AuditEntryEdge", params(AuditEntry)),
-    concrete(name = "OrderEdge", params(Order))
+    concrete(name = "OrderEdge", params(Order)),
+    concrete(name = "WebhookDeliveryEdge", params(WebhookDelivery))
 )]
 pub struct Edge<N: OutputType> {
     /// Pass as `after` or `before` to page from here.

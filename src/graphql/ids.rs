@@ -26,6 +26,8 @@ pub enum NodeKind {
     Order,
     /// A refund of an order.
     Refund,
+    /// A webhook delivery.
+    WebhookDelivery,
 }
 
 impl NodeKind {
@@ -39,6 +41,7 @@ impl NodeKind {
             Self::PaymentMethod => "PaymentMethod",
             Self::Order => "Order",
             Self::Refund => "Refund",
+            Self::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -52,6 +55,7 @@ impl NodeKind {
             "PaymentMethod" => Some(Self::PaymentMethod),
             "Order" => Some(Self::Order),
             "Refund" => Some(Self::Refund),
+            "WebhookDelivery" => Some(Self::WebhookDelivery),
             _ => None,
         }
     }

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{checkout, checkout_item, installment, merchant, payment, refund};
+use entity::{checkout, checkout_item, installment, merchant, payment, refund, webhook_attempt};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -76,6 +76,15 @@ impl Batch for Vec<refund::Model> {
     }
 }
 
+/// The attempts of a webhook delivery, by delivery id.
+impl Batch for Vec<webhook_attempt::Model> {
+    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::webhooks::attempts_by_delivery(db, ids)
+            .await
+            .map(|found| every_key(ids, found))
+    }
+}
+
 /// Gives every requested id an entry (empty when it has no rows), so the loader caches
 /// "nothing" too and a later lookup of that id does not load again.
 fn every_key<T>(ids: &[Uuid], mut found: HashMap<Uuid, Vec<T>>) -> HashMap<Uuid, Vec<T>> {
@@ -119,6 +128,8 @@ pub struct Loaders {
     pub payments: RequestLoader<Vec<payment::Model>>,
     /// Refunds by order id.
     pub refunds: RequestLoader<Vec<refund::Model>>,
+    /// Webhook attempts by delivery id.
+    pub webhook_attempts: RequestLoader<Vec<webhook_attempt::Model>>,
 }
 
 fn loader<T: Batch>(db: &DatabaseConnection) -> RequestLoader<T> {
@@ -143,6 +154,7 @@ impl Loaders {
             installments: loader(db),
             payments: loader(db),
             refunds: loader(db),
+            webhook_attempts: loader(db),
         }
     }
 
@@ -157,6 +169,7 @@ impl Loaders {
         loaders.installments.enable_all_cache(false);
         loaders.payments.enable_all_cache(false);
         loaders.refunds.enable_all_cache(false);
+        loaders.webhook_attempts.enable_all_cache(false);
         loaders
     }
 }

@@ -7,12 +7,13 @@ use entity::merchant;
 use super::{
     api_keys::{ApiKey, list_api_keys},
     checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
-    connection::{Connection, PageArgs},
+    connection::{Connection, PageArgs, SortDirection},
     context::{MerchantGuard, ScopeGuard, merchant as calling_merchant, services},
     ids::{NodeKind, encode},
     order_list::{OrderFilterInput, OrderSort, list_orders},
     orders::Order,
     scalars::DateTime,
+    webhooks::{WebhookDelivery, WebhookDeliveryFilterInput, WebhookEndpoint, list_deliveries},
 };
 use crate::{
     auth::Scope,
@@ -133,6 +134,46 @@ impl Merchant {
             before,
         };
         list_orders(ctx, Owner::Merchant(self.0.id), page, filter, sort).await
+    }
+
+    /// Where this merchant's events are POSTed; null until `setWebhookEndpoint`. Needs the
+    /// `webhooks:manage` scope.
+    #[graphql(guard = "ScopeGuard(Scope::WebhooksManage)")]
+    async fn webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<WebhookEndpoint>> {
+        let endpoint = crate::service::webhooks::endpoint(&services(ctx)?.db, self.0.id).await?;
+        Ok(endpoint.map(WebhookEndpoint))
+    }
+
+    /// The webhook delivery log: every event sent to this merchant's endpoint with each
+    /// attempt, newest first unless `direction` says otherwise. Needs the
+    /// `webhooks:manage` scope.
+    #[graphql(
+        guard = "ScopeGuard(Scope::WebhooksManage)",
+        complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n deliveries (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return deliveries after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n deliveries (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return deliveries before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Which deliveries.")] filter: Option<WebhookDeliveryFilterInput>,
+        #[graphql(desc = "Order by creation time: `DESC` (default) or `ASC`.")] direction: Option<
+            SortDirection,
+        >,
+    ) -> async_graphql::Result<Connection<WebhookDelivery>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        list_deliveries(ctx, self.0.id, page, filter, direction).await
     }
 
     /// This merchant's API keys, newest first, revoked ones included. Needs the

@@ -25,6 +25,7 @@ pub mod rate_limit;
 pub mod request_signing;
 pub mod scalars;
 pub mod staff;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -61,6 +62,7 @@ pub struct MutationRoot(
     payment_methods::PaymentMethodMutation,
     orders::OrderMutation,
     orders::MerchantOrderMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).

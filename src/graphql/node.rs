@@ -14,12 +14,13 @@ use super::{
     orders::{Order, Refund},
     payment_methods::PaymentMethod,
     staff::StaffMember,
+    webhooks::WebhookDelivery,
 };
 use crate::{
     auth::{Principal, Scope},
     service::{
         ServiceError, api_keys, checkouts, consumers, merchants, orders, parse_stored,
-        payment_methods, staff,
+        payment_methods, staff, webhooks,
     },
 };
 
@@ -49,6 +50,8 @@ pub enum Node {
     Order(Order),
     /// A refund (visible to whoever sees its order).
     Refund(Refund),
+    /// A webhook delivery (visible to its merchant, with the `webhooks:manage` scope).
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// Who is asking for an order, as the order service scopes it.
@@ -95,6 +98,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         )),
         (Principal::Merchant(merchant), NodeKind::Merchant) if uuid == merchant.merchant_id => {
             Node::Merchant(Merchant(merchants::get(db, uuid).await?))
+        }
+        (Principal::Merchant(_), NodeKind::WebhookDelivery) => {
+            let merchant = merchant_with(ctx, Scope::WebhooksManage)?;
+            Node::WebhookDelivery(WebhookDelivery(
+                webhooks::delivery(db, merchant.merchant_id, uuid).await?,
+            ))
         }
         (Principal::Merchant(_), NodeKind::ApiKey) => {
             let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;

@@ -114,6 +114,14 @@ async fn every_operation_for_every_caller() {
     let capture = format!(
         "mutation {{ captureOrder(input: {{ id: \"{unknown_order}\", idempotencyKey: \"k\" }}) {{ userErrors {{ code }} }} }}"
     );
+    let unknown_delivery = paylater::graphql::ids::encode(
+        paylater::graphql::ids::NodeKind::WebhookDelivery,
+        uuid::Uuid::now_v7(),
+    )
+    .0;
+    let redeliver = format!(
+        "mutation {{ redeliverWebhook(input: {{ deliveryId: \"{unknown_delivery}\" }}) {{ userErrors {{ code }} }} }}"
+    );
     let create_key = "mutation { createApiKey(input: { name: \"x\", scopes: [CHECKOUTS_WRITE] }) { apiKey { id } } }";
     let create = create_checkout_mutation();
     let create_vars = json!({ "input": checkout_input("table") });
@@ -253,6 +261,62 @@ async fn every_operation_for_every_caller() {
                 OK,
                 "FORBIDDEN",
                 OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ),
+        (
+            "merchant.webhookDeliveries",
+            "{ merchant { webhookDeliveries { totalCount } webhookEndpoint { url } } }",
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ),
+        (
+            "setWebhookEndpoint (bad URL)",
+            "mutation { setWebhookEndpoint(input: { url: \"nope\" }) { userErrors { code } } }",
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ),
+        (
+            "rotateWebhookSecret (no endpoint)",
+            "mutation { rotateWebhookSecret(input: {}) { userErrors { code } } }",
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                OK,
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ),
+        (
+            "redeliverWebhook (unknown delivery)",
+            &redeliver,
+            json!({}),
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "FORBIDDEN",
+                "NOT_FOUND",
                 "FORBIDDEN",
                 "FORBIDDEN",
             ],

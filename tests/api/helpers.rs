@@ -235,6 +235,20 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// Runs every job due as of `at` (RFC 3339) through `POST /sandbox/run-jobs`, and
+    /// returns what they did.
+    pub async fn run_jobs(&self, at: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/sandbox/run-jobs", self.base))
+            .json(&json!({ "at": at }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["report"].clone()
+    }
+
     /// Runs the outbox relay in the background, as the server does, so subscriptions hear
     /// events as they commit. Tests that count statements or drive the relay themselves do
     /// not start it.

@@ -13,16 +13,7 @@ async fn confirmed() -> Life {
 
 impl Life {
     async fn run_jobs(&self, at: &str) -> Value {
-        let response = self
-            .app
-            .client
-            .post(format!("{}/sandbox/run-jobs", self.app.base))
-            .json(&json!({ "at": at }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json::<Value>().await.unwrap()["report"].clone()
+        self.app.run_jobs(at).await
     }
 
     /// The order as its merchant sees it: status and each instalment's status.

@@ -118,3 +118,87 @@ async fn listing_fifty_orders_costs_a_constant_number_of_statements() {
         "the statement count must not grow with the page size"
     );
 }
+
+const DELIVERIES: &str = "query($first: Int) { merchant { webhookDeliveries(first: $first) {
+    totalCount nodes { id eventType status attempts { number statusCode } } } } }";
+
+#[tokio::test]
+async fn listing_fifty_webhook_deliveries_costs_a_constant_number_of_statements() {
+    use chrono::Utc;
+    use entity::{webhook_attempt, webhook_delivery};
+    use paylater::service::{audit::Actor, webhooks};
+    use sea_orm::{EntityTrait, IntoActiveModel, prelude::ChronoUnixTimestampMillis};
+
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let services = &app.state.services;
+    let (_, merchant_id) =
+        paylater::graphql::ids::decode_any(&async_graphql::ID(merchant.id.clone())).unwrap();
+    let input = webhooks::EndpointInput {
+        url: "https://hooks.shop.example/paylater".into(),
+        event_types: vec![],
+    };
+    let (endpoint, _) =
+        webhooks::set_endpoint(services, &Actor::command_line(), merchant_id, &input)
+            .await
+            .unwrap();
+    let at = ChronoUnixTimestampMillis(Utc::now());
+    for _ in 0..50 {
+        let delivery = webhook_delivery::Model {
+            id: uuid::Uuid::now_v7(),
+            endpoint_id: endpoint.id,
+            merchant_id,
+            event_id: uuid::Uuid::now_v7(),
+            event_type: "order.captured".into(),
+            payload: "{}".into(),
+            status: "SUCCEEDED".into(),
+            attempt_count: 2,
+            next_attempt_at: None,
+            redelivery_requested: false,
+            last_status_code: Some(200),
+            last_error: None,
+            created_at: at,
+            updated_at: at,
+            delivered_at: Some(at),
+        };
+        webhook_delivery::Entity::insert(delivery.clone().into_active_model())
+            .exec_without_returning(&app.db)
+            .await
+            .unwrap();
+        for (number, code) in [(1, 500), (2, 200)] {
+            let attempt = webhook_attempt::Model {
+                id: uuid::Uuid::now_v7(),
+                delivery_id: delivery.id,
+                number,
+                started_at: at,
+                duration_ms: 12,
+                status_code: Some(code),
+                error: (code != 200).then(|| "answered HTTP 500".into()),
+                redelivery: false,
+            };
+            webhook_attempt::Entity::insert(attempt.into_active_model())
+                .exec_without_returning(&app.db)
+                .await
+                .unwrap();
+        }
+    }
+    let count = |first: usize| {
+        let app = &app;
+        let key = merchant.key.clone();
+        async move {
+            let before = app.statements();
+            let body = app
+                .gql(Some(&key), DELIVERIES, json!({ "first": first }))
+                .await;
+            let nodes = body["data"]["merchant"]["webhookDeliveries"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| panic!("{body}"));
+            assert_eq!(nodes.len(), first);
+            assert_eq!(nodes[0]["attempts"].as_array().unwrap().len(), 2);
+            app.statements() - before
+        }
+    };
+    // API key, merchant, page, attempts, count.
+    assert_eq!((count(5).await, count(50).await), (5, 5));
+}
