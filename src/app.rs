@@ -23,7 +23,8 @@ use crate::{
     encryption::Vault,
     events::{EventBus, webhooks::WebhookSender},
     graphql::{self, AppSchema},
-    http, jobs,
+    http,
+    jobs::{self, Job},
     payments::sandbox::SandboxGateway,
     service::{Services, webhooks::WebhookSettings},
 };
@@ -197,14 +198,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     println!("{}", demo::banner(scheme, address, demo.as_ref()));
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
-    let expiry = jobs::spawn_due_jobs(state.services.clone(), sweep);
+    let due = jobs::spawn(state.services.clone(), Job::Due, sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
-    let relay = jobs::spawn_outbox_relay(state.services.clone(), jobs::RELAY_INTERVAL);
-    let webhooks = jobs::spawn_webhook_delivery(state.services.clone(), jobs::DELIVERY_INTERVAL);
+    let relay = jobs::spawn(state.services.clone(), Job::Relay, jobs::RELAY_INTERVAL);
+    let webhooks = jobs::spawn(
+        state.services.clone(),
+        Job::Webhooks,
+        jobs::DELIVERY_INTERVAL,
+    );
     tracing::info!(%address, scheme, "listening");
     let served = serve_on(state.clone(), listener, shutdown_signal()).await;
-    expiry.abort();
+    due.abort();
     usage.abort();
     cleanup.abort();
     relay.abort();

@@ -1,138 +1,198 @@
-//! Background work that runs beside the HTTP server.
+//! Background work that runs beside the HTTP server. Each job takes "now" as an argument,
+//! claims its rows so several instances may run it at once, and handles a batch per
+//! round until its backlog is gone.
 
-use std::time::Duration;
+use std::{future::Future, ops::AddAssign, time::Duration};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
     events::{relay, webhooks},
-    service::{
-        ServiceResult, Services, checkouts,
-        orders::collection::{self, JobReport},
-    },
+    service::{ServiceResult, Services, checkouts, orders::collection},
 };
 
 /// Most rows one job handles per round; a larger backlog takes several rounds.
-const BATCH: u64 = 500;
+const BATCH: usize = 500;
+
+/// What a run of the jobs did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReport {
+    /// Open checkouts stored as expired.
+    pub expired_checkouts: usize,
+    /// Instalments charged successfully.
+    pub paid_installments: usize,
+    /// Instalment charges that failed (to be retried, or now overdue).
+    pub failed_installments: usize,
+    /// Orders voided because their capture window closed.
+    pub voided_orders: usize,
+    /// Outbox events relayed to subscriptions and webhooks.
+    pub relayed_events: usize,
+    /// Webhook attempts answered with a 2xx.
+    pub webhooks_delivered: usize,
+    /// Webhook attempts that failed.
+    pub webhooks_failed: usize,
+}
+
+impl JobReport {
+    /// How many rows the run handled, of every kind.
+    fn handled(&self) -> usize {
+        self.expired_checkouts
+            + self.paid_installments
+            + self.failed_installments
+            + self.voided_orders
+            + self.relayed_events
+            + self.webhooks_delivered
+            + self.webhooks_failed
+    }
+}
+
+impl AddAssign for JobReport {
+    fn add_assign(&mut self, other: Self) {
+        self.expired_checkouts += other.expired_checkouts;
+        self.paid_installments += other.paid_installments;
+        self.failed_installments += other.failed_installments;
+        self.voided_orders += other.voided_orders;
+        self.relayed_events += other.relayed_events;
+        self.webhooks_delivered += other.webhooks_delivered;
+        self.webhooks_failed += other.webhooks_failed;
+    }
+}
+
+/// Runs `round` until one handles less than a full batch; returns what they did together.
+async fn drain<Fut>(mut round: impl FnMut() -> Fut) -> ServiceResult<JobReport>
+where
+    Fut: Future<Output = ServiceResult<JobReport>>,
+{
+    let mut total = JobReport::default();
+    loop {
+        let done = round().await?;
+        total += done;
+        if done.handled() < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// A kind of background work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Everything due by time: see [`run_due`].
+    Due,
+    /// Relaying the outbox to subscriptions and webhook deliveries.
+    Relay,
+    /// Sending due webhooks.
+    Webhooks,
+}
+
+impl Job {
+    /// Runs the job once as of `now`, through its whole backlog.
+    pub async fn run(self, services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+        match self {
+            Self::Due => run_due(services, now).await,
+            Self::Relay => relay_all(services, now).await,
+            Self::Webhooks => deliver_all(services, now).await,
+        }
+    }
+
+    /// Waits for this process to announce work for the job (never, for time-driven work).
+    async fn woken(self, services: &Services) {
+        match self {
+            Self::Due => std::future::pending().await,
+            Self::Relay => services.events.wait_for_writes().await,
+            Self::Webhooks => services.events.wait_for_deliveries().await,
+        }
+    }
+}
 
 /// Everything due as of `now`: open checkouts past their expiry are stored `EXPIRED`
 /// (so lists and subscribers see it), orders not captured in time are voided, due
 /// instalments are charged, then the outbox is relayed and due webhooks are sent.
-/// Several instances may run it at once.
 pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
-    let mut report = JobReport::default();
-    loop {
-        let expired = checkouts::expire_due(services, now, BATCH).await?;
-        report.expired_checkouts += expired.len();
-        if (expired.len() as u64) < BATCH {
-            break;
-        }
-    }
-    loop {
-        let voided = collection::void_lapsed(services, now, BATCH).await?;
-        report.voided_orders += voided;
-        if (voided as u64) < BATCH {
-            break;
-        }
-    }
-    loop {
-        let round = collection::charge_due(services, now, BATCH).await?;
-        report.paid_installments += round.paid_installments;
-        report.failed_installments += round.failed_installments;
-        if ((round.paid_installments + round.failed_installments) as u64) < BATCH {
-            break;
-        }
-    }
-    loop {
-        let relayed = relay::relay_once(services, now, BATCH).await?;
-        report.relayed_events += relayed;
-        if (relayed as u64) < BATCH {
-            break;
-        }
-    }
-    loop {
-        let sent = webhooks::deliver_due(services, now, BATCH).await?;
-        report.webhooks_delivered += sent.delivered;
-        report.webhooks_failed += sent.failed;
-        if ((sent.delivered + sent.failed) as u64) < BATCH {
-            break;
-        }
-    }
+    let limit = BATCH as u64;
+    let mut report = drain(|| async {
+        Ok(JobReport {
+            expired_checkouts: checkouts::expire_due(services, now, limit).await?.len(),
+            ..JobReport::default()
+        })
+    })
+    .await?;
+    report += drain(|| async {
+        Ok(JobReport {
+            voided_orders: collection::void_lapsed(services, now, limit).await?,
+            ..JobReport::default()
+        })
+    })
+    .await?;
+    report += drain(|| async {
+        let charged = collection::charge_due(services, now, limit).await?;
+        Ok(JobReport {
+            paid_installments: charged.paid,
+            failed_installments: charged.failed,
+            ..JobReport::default()
+        })
+    })
+    .await?;
+    report += relay_all(services, now).await?;
+    report += deliver_all(services, now).await?;
     Ok(report)
 }
 
-/// Every `every`, runs [`run_due`] as of the clock's now.
-pub fn spawn_due_jobs(services: Services, every: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            match run_due(&services, services.clock.now()).await {
-                Ok(report) if report != JobReport::default() => {
-                    tracing::info!(?report, "background jobs ran");
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::warn!(error = %err.describe(), "background jobs failed; retrying next round");
-                }
-            }
-        }
+/// Relays every unpublished outbox event.
+async fn relay_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+    drain(|| async {
+        Ok(JobReport {
+            relayed_events: relay::relay_once(services, now, BATCH as u64).await?,
+            ..JobReport::default()
+        })
     })
+    .await
+}
+
+/// Sends every webhook due at `now`.
+async fn deliver_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+    drain(|| async {
+        let sent = webhooks::deliver_due(services, now, BATCH as u64).await?;
+        Ok(JobReport {
+            webhooks_delivered: sent.delivered,
+            webhooks_failed: sent.failed,
+            ..JobReport::default()
+        })
+    })
+    .await
 }
 
 /// How often the outbox relay looks for events that no wake-up announced (those of other
 /// instances, or left by a crash).
 pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Relays the outbox's new events to the event bus, a batch at a time: at once when this
-/// process commits some, and every `every` for the rest.
-pub fn spawn_outbox_relay(services: Services, every: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = services.events.wait_for_writes() => {}
-            }
-            loop {
-                match relay::relay_once(&services, services.clock.now(), BATCH).await {
-                    Ok(count) if count as u64 == BATCH => continue,
-                    Ok(_) => break,
-                    Err(err) => {
-                        tracing::warn!(error = %err.describe(), "outbox relay failed; retrying next round");
-                        break;
-                    }
-                }
-            }
-        }
-    })
-}
-
 /// How often the webhook sender looks for due deliveries that no wake-up announced
 /// (retries coming due, other instances' events).
 pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Sends due webhooks: at once when the relay queues some, and every `every` for retries.
-pub fn spawn_webhook_delivery(services: Services, every: Duration) -> JoinHandle<()> {
+/// Runs `job` as of the clock's now every `every`, and at once when this process announces
+/// work for it. A failed run is logged and tried again next time.
+pub fn spawn(services: Services, job: Job, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
-                () = services.events.wait_for_deliveries() => {}
+                () = job.woken(&services) => {}
             }
-            loop {
-                match webhooks::deliver_due(&services, services.clock.now(), BATCH).await {
-                    Ok(sent) if (sent.delivered + sent.failed) as u64 == BATCH => continue,
-                    Ok(_) => break,
-                    Err(err) => {
-                        tracing::warn!(error = %err.describe(), "webhook delivery failed; retrying next round");
-                        break;
-                    }
+            match job.run(&services, services.clock.now()).await {
+                Ok(report) if job == Job::Due && report != JobReport::default() => {
+                    tracing::info!(?report, "background jobs ran");
+                }
+                Ok(report) if report != JobReport::default() => {
+                    tracing::debug!(?job, ?report, "background job ran");
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(?job, error = %err.describe(), "background job failed; retrying next round");
                 }
             }
         }

@@ -253,8 +253,9 @@ impl TestApp {
     /// events as they commit. Tests that count statements or drive the relay themselves do
     /// not start it.
     pub fn start_relay(&self) {
-        paylater::jobs::spawn_outbox_relay(
+        paylater::jobs::spawn(
             self.state.services.clone(),
+            paylater::jobs::Job::Relay,
             paylater::jobs::RELAY_INTERVAL,
         );
     }

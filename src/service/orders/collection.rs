@@ -37,24 +37,13 @@ use crate::{
     payments::{ChargeRequest, GatewayError, GatewayReceipt},
 };
 
-/// What one run of the jobs did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobReport {
-    /// Open checkouts stored as expired.
-    pub expired_checkouts: usize,
+/// What one round of charging due instalments did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Charged {
     /// Instalments charged successfully.
-    pub paid_installments: usize,
+    pub paid: usize,
     /// Instalment charges that failed (to be retried, or now overdue).
-    pub failed_installments: usize,
-    /// Orders voided because their capture window closed.
-    pub voided_orders: usize,
-    /// Outbox events relayed to subscriptions and webhooks.
-    pub relayed_events: usize,
-    /// Webhook attempts answered with a 2xx.
-    pub webhooks_delivered: usize,
-    /// Webhook attempts that failed.
-    pub webhooks_failed: usize,
+    pub failed: usize,
 }
 
 const UNPAID_DUE: [InstallmentStatus; 2] =
@@ -66,8 +55,8 @@ pub async fn charge_due(
     services: &Services,
     now: DateTime<Utc>,
     limit: u64,
-) -> ServiceResult<JobReport> {
-    let mut report = JobReport::default();
+) -> ServiceResult<Charged> {
+    let mut report = Charged::default();
     let candidates: Vec<Uuid> = due(now)
         .select_only()
         .column(installment::Column::Id)
@@ -92,12 +81,12 @@ pub async fn charge_due(
         let action = match charge(services, &order, &method, row.amount_minor, &key).await? {
             Ok(receipt) => {
                 record_paid(&txn, &order, &row, &receipt, (method.id, false), now).await?;
-                report.paid_installments += 1;
+                report.paid += 1;
                 "installment.charged"
             }
             Err(error) => {
                 record_failed(&txn, &order, &row, error, method.id, now).await?;
-                report.failed_installments += 1;
+                report.failed += 1;
                 "installment.charge_failed"
             }
         };
