@@ -21,7 +21,7 @@ use crate::{
     db, demo,
     domain::webhook::UrlPolicy,
     encryption::Vault,
-    events::{EventBus, webhooks::WebhookSender},
+    events::{EventBus, broker::Broker, webhooks::WebhookSender},
     graphql::{self, AppSchema},
     http,
     jobs::{self, Job},
@@ -201,6 +201,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let due = jobs::spawn(state.services.clone(), Job::Due, sweep);
     let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
     let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
+    let broker = match &state.config.redis_url {
+        Some(url) => Some(
+            Broker::start(&state.services.events, url, &state.config.redis_channel)
+                .await
+                .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
+        ),
+        None => None,
+    };
     let relay = jobs::spawn(state.services.clone(), Job::Relay, jobs::RELAY_INTERVAL);
     let webhooks = jobs::spawn(
         state.services.clone(),
@@ -214,6 +222,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     cleanup.abort();
     relay.abort();
     webhooks.abort();
+    if let Some(broker) = broker {
+        broker.stop();
+    }
     if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
         tracing::warn!(error = %err, "could not record the last use of API keys");
     }

@@ -116,6 +116,11 @@ pub struct Config {
     pub webhook_retry_hours: u32,
     /// How long one webhook request may take, connection included, in seconds.
     pub webhook_timeout_seconds: u64,
+    /// Redis for fanning events out to the subscriptions of every instance (`redis://…`);
+    /// without it each instance's subscriptions hear only the events it relays.
+    pub redis_url: Option<String>,
+    /// The Redis pub/sub channel of events; instances sharing it share their events.
+    pub redis_channel: String,
     /// Webhook URLs must use https (production: always).
     pub webhooks_https_only: bool,
     /// Webhook URLs must reach public addresses, not private, loopback or link-local ones
@@ -158,6 +163,8 @@ impl Default for Config {
             webhook_timeout_seconds: 10,
             webhooks_https_only: false,
             webhooks_public_addresses_only: false,
+            redis_url: None,
+            redis_channel: "paylater:events".to_owned(),
         }
     }
 }
@@ -297,6 +304,14 @@ impl Config {
         if !(1..=300).contains(&self.websocket_keepalive_seconds) {
             problems.push("websocket_keepalive_seconds must be between 1 and 300".to_owned());
         }
+        if let Some(url) = &self.redis_url
+            && !url.starts_with("redis://")
+        {
+            problems.push("redis_url must be a redis:// URL".to_owned());
+        }
+        if self.redis_channel.trim().is_empty() {
+            problems.push("redis_channel must not be empty".to_owned());
+        }
         if !(1..=72).contains(&self.webhook_retry_hours) {
             problems.push("webhook_retry_hours must be between 1 and 72".to_owned());
         }
@@ -343,6 +358,11 @@ mod tests {
         };
         assert!(problems.iter().any(|p| p.contains("seed_demo")));
         assert!(problems.iter().any(|p| p.contains("https")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("webhooks_public_addresses_only"))
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The in-process event bus: relayed events fan out to every live subscription,
 //! committed outbox rows wake the relay, and queued webhook deliveries wake their sender.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::relay::PublishedEvent;
 
@@ -16,6 +16,8 @@ pub struct EventBus {
     events: broadcast::Sender<Arc<PublishedEvent>>,
     written: Arc<Notify>,
     queued: Arc<Notify>,
+    /// Where events also go for other instances, once a broker is attached.
+    remote: Arc<OnceLock<mpsc::Sender<Arc<PublishedEvent>>>>,
 }
 
 impl Default for EventBus {
@@ -24,14 +26,33 @@ impl Default for EventBus {
             events: broadcast::channel(CAPACITY).0,
             written: Arc::new(Notify::new()),
             queued: Arc::new(Notify::new()),
+            remote: Arc::new(OnceLock::new()),
         }
     }
 }
 
 impl EventBus {
-    /// Hands a relayed event to every listener; nobody listening is fine.
+    /// Hands a relayed event to every listener of this instance and, with a broker, of
+    /// every other instance; nobody listening is fine.
     pub fn publish(&self, event: PublishedEvent) {
+        let event = Arc::new(event);
+        if let Some(remote) = self.remote.get()
+            && remote.try_send(event.clone()).is_err()
+        {
+            tracing::warn!(event_id = %event.id, "too many events waiting for other instances; this one is not sent to them");
+        }
+        let _ = self.events.send(event);
+    }
+
+    /// Hands an event another instance relayed to this instance's listeners.
+    pub fn publish_local(&self, event: PublishedEvent) {
         let _ = self.events.send(Arc::new(event));
+    }
+
+    /// Sends events to other instances through `remote` from now on; false if a broker
+    /// was attached already.
+    pub fn attach_remote(&self, remote: mpsc::Sender<Arc<PublishedEvent>>) -> bool {
+        self.remote.set(remote).is_ok()
     }
 
     /// Receives relayed events from now on. An event may arrive twice (delivery is at

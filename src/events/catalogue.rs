@@ -79,6 +79,19 @@ impl EventType {
     }
 }
 
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -111,5 +124,11 @@ mod tests {
             assert_eq!(kind.as_str().parse::<EventType>(), Ok(kind));
         }
         assert!("order.exploded".parse::<EventType>().is_err());
+        let json = serde_json::to_string(&EventType::OrderCaptured).unwrap();
+        assert_eq!(json, "\"order.captured\"");
+        assert_eq!(
+            serde_json::from_str::<EventType>(&json).unwrap(),
+            EventType::OrderCaptured
+        );
     }
 }

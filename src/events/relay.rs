@@ -17,7 +17,7 @@ use super::EventType;
 use crate::service::{ServiceResult, Services};
 
 /// An event as subscribers and webhooks receive it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PublishedEvent {
     /// The event's id: the same event relayed twice has the same id.
     pub id: Uuid,

@@ -49,7 +49,12 @@ pub struct TestStaff {
 /// Where a test's database lives, removed when the test ends.
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Server { server_url: String, name: String },
+    Server {
+        server_url: String,
+        name: String,
+    },
+    /// Another instance's, removed with that instance.
+    Shared,
 }
 
 impl Drop for TestDatabase {
@@ -64,6 +69,23 @@ impl Drop for TestDatabase {
                     .ok()?;
                 runtime.block_on(async {
                     let db = sea_orm::Database::connect(server_url.as_str()).await.ok()?;
+                    // The test's server still holds connections, and its runtime (blocked
+                    // here) cannot finish a transaction one of them may have open: end them
+                    // first, or the drop would wait for their locks forever.
+                    let sessions = db
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            db.get_database_backend(),
+                            format!(
+                                "SELECT CAST(id AS SIGNED) FROM information_schema.processlist WHERE db = '{name}'"
+                            ),
+                        ))
+                        .await
+                        .ok()?;
+                    for session in sessions {
+                        if let Ok(id) = session.try_get_by_index::<i64>(0) {
+                            let _ = db.execute_unprepared(&format!("KILL {id}")).await;
+                        }
+                    }
                     db.execute_unprepared(&format!("DROP DATABASE IF EXISTS `{name}`"))
                         .await
                         .ok()
@@ -147,6 +169,17 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let clock = Arc::new(ManualClock::new(start_time()));
+        Self::serve(config, db, clock, statements, database)
+    }
+
+    /// Serves a paylater instance over `db` on an ephemeral port.
+    fn serve(
+        config: Config,
+        db: DatabaseConnection,
+        clock: Arc<ManualClock>,
+        statements: Arc<AtomicUsize>,
+        database: TestDatabase,
+    ) -> Self {
         let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
@@ -171,6 +204,30 @@ impl TestApp {
             statements,
             _database: database,
         }
+    }
+
+    /// A second instance of the same deployment: the same configuration, database and
+    /// clock, its own process state (event bus, caches) and port.
+    pub fn second_instance(&self) -> Self {
+        Self::serve(
+            self.state.config.clone(),
+            self.db.clone(),
+            self.clock.clone(),
+            self.statements.clone(),
+            TestDatabase::Shared,
+        )
+    }
+
+    /// Connects this instance's event bus to the configured Redis, as the server does.
+    pub async fn start_broker(&self) -> paylater::events::broker::Broker {
+        let config = &self.state.config;
+        paylater::events::broker::Broker::start(
+            &self.state.services.events,
+            config.redis_url.as_deref().expect("redis_url"),
+            &config.redis_channel,
+        )
+        .await
+        .expect("connect to Redis")
     }
 
     /// Onboards a merchant with every plan enabled.

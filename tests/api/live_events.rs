@@ -3,6 +3,7 @@
 //! the connection's rules (anonymous access, limits, keep-alive, expiry, the legacy
 //! protocol) hold.
 
+use paylater::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::{
@@ -106,17 +107,19 @@ async fn consumers_see_their_own_order_events_and_never_another_s() {
 #[tokio::test]
 async fn merchants_see_their_own_sales_only_and_one_order_when_asked() {
     let app = TestApp::spawn().await;
-    app.start_relay();
     let shop = app.merchant("Shop").await;
     let rival = app.merchant("Rival").await;
     let ada = shopper(&app, "ada@example.com").await;
     let first = place_order(&app, &shop, &ada, "shop-1", "PAY_IN_3").await;
+    // Its events go out before anyone listens.
+    app.run_jobs(&app.clock.now().to_rfc3339()).await;
 
     let mut all = connect(&app, Some(&shop.key)).await;
     subscribe(&mut all, "all", ORDER_EVENTS, json!({})).await;
     let mut one = connect(&app, Some(&shop.key)).await;
     subscribe(&mut one, "one", ORDER_EVENTS, json!({ "o": first })).await;
     app.listening(2).await;
+    app.start_relay();
 
     place_order(&app, &rival, &ada, "rival-1", "PAY_IN_3").await;
     let second = place_order(&app, &shop, &ada, "shop-2", "PAY_IN_3").await;

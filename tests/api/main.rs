@@ -4,6 +4,7 @@
 mod api_keys;
 mod auth;
 mod authorization;
+mod broker;
 mod checkout_cancel;
 mod checkout_create;
 mod checkout_expiry;

@@ -58,20 +58,35 @@ pub async fn send(socket: &mut Socket, message: Value) {
         .unwrap();
 }
 
-/// The next protocol message, skipping keep-alive pings and WebSocket control frames.
+/// The next protocol message, answering keep-alive pings (as clients do) and skipping
+/// them and WebSocket control frames.
 pub async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = next_message(socket).await;
-        if message["type"] != "ping" && message["type"] != "ka" {
-            return message;
+        match message["type"].as_str() {
+            Some("ping") => send(socket, json!({ "type": "pong" })).await,
+            Some("ka") => {}
+            _ => return message,
         }
     }
+}
+
+/// How long a test waits for a message before failing.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The next frame, or a failure after [`PATIENCE`].
+async fn frame(
+    socket: &mut Socket,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    tokio::time::timeout(PATIENCE, socket.next())
+        .await
+        .unwrap_or_else(|_| panic!("no WebSocket message within {PATIENCE:?}"))
 }
 
 /// The next protocol message, keep-alive pings included.
 pub async fn next_message(socket: &mut Socket) -> Value {
     loop {
-        match socket.next().await.expect("open socket").expect("frame") {
+        match frame(socket).await.expect("open socket").expect("frame") {
             Message::Text(text) => return serde_json::from_str(&text).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
@@ -82,7 +97,7 @@ pub async fn next_message(socket: &mut Socket) -> Value {
 /// The close frame that ends the connection: its code and reason.
 pub async fn closed(socket: &mut Socket) -> (u16, String) {
     loop {
-        match socket.next().await {
+        match frame(socket).await {
             Some(Ok(Message::Close(Some(frame)))) => {
                 return (u16::from(frame.code), frame.reason.as_str().to_owned());
             }
