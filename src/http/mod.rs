@@ -17,7 +17,10 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{NotForContentType, Predicate, SizeAbove},
+    },
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -57,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(oauth::jwks))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -73,6 +76,19 @@ pub fn router(state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Responses smaller than this go out as they are: below it, compressing costs more CPU
+/// than the bytes it saves are worth.
+pub const COMPRESS_ABOVE_BYTES: u64 = 1024;
+
+/// Which responses are compressed (gzip, br or zstd, as `Accept-Encoding` prefers): those
+/// above [`COMPRESS_ABOVE_BYTES`], except images and event streams.
+fn compressible() -> impl Predicate {
+    SizeAbove::new(COMPRESS_ABOVE_BYTES)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::GRPC)
 }
 
 /// The log span of a request, carrying its id so every line logged for it can be found.

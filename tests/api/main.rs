@@ -11,6 +11,7 @@ mod checkout_expiry;
 mod checkout_list;
 mod checkout_read;
 mod cli;
+mod compression;
 mod consumers;
 mod encryption;
 mod fixtures;
