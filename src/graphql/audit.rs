@@ -117,6 +117,7 @@ impl AuditQuery {
     #[allow(clippy::too_many_arguments)]
     #[graphql(
         guard = "StaffGuard(StaffRole::Admin)",
+        cache_control(no_cache),
         complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn audit_log(

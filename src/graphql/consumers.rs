@@ -236,7 +236,7 @@ pub struct ConsumerQuery;
 #[Object]
 impl ConsumerQuery {
     /// The consumer whose access token made this request.
-    #[graphql(guard = "ConsumerGuard")]
+    #[graphql(guard = "ConsumerGuard", cache_control(no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Consumer> {
         let principal = calling_consumer(ctx)?;
         Ok(Consumer(

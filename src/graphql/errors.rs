@@ -29,6 +29,9 @@ pub enum ErrorCode {
     RateLimited,
     /// Something failed on the server; retrying may help.
     Internal,
+    /// An automatic persisted query's hash is not known (any more): send the query with
+    /// its hash once (Apollo's APQ protocol).
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {
@@ -42,6 +45,7 @@ impl ErrorCode {
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
 

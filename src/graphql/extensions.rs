@@ -13,7 +13,8 @@ use super::errors::ErrorCode;
 /// Gives every error an `extensions.code`. Errors raised by paylater carry one already;
 /// the rest come from async-graphql's parsing, validation and argument coercion, which
 /// are all problems with the request itself: `BAD_USER_INPUT`, except its depth and
-/// complexity limits, which are `QUERY_TOO_COMPLEX`.
+/// complexity limits, which are `QUERY_TOO_COMPLEX`, and an unknown persisted query,
+/// which is `PERSISTED_QUERY_NOT_FOUND` as Apollo clients expect.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -28,6 +29,9 @@ struct ErrorCodesExtension;
 /// limit (pinned by a test, so an upgrade that rewords them is noticed).
 pub const LIMIT_MESSAGES: [&str; 2] = ["Query is nested too deep.", "Query is too complex."];
 
+/// The message of an unknown persisted query, which the APQ protocol fixes.
+pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
+
 fn with_codes(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(ensure_code);
     response
@@ -38,6 +42,8 @@ fn ensure_code(error: &mut ServerError) {
     if extensions.get("code").is_none() {
         let code = if LIMIT_MESSAGES.contains(&error.message.as_str()) {
             ErrorCode::QueryTooComplex
+        } else if error.message == PERSISTED_QUERY_NOT_FOUND {
+            ErrorCode::PersistedQueryNotFound
         } else {
             ErrorCode::BadUserInput
         };

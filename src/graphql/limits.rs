@@ -1,13 +1,14 @@
 //! Limits on the shape of a query that depth and complexity do not cover: how many
-//! aliases it uses (aliases let one request repeat an expensive field) and how many root
-//! fields it asks for. Checked right after parsing, before validation and execution.
+//! aliases it uses (aliases let one request repeat an expensive field), how many root
+//! fields it asks for, and that a GET request only reads. Checked right after parsing,
+//! before validation and execution.
 
 use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
     ServerError, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
 use super::errors::ErrorCode;
@@ -17,7 +18,12 @@ pub const MAX_ALIASES: usize = 30;
 /// Most root fields one operation may select.
 pub const MAX_ROOT_FIELDS: usize = 20;
 
-/// The alias and root-field limits as a schema extension.
+/// Marks a request that came as an HTTP GET: it may only run queries, since links and
+/// caches replay GETs at will.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOnly;
+
+/// The alias and root-field limits, and the read-only rule of GET, as a schema extension.
 pub struct QueryShapeLimits;
 
 impl ExtensionFactory for QueryShapeLimits {
@@ -39,6 +45,9 @@ impl Extension for QueryShapeLimitsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
         check(&document)?;
+        if ctx.data_opt::<ReadOnly>().is_some() {
+            only_queries(&document)?;
+        }
         Ok(document)
     }
 }
@@ -105,6 +114,26 @@ fn too_complex(message: String) -> ServerError {
         .get_or_insert_with(Default::default)
         .set("code", ErrorCode::QueryTooComplex.as_str());
     error
+}
+
+/// Refuses a document holding anything but queries.
+fn only_queries(document: &ExecutableDocument) -> ServerResult<()> {
+    let writes = document
+        .operations
+        .iter()
+        .any(|(_, operation)| operation.node.ty != OperationType::Query);
+    if writes {
+        let mut error = ServerError::new(
+            "GET requests only run queries: send mutations and subscriptions with POST or WebSocket",
+            None,
+        );
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", ErrorCode::BadUserInput.as_str());
+        return Err(error);
+    }
+    Ok(())
 }
 
 fn check(document: &ExecutableDocument) -> ServerResult<()> {

@@ -8,8 +8,10 @@ use super::{
     api_keys::{ApiKey, list_api_keys},
     checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
     connection::{Connection, PageArgs, SortDirection},
-    context::{MerchantGuard, ScopeGuard, merchant as calling_merchant, services},
-    ids::{NodeKind, encode},
+    context::{MerchantGuard, ScopeGuard, loaders, merchant as calling_merchant, services},
+    errors::ErrorCode,
+    ids::{NodeKind, decode, encode},
+    loaders::load_one,
     order_list::{OrderFilterInput, OrderSort, list_orders},
     orders::Order,
     scalars::DateTime,
@@ -207,11 +209,27 @@ pub struct MerchantQuery;
 #[Object]
 impl MerchantQuery {
     /// The merchant whose API key made this request.
-    #[graphql(guard = "MerchantGuard")]
+    #[graphql(guard = "MerchantGuard", cache_control(no_cache))]
     async fn merchant(&self, ctx: &Context<'_>) -> async_graphql::Result<Merchant> {
         let principal = calling_merchant(ctx)?;
         Ok(Merchant(
             merchants::get(&services(ctx)?.db, principal.merchant_id).await?,
         ))
+    }
+
+    /// A merchant's public profile (name, logo, website, support email), for product
+    /// pages and checkout headers. Needs no credentials; public, and cacheable for five
+    /// minutes (see `GET /graphql`).
+    #[graphql(cache_control(max_age = 300))]
+    async fn merchant_profile(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant's global ID.")] id: ID,
+    ) -> async_graphql::Result<MerchantProfile> {
+        let id = decode(&id, NodeKind::Merchant)?;
+        let merchant = load_one(&loaders(ctx)?.merchants, id).await?;
+        merchant
+            .map(MerchantProfile)
+            .ok_or_else(|| ErrorCode::NotFound.error("merchant not found"))
     }
 }

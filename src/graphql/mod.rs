@@ -20,6 +20,7 @@ pub mod node;
 pub mod order_list;
 pub mod orders;
 pub mod payment_methods;
+pub mod persisted;
 pub mod plans;
 pub mod rate_limit;
 pub mod request_signing;
@@ -90,7 +91,11 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// `introspection`, the schema cannot be queried and unknown names get no suggestions, so
 /// a production API does not hand out its map.
 pub fn build(services: Services, introspection: bool) -> AppSchema {
-    let builder = builder().data(services);
+    let persisted = persisted::PersistedQueries::new(persisted::CAPACITY);
+    let builder = builder()
+        .extension(persisted.extension())
+        .data(persisted)
+        .data(services);
     if introspection {
         builder.finish()
     } else {

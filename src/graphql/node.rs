@@ -120,6 +120,7 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// The object with this global ID; `NOT_FOUND` if it does not exist or you may not see it.
+    #[graphql(cache_control(no_cache))]
     async fn node(
         &self,
         ctx: &Context<'_>,
@@ -130,6 +131,7 @@ impl NodeQuery {
 
     /// The objects with these global IDs, in the same order (at most 100); null, with a
     /// `NOT_FOUND` error, for each one that does not exist or you may not see.
+    #[graphql(cache_control(no_cache))]
     async fn nodes(
         &self,
         ctx: &Context<'_>,

@@ -167,6 +167,7 @@ pub struct OrderQuery;
 impl OrderQuery {
     /// An order: yours as a consumer, your sale as a merchant (with `orders:read`), any as
     /// staff. `NOT_FOUND` for anyone else's.
+    #[graphql(cache_control(no_cache))]
     async fn order(
         &self,
         ctx: &Context<'_>,

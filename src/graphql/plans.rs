@@ -101,7 +101,9 @@ pub struct PlanQuery;
 #[Object]
 impl PlanQuery {
     /// The plans a merchant offers for an amount, with their schedules starting today; for
-    /// product pages ("or 3 payments of 33.33 EUR"). Needs no credentials.
+    /// product pages ("or 3 payments of 33.33 EUR"). Needs no credentials; public, and
+    /// cacheable for a minute (see `GET /graphql`).
+    #[graphql(cache_control(max_age = 60))]
     async fn installment_plans(
         &self,
         ctx: &Context<'_>,

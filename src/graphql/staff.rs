@@ -98,7 +98,7 @@ pub struct StaffQuery;
 #[Object]
 impl StaffQuery {
     /// The member of staff whose access token made this request.
-    #[graphql(guard = "StaffGuard(Role::Support)")]
+    #[graphql(guard = "StaffGuard(Role::Support)", cache_control(no_cache))]
     async fn staff_member(&self, ctx: &Context<'_>) -> async_graphql::Result<StaffMember> {
         let principal = staff_with(ctx, Role::Support)?;
         Ok(StaffMember(

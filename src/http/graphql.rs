@@ -2,17 +2,16 @@
 //! principal travels with the request; resolvers never read headers.
 //!
 //! Only single JSON requests are executed over POST: no batches, no multipart bodies
-//! (CSRF-prone "simple" requests), and GET serves the playground only, so no mutation can
-//! run from a link.
+//! (CSRF-prone "simple" requests). GET runs persisted queries only, and never a mutation,
+//! so none can run from a link; without parameters it serves the playground.
 
 use std::net::SocketAddr;
 
 use async_graphql::{ParseRequestError, http::GraphiQLSource};
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json,
     body::Bytes,
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, RawQuery, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -22,8 +21,8 @@ use serde_json::json;
 use crate::{
     app::AppState,
     auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt, signing},
-    graphql::{errors::ErrorCode, loaders::Loaders},
-    http::security::PLAYGROUND_CSP,
+    graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
+    http::{caching, security::PLAYGROUND_CSP},
     service::{Services, merchants},
 };
 
@@ -232,47 +231,88 @@ pub async fn require_json(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Executes one GraphQL request.
+/// Executes one GraphQL request sent as a JSON POST.
 pub async fn execute(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
-    let caller = match authenticate(&state.services, authorization).await {
+    let caller = match caller(&state, &headers, &body).await {
         Ok(caller) => caller,
-        Err(err) => return err.into_response(),
+        Err(refused) => return refused,
     };
-    if let Some(secret) = &caller.signing_secret
-        && let Err(refused) = check_signature(&state.services, secret, &headers, &body).await
-    {
-        return refused;
-    }
     let request = match parse_request(&body) {
         Ok(request) => request,
         Err(err) => return err.into_response(),
     };
+    run(&state, caller, peer, request, false, &headers).await
+}
+
+/// `GET /graphql`: with parameters, runs a persisted query (`extensions` holding the
+/// APQ hash, with `variables` and `operationName`), which must be a query, so that HTTP
+/// caches may keep public answers; without any, the playground. The signed payload of a
+/// merchant that signs its requests is the query string.
+pub async fn get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(query) = query.filter(|query| !query.is_empty()) else {
+        return playground(State(state)).await.into_response();
+    };
+    let caller = match caller(&state, &headers, query.as_bytes()).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => return BadRequest(err).into_response(),
+    };
+    if !request.extensions.contains_key("persistedQuery") || !request.query.is_empty() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "GET /graphql runs persisted queries only: send the APQ hash in `extensions`, and register the query with POST first",
+        );
+    }
+    run(&state, caller, peer, request.data(ReadOnly), true, &headers).await
+}
+
+/// Who is calling, with a valid signature over `signed` when the merchant requires one.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed: &[u8],
+) -> Result<Authenticated, Response> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let caller = authenticate(&state.services, authorization)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if let Some(secret) = &caller.signing_secret {
+        check_signature(&state.services, secret, headers, signed).await?;
+    }
+    Ok(caller)
+}
+
+/// Executes a request for `caller` and answers it.
+async fn run(
+    state: &AppState,
+    caller: Authenticated,
+    peer: SocketAddr,
+    request: async_graphql::Request,
+    get: bool,
+    headers: &HeaderMap,
+) -> Response {
     let request = request
         .data(caller.principal)
         .data(ClientIp(peer.ip()))
         .data(Loaders::new(&state.services.db));
     let response = state.schema.execute(request).await;
-    let retry_after = response.errors.iter().find_map(|error| {
-        let extensions = error.extensions.as_ref()?;
-        let code = extensions.get("code")?;
-        (*code == async_graphql::Value::from(ErrorCode::RateLimited.as_str()))
-            .then(|| extensions.get("retryAfterSeconds").map(ToString::to_string))
-            .flatten()
-    });
-    let mut response = GraphQLResponse::from(response).into_response();
-    if let Some(seconds) = retry_after.and_then(|s| header::HeaderValue::from_str(&s).ok()) {
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        response.headers_mut().insert(header::RETRY_AFTER, seconds);
-    }
-    response
+    caching::respond(response, get, headers)
 }
 
 /// The GraphiQL playground. In development with demo data, the demo key is filled in.

@@ -1,5 +1,6 @@
 //! The HTTP side: routes and the layers every request passes through.
 
+pub mod caching;
 pub mod graphql;
 pub mod health;
 pub mod oauth;
@@ -38,7 +39,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let cors = security::cors(&state.config.cors_allowed_origins);
-    let graphql = get(graphql::playground)
+    let graphql = get(graphql::get)
         .post(graphql::execute)
         .layer(middleware::from_fn(graphql::require_json));
     let [nosniff, referrer, frames, csp] = security::header_layers();

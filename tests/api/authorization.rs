@@ -106,6 +106,7 @@ async fn every_operation_for_every_caller() {
         "{{ installmentPlans(amount: {{ amount: \"100.00\", currencyCode: \"EUR\" }}, merchantId: \"{}\") {{ plan }} }}",
         owner.id
     );
+    let profile = format!("{{ merchantProfile(id: \"{}\") {{ name }} }}", owner.id);
     let unknown_order = paylater::graphql::ids::encode(
         paylater::graphql::ids::NodeKind::Order,
         uuid::Uuid::now_v7(),
@@ -214,6 +215,12 @@ async fn every_operation_for_every_caller() {
         (
             "installmentPlans",
             &plans,
+            json!({}),
+            [OK, OK, OK, OK, OK, OK, OK],
+        ),
+        (
+            "merchantProfile",
+            &profile,
             json!({}),
             [OK, OK, OK, OK, OK, OK, OK],
         ),

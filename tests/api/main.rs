@@ -28,6 +28,7 @@ mod order_properties;
 mod order_views;
 mod outbox_relay;
 mod payment_methods;
+mod persisted_queries;
 mod receiver;
 mod request_signing;
 mod sandbox;

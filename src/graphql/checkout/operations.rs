@@ -23,6 +23,7 @@ pub struct CheckoutQuery;
 impl CheckoutQuery {
     /// The checkout a token opens. Anyone holding the token may read it; an unknown token
     /// is `NOT_FOUND`.
+    #[graphql(cache_control(no_cache))]
     async fn checkout(
         &self,
         ctx: &Context<'_>,
