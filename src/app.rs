@@ -100,6 +100,7 @@ impl AppState {
                 policy: webhook_policy,
                 retry_window: Duration::hours(i64::from(config.webhook_retry_hours)),
             },
+            caches: Arc::default(),
             webhook_sender: Arc::new(WebhookSender::new(
                 webhook_policy,
                 std::time::Duration::from_secs(config.webhook_timeout_seconds),

@@ -146,6 +146,8 @@ pub struct KeyRing {
     signer_kid: String,
     signer: EncodingKey,
     verifiers: HashMap<String, Verifier>,
+    /// The JSON Web Key Set, rendered once: the keys never change while running.
+    jwks: Value,
 }
 
 fn public_x(jwk: &Jwk) -> Option<String> {
@@ -220,10 +222,15 @@ impl KeyRing {
             }
         }
         let (signer_kid, signer) = signer.ok_or(KeyRingError::NoSigner)?;
+        let mut kids: Vec<&String> = verifiers.keys().collect();
+        kids.sort();
+        let keys: Vec<&Value> = kids.iter().map(|kid| &verifiers[*kid].jwk).collect();
+        let jwks = json!({ "keys": keys });
         Ok(Self {
             signer_kid,
             signer,
             verifiers,
+            jwks,
         })
     }
 
@@ -274,11 +281,8 @@ impl KeyRing {
     }
 
     /// The public keys as a JSON Web Key Set, for `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> Value {
-        let mut kids: Vec<&String> = self.verifiers.keys().collect();
-        kids.sort();
-        let keys: Vec<&Value> = kids.iter().map(|kid| &self.verifiers[*kid].jwk).collect();
-        json!({ "keys": keys })
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
     }
 
     /// Whether the built-in development key is in the ring.

@@ -8,50 +8,64 @@ use entity::{checkout, checkout_item, installment, merchant, payment, refund, we
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::service::{self, ServiceError, ServiceResult, plans::OfferedPlan};
+use crate::{
+    cache::SharedCaches,
+    service::{self, ServiceError, ServiceResult, Services, plans::OfferedPlan},
+};
+
+/// Where batches load from: the database, and the caches of read-mostly values.
+#[derive(Clone)]
+pub struct Source {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The instance's caches.
+    pub caches: SharedCaches,
+}
 
 /// A value that can be loaded for many ids in one go.
 pub trait Batch: Clone + Send + Sync + Sized + 'static {
     /// Loads the values of `ids`; ids without a value are left out.
     fn load(
-        db: &DatabaseConnection,
+        source: &Source,
         ids: &[Uuid],
     ) -> impl Future<Output = ServiceResult<HashMap<Uuid, Self>>> + Send;
 }
 
+/// Merchants, through the cache.
 impl Batch for merchant::Model {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
-        service::merchants::by_ids(db, ids).await
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::merchants::by_ids(&source.db, &source.caches, ids).await
     }
 }
 
 impl Batch for checkout::Model {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::checkouts::by_ids(db, ids).await
     }
 }
 
 /// The items of a checkout, by checkout id.
 impl Batch for Vec<checkout_item::Model> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::checkouts::items_by_checkout(db, ids)
             .await
             .map(|found| every_key(ids, found))
     }
 }
 
-/// The plans a merchant offers, by merchant id.
+/// The plans a merchant offers, by merchant id, through the cache.
 impl Batch for Vec<OfferedPlan> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
-        service::plans::offered_by_merchants(db, ids)
-            .await
-            .map(|found| every_key(ids, found))
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::plans::cached_offered_by_merchants(&source.db, &source.caches, ids).await
     }
 }
 
 /// The instalments of an order, by order id.
 impl Batch for Vec<installment::Model> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::orders::installments_by_order(db, ids)
             .await
             .map(|found| every_key(ids, found))
@@ -60,7 +74,8 @@ impl Batch for Vec<installment::Model> {
 
 /// The payments of an order, by order id.
 impl Batch for Vec<payment::Model> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::orders::payments_by_order(db, ids)
             .await
             .map(|found| every_key(ids, found))
@@ -69,7 +84,8 @@ impl Batch for Vec<payment::Model> {
 
 /// The refunds of an order, by order id.
 impl Batch for Vec<refund::Model> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::orders::refunds_by_order(db, ids)
             .await
             .map(|found| every_key(ids, found))
@@ -78,7 +94,8 @@ impl Batch for Vec<refund::Model> {
 
 /// The attempts of a webhook delivery, by delivery id.
 impl Batch for Vec<webhook_attempt::Model> {
-    async fn load(db: &DatabaseConnection, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        let db = &source.db;
         service::webhooks::attempts_by_delivery(db, ids)
             .await
             .map(|found| every_key(ids, found))
@@ -96,7 +113,7 @@ fn every_key<T>(ids: &[Uuid], mut found: HashMap<Uuid, Vec<T>>) -> HashMap<Uuid,
 
 /// Adapts a [`Batch`] value to async-graphql's [`Loader`].
 pub struct BatchLoader<T> {
-    db: DatabaseConnection,
+    source: Source,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -105,7 +122,7 @@ impl<T: Batch> Loader<Uuid> for BatchLoader<T> {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, T>, Self::Error> {
-        T::load(&self.db, keys).await.map_err(Arc::new)
+        T::load(&self.source, keys).await.map_err(Arc::new)
     }
 }
 
@@ -132,10 +149,10 @@ pub struct Loaders {
     pub webhook_attempts: RequestLoader<Vec<webhook_attempt::Model>>,
 }
 
-fn loader<T: Batch>(db: &DatabaseConnection) -> RequestLoader<T> {
+fn loader<T: Batch>(source: &Source) -> RequestLoader<T> {
     DataLoader::with_cache(
         BatchLoader {
-            db: db.clone(),
+            source: source.clone(),
             _value: PhantomData,
         },
         tokio::spawn,
@@ -145,23 +162,27 @@ fn loader<T: Batch>(db: &DatabaseConnection) -> RequestLoader<T> {
 
 impl Loaders {
     /// Fresh loaders for a new request.
-    pub fn new(db: &DatabaseConnection) -> Self {
+    pub fn new(services: &Services) -> Self {
+        let source = &Source {
+            db: services.db.clone(),
+            caches: services.caches.clone(),
+        };
         Self {
-            merchants: loader(db),
-            checkouts: loader(db),
-            checkout_items: loader(db),
-            offered_plans: loader(db),
-            installments: loader(db),
-            payments: loader(db),
-            refunds: loader(db),
-            webhook_attempts: loader(db),
+            merchants: loader(source),
+            checkouts: loader(source),
+            checkout_items: loader(source),
+            offered_plans: loader(source),
+            installments: loader(source),
+            payments: loader(source),
+            refunds: loader(source),
+            webhook_attempts: loader(source),
         }
     }
 
     /// Loaders for a WebSocket connection, which lives for hours: they batch like a
     /// request's but never cache, so every subscription event reads current rows.
-    pub fn uncached(db: &DatabaseConnection) -> Self {
-        let loaders = Self::new(db);
+    pub fn uncached(services: &Services) -> Self {
+        let loaders = Self::new(services);
         loaders.merchants.enable_all_cache(false);
         loaders.checkouts.enable_all_cache(false);
         loaders.checkout_items.enable_all_cache(false);

@@ -310,7 +310,7 @@ async fn run(
     let request = request
         .data(caller.principal)
         .data(ClientIp(peer.ip()))
-        .data(Loaders::new(&state.services.db));
+        .data(Loaders::new(&state.services));
     let response = state.schema.execute(request).await;
     caching::respond(response, get, headers)
 }

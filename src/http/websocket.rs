@@ -99,7 +99,7 @@ async fn initialise(
     let mut data = Data::default();
     data.insert(caller.principal);
     data.insert(ClientIp(peer.ip()));
-    data.insert(Loaders::uncached(&state.services.db));
+    data.insert(Loaders::uncached(&state.services));
     data.insert(SocketSession::new(caller.expires_at));
     Ok(data)
 }

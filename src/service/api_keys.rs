@@ -108,6 +108,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
+    services.caches.api_keys.invalidate(&key.secret_hash).await;
     Ok(CreatedApiKey { key, secret })
 }
 
@@ -153,6 +154,11 @@ pub async fn revoke(
     )
     .await?;
     txn.commit().await?;
+    services
+        .caches
+        .api_keys
+        .invalidate(&revoked.secret_hash)
+        .await;
     Ok(revoked)
 }
 

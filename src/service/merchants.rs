@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
+    cache::Caches,
     db::begin_write,
     encryption::column_context,
 };
@@ -129,25 +130,30 @@ pub async fn authenticate(
     services: &Services,
     secret: &str,
 ) -> ServiceResult<Option<AuthenticatedKey>> {
+    let hash = hash_secret(secret);
+    if let Some(known) = services.caches.api_keys.get(&hash).await {
+        return Ok(known);
+    }
     let found = api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(hash_secret(secret)))
+        .filter(api_key::Column::SecretHash.eq(hash.as_str()))
         .find_also_related(merchant::Entity)
         .one(&services.db)
         .await?;
-    let Some((key, Some(merchant))) = found else {
-        return Ok(None);
+    let key = match found {
+        Some((key, Some(merchant))) if key.revoked_at.is_none() && merchant.status == ACTIVE => {
+            Some(AuthenticatedKey {
+                principal: MerchantPrincipal {
+                    merchant_id: key.merchant_id,
+                    api_key_id: key.id,
+                    scopes: parse_stored(&key.scopes, "API key scopes")?,
+                },
+                signing_secret: open_signing_secret(services, &merchant)?,
+            })
+        }
+        _ => None,
     };
-    if key.revoked_at.is_some() || merchant.status != ACTIVE {
-        return Ok(None);
-    }
-    Ok(Some(AuthenticatedKey {
-        principal: MerchantPrincipal {
-            merchant_id: key.merchant_id,
-            api_key_id: key.id,
-            scopes: parse_stored(&key.scopes, "API key scopes")?,
-        },
-        signing_secret: open_signing_secret(services, &merchant)?,
-    }))
+    services.caches.api_keys.insert(hash, key.clone()).await;
+    Ok(key)
 }
 
 fn signing_context(merchant_id: Uuid) -> String {
@@ -175,8 +181,17 @@ pub async fn signing_secret(
     services: &Services,
     merchant_id: Uuid,
 ) -> ServiceResult<Option<String>> {
+    if let Some(known) = services.caches.signing_secrets.get(&merchant_id).await {
+        return Ok(known);
+    }
     let merchant = get(&services.db, merchant_id).await?;
-    open_signing_secret(services, &merchant)
+    let secret = open_signing_secret(services, &merchant)?;
+    services
+        .caches
+        .signing_secrets
+        .insert(merchant_id, secret.clone())
+        .await;
+    Ok(secret)
 }
 
 /// Requires signed requests from now on, with a new secret (returned once; a previous one
@@ -228,19 +243,26 @@ async fn set_signing_secret(
     let target = Some(("merchant", merchant_id));
     audit::record(&txn, actor, action, target, serde_json::json!(null), now).await?;
     txn.commit().await?;
+    services.caches.merchant_changed(merchant_id).await;
     Ok(())
 }
 
-/// Merchants by id, for DataLoaders.
+/// Merchants by id, for DataLoaders: the cached ones, and the rest in one statement.
 pub async fn by_ids(
     db: &DatabaseConnection,
+    caches: &Caches,
     ids: &[Uuid],
 ) -> ServiceResult<HashMap<Uuid, merchant::Model>> {
-    let merchants = merchant::Entity::find()
-        .filter(merchant::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    Ok(merchants.into_iter().map(|m| (m.id, m)).collect())
+    caches
+        .merchants
+        .get_or_load(ids, |missing| async move {
+            let merchants = merchant::Entity::find()
+                .filter(merchant::Column::Id.is_in(missing))
+                .all(db)
+                .await?;
+            Ok(merchants.into_iter().map(|m| (m.id, m)).collect())
+        })
+        .await
 }
 
 /// One merchant, or `NotFound`.

@@ -72,6 +72,8 @@ pub struct Services {
     pub webhooks: webhooks::WebhookSettings,
     /// Sends webhook requests.
     pub webhook_sender: Arc<crate::events::webhooks::WebhookSender>,
+    /// Read-mostly data kept in memory.
+    pub caches: crate::cache::SharedCaches,
 }
 
 impl Services {

@@ -8,8 +8,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{ServiceResult, parse_stored};
-use crate::domain::{
-    AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule,
+use crate::{
+    cache::Caches,
+    domain::{AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule},
 };
 
 /// A plan a merchant has enabled, in one currency, with the limits that apply to it.
@@ -75,6 +76,25 @@ pub async fn offered_by_merchants(
         plans.sort_by_key(|plan| PlanCode::ALL.iter().position(|code| *code == plan.code));
     }
     Ok(offered)
+}
+
+/// The enabled plans of each merchant, for DataLoaders: the cached ones, and the rest in
+/// two statements.
+pub async fn cached_offered_by_merchants(
+    db: &impl ConnectionTrait,
+    caches: &Caches,
+    merchant_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<OfferedPlan>>> {
+    caches
+        .offered_plans
+        .get_or_load(merchant_ids, |missing| async move {
+            let mut offered = offered_by_merchants(db, &missing).await?;
+            for id in missing {
+                offered.entry(id).or_default();
+            }
+            Ok(offered)
+        })
+        .await
 }
 
 /// The schedules of every offered plan that accepts `amount`, with the first installment on

@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod authorization;
 mod broker;
+mod caches;
 mod checkout_cancel;
 mod checkout_create;
 mod checkout_expiry;

@@ -31,7 +31,7 @@ async fn token_request(
     request.send().await.unwrap()
 }
 
-async fn access_token(app: &TestApp, merchant: &TestMerchant, scope: Option<&str>) -> Value {
+pub async fn access_token(app: &TestApp, merchant: &TestMerchant, scope: Option<&str>) -> Value {
     let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", merchant.id.as_str()),
