@@ -92,7 +92,7 @@ impl Consumer {
     ) -> async_graphql::Result<Vec<Installment>> {
         let db = &services(ctx)?.db;
         let rows = orders::list::upcoming_installments(db, self.0.id, 20).await?;
-        let currency = orders::list::spending(db, self.0.id).await?.1;
+        let currency = self.0.currency;
         Ok(rows
             .into_iter()
             .map(|row| Installment(row, currency))
@@ -101,7 +101,8 @@ impl Consumer {
 
     /// How much you can still buy with paylater.
     async fn spending_limit(&self, ctx: &Context<'_>) -> async_graphql::Result<SpendingLimit> {
-        let (position, currency) = orders::list::spending(&services(ctx)?.db, self.0.id).await?;
+        let position = orders::list::spending(&services(ctx)?.db, &self.0).await?;
+        let currency = self.0.currency;
         Ok(SpendingLimit {
             limit: Money::minor(position.limit, currency),
             outstanding: Money::minor(position.outstanding, currency),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult, Services,
     audit::{self, Actor},
+    parse_stored,
 };
 use crate::{
     auth::{
@@ -22,11 +23,15 @@ use crate::{
     },
     db::begin_write,
     domain::{
+        Currency,
         checkout::is_e164,
         violation::{Path, Violation, ViolationCode},
     },
     encryption::{Vault, column_context},
 };
+
+/// The stored status of an account in good standing.
+pub const ACTIVE: &str = "ACTIVE";
 
 /// What a shopper sends to open an account.
 #[derive(Debug, Clone)]
@@ -60,6 +65,12 @@ pub struct ConsumerAccount {
     pub created_at: DateTime<Utc>,
     /// Whether logins need a second factor.
     pub mfa_enabled: bool,
+    /// How much the consumer may owe across open orders, in minor units of `currency`.
+    pub spending_limit_minor: i64,
+    /// The currency of the limit.
+    pub currency: Currency,
+    /// Whether the account is in good standing (may order).
+    pub active: bool,
 }
 
 /// The associated data of an encrypted consumer column: binds the value to its row.
@@ -103,6 +114,9 @@ pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccou
         phone: open_opt(&row.phone, "phone").map_err(fail)?,
         created_at: row.created_at.0,
         mfa_enabled: row.totp_confirmed_at.is_some(),
+        spending_limit_minor: row.spending_limit_minor,
+        currency: parse_stored(&row.currency, "currency")?,
+        active: row.status == ACTIVE,
     })
 }
 
@@ -206,6 +220,9 @@ pub async fn register_with_id(
         phone,
         created_at: now.0,
         mfa_enabled: false,
+        spending_limit_minor: DEFAULT_SPENDING_LIMIT,
+        currency: Currency::Eur,
+        active: true,
     };
     let mut row = consumer::Model {
         id,
@@ -218,9 +235,9 @@ pub async fn register_with_id(
         family_name: None,
         phone: None,
         password_hash: Some(password_hash),
-        spending_limit_minor: DEFAULT_SPENDING_LIMIT,
-        currency: "EUR".to_owned(),
-        status: "ACTIVE".to_owned(),
+        spending_limit_minor: account.spending_limit_minor,
+        currency: account.currency.code().to_owned(),
+        status: ACTIVE.to_owned(),
         created_at: now,
         updated_at: now,
     };
@@ -274,7 +291,7 @@ pub async fn login(
     let verified = password::verify(password, stored).await;
     let now = services.clock.now();
     let account = match account {
-        Some(account) if verified && account.status == "ACTIVE" => account,
+        Some(account) if verified && account.status == ACTIVE => account,
         account => {
             let who = Actor {
                 id: account.as_ref().map(|a| a.id),

@@ -16,6 +16,8 @@ use crate::{
 /// A plan a merchant has enabled, in one currency, with the limits that apply to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedPlan {
+    /// The plan's row id.
+    pub plan_id: Uuid,
     /// Which plan.
     pub code: PlanCode,
     /// The currency these limits are in.
@@ -67,6 +69,7 @@ pub async fn offered_by_merchants(
             .entry(setting.merchant_id)
             .or_default()
             .push(OfferedPlan {
+                plan_id: plan.id,
                 code: parse_stored(&plan.code, "plan code")?,
                 currency: parse_stored(&plan.currency, "currency")?,
                 limits,
@@ -120,6 +123,7 @@ mod tests {
 
     fn offered(code: PlanCode, min: i64, max: i64) -> OfferedPlan {
         OfferedPlan {
+            plan_id: Uuid::now_v7(),
             code,
             currency: Currency::Eur,
             limits: AmountLimits {

@@ -165,8 +165,13 @@ impl TestApp {
             .expect("open database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        // TEST_LOG_STATEMENTS=1 prints each statement, to explain a count.
+        let log = std::env::var_os("TEST_LOG_STATEMENTS").is_some();
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            if log {
+                eprintln!("SQL {}", info.statement.sql);
+            }
         });
         let clock = Arc::new(ManualClock::new(start_time()));
         Self::serve(config, db, clock, statements, database)

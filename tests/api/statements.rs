@@ -64,8 +64,28 @@ const ORDERS: &str = "query($first: Int) { merchant { orders(first: $first) { to
             installments { sequence status amount { amount } } payments { status amount { amount } }
             refunds { amount { amount } } } } } }";
 
+const ME: &str = "query($first: Int) { me { email orders(first: $first) { totalCount
+    nodes { id status merchant { name } items { name } installments { sequence dueDate } } }
+    upcomingInstallments { sequence dueDate amount { amount } } spendingLimit { available { amount } } } }";
+
+const CONFIRM: &str = "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) {
+    order { id status installments { sequence status } } userErrors { code } } }";
+
+/// Statements run by one request, which must succeed, and its data.
+async fn measure(
+    app: &TestApp,
+    key: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> (usize, serde_json::Value) {
+    let before = app.statements();
+    let body = app.gql(Some(key), query, variables).await;
+    assert!(body["errors"].is_null(), "{body}");
+    (app.statements() - before, body["data"].clone())
+}
+
 #[tokio::test]
-async fn listing_fifty_orders_costs_a_constant_number_of_statements() {
+async fn order_operations_cost_a_constant_number_of_statements() {
     let app = TestApp::spawn().await;
     let merchant = app.merchant("Shop").await;
     let shopper = crate::payment_methods::consumer(&app, "ada@example.com").await;
@@ -80,45 +100,87 @@ async fn listing_fifty_orders_costs_a_constant_number_of_statements() {
         .exec(&app.db)
         .await
         .unwrap();
+    let mut confirms = Vec::new();
     for i in 0..50 {
         let created = create_checkout(&app, &merchant, checkout_input(&format!("ref-{i}"))).await;
-        let body = app
-            .gql(
-                Some(&shopper),
-                "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(input: $i) { userErrors { code } } }",
-                json!({ "i": { "token": created["checkoutToken"], "plan": "PAY_IN_3", "paymentMethodId": card, "idempotencyKey": format!("k{i}") } }),
-            )
-            .await;
-        assert_eq!(
-            body["data"]["confirmCheckout"]["userErrors"],
-            json!([]),
-            "{body}"
-        );
+        let variables = json!({ "i": { "token": created["checkoutToken"], "plan": "PAY_IN_3", "paymentMethodId": card, "idempotencyKey": format!("k{i}") } });
+        let (statements, data) = measure(&app, &shopper, CONFIRM, variables).await;
+        assert_eq!(data["confirmCheckout"]["userErrors"], json!([]), "{data}");
+        confirms.push(statements);
     }
-    let count = |first: usize| {
-        let app = &app;
-        let key = merchant.key.clone();
-        async move {
-            let before = app.statements();
-            let body = app.gql(Some(&key), ORDERS, json!({ "first": first })).await;
-            let nodes = body["data"]["merchant"]["orders"]["nodes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_else(|| panic!("{body}"));
-            assert_eq!(nodes.len(), first);
-            assert_eq!(nodes[0]["installments"].as_array().unwrap().len(), 3);
-            app.statements() - before
-        }
-    };
-    let five = count(5).await;
-    let fifty = count(50).await;
+    // The idempotency key; the checkout (locked), the card, the consumer (locked) and their
+    // balance; the order, instalments, payment, checkout, audit entry, two events and the
+    // outcome; then the payload's order and instalments. The merchant's plans are cached.
+    assert!(confirms.iter().all(|n| *n == 15), "{confirms:?}");
+
+    let merchant_page =
+        |first: usize| measure(&app, &merchant.key, ORDERS, json!({ "first": first }));
+    let (five, page) = merchant_page(5).await;
+    assert_eq!(
+        page["merchant"]["orders"]["nodes"][0]["installments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let (fifty, page) = merchant_page(50).await;
+    assert_eq!(
+        page["merchant"]["orders"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
     // Merchant, page, count, items, instalments, payments, refunds; the key and the
     // merchants are cached by then.
-    assert_eq!((five, fifty), (7, 7), "statements for 5 and 50 orders");
     assert_eq!(
-        five, fifty,
-        "the statement count must not grow with the page size"
+        (five, fifty),
+        (7, 7),
+        "statements for 5 and 50 of a merchant's orders"
     );
+
+    let me = |first: usize| measure(&app, &shopper, ME, json!({ "first": first }));
+    let (five, data) = me(5).await;
+    assert_eq!(data["me"]["orders"]["nodes"].as_array().unwrap().len(), 5);
+    let (fifty, data) = me(50).await;
+    assert_eq!(data["me"]["orders"]["nodes"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        data["me"]["upcomingInstallments"].as_array().unwrap().len(),
+        20
+    );
+    // Consumer, page, count, items, instalments, upcoming instalments, balance.
+    assert_eq!(
+        (five, fifty),
+        (7, 7),
+        "statements of `me` with 5 and 50 orders"
+    );
+}
+
+#[tokio::test]
+async fn reading_a_checkout_by_token_costs_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let mut input = checkout_input("o-1");
+    input["items"] = json!(
+        (0..30)
+            .map(|i| json!({ "name": format!("item {i}"), "quantity": 1,
+        "unitPrice": { "amount": "2.00", "currencyCode": "EUR" } }))
+            .collect::<Vec<_>>()
+    );
+    input["total"] = json!({ "amount": "55.00", "currencyCode": "EUR" });
+    let created = create_checkout(&app, &merchant, input).await;
+    let query = "query($t: String!) { checkout(token: $t) { status merchant { name logoUrl }
+        items { name quantity unitPrice { amount } } availablePlans { plan installments { dueDate amount { amount } } } } }";
+    let variables = json!({ "t": created["checkoutToken"] });
+    let before = app.statements();
+    let body = app.gql(None, query, variables).await;
+    assert_eq!(
+        body["data"]["checkout"]["items"].as_array().unwrap().len(),
+        30,
+        "{body}"
+    );
+    // The checkout and its items; its merchant and plans are cached since its creation.
+    assert_eq!(app.statements() - before, 2);
 }
 
 const DELIVERIES: &str = "query($first: Int) { merchant { webhookDeliveries(first: $first) {

@@ -8,7 +8,7 @@
 //! leaves the checkout open.
 
 use chrono::{DateTime, Utc};
-use entity::{checkout, consumer, installment, order, payment, plan};
+use entity::{checkout, consumer, installment, order, payment};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
@@ -26,6 +26,7 @@ use super::super::{
 };
 use crate::{
     auth::secret::hash_secret,
+    cache::Caches,
     db::begin_write,
     domain::{
         Currency, Money, PlanCode, build_schedule,
@@ -124,7 +125,7 @@ async fn confirm_once(
     }
     let currency: Currency = parse_stored(&checkout.currency, "currency")?;
     let total = Money::new(checkout.total_minor, currency);
-    let plan_id = offered_plan(&txn, &checkout, input.plan, total).await?;
+    let plan_id = offered_plan(&txn, &services.caches, &checkout, input.plan, total).await?;
     let card = payment_methods::get(&txn, consumer_id, input.payment_method_id)
         .await
         .map_err(|err| match err {
@@ -276,36 +277,32 @@ async fn confirm_once(
 /// The plan's row id, if the merchant offers it for this amount.
 async fn offered_plan(
     txn: &DatabaseTransaction,
+    caches: &Caches,
     checkout: &checkout::Model,
     code: PlanCode,
     total: Money,
 ) -> ServiceResult<Uuid> {
-    // Read within the transaction: on SQLite a second pooled connection could be waiting
-    // behind transactions that wait for this one.
-    let offered = plans::offered_by_merchants(txn, &[checkout.merchant_id]).await?;
-    let allowed = offered.get(&checkout.merchant_id).is_some_and(|plans| {
-        plans.iter().any(|plan| {
-            plan.code == code
-                && plan.currency == total.currency()
-                && plan.limits.allows(total.minor())
+    // From the cache, or read within the transaction: on SQLite a second pooled
+    // connection could be waiting behind transactions that wait for this one.
+    let merchant = checkout.merchant_id;
+    let offered = plans::cached_offered_by_merchants(txn, caches, &[merchant]).await?;
+    offered
+        .get(&merchant)
+        .and_then(|plans| {
+            plans.iter().find(|plan| {
+                plan.code == code
+                    && plan.currency == total.currency()
+                    && plan.limits.allows(total.minor())
+            })
         })
-    });
-    if !allowed {
-        return Err(refused(
-            "plan",
-            ViolationCode::PlanNotAvailable,
-            "this plan is not offered for this checkout's amount",
-        ));
-    }
-    let id: Option<Uuid> = plan::Entity::find()
-        .select_only()
-        .column(plan::Column::Id)
-        .filter(plan::Column::Code.eq(code.as_str()))
-        .filter(plan::Column::Currency.eq(total.currency().code()))
-        .into_tuple()
-        .one(txn)
-        .await?;
-    id.ok_or_else(|| ServiceError::internal(format!("no plan row for {}", code.as_str())))
+        .map(|plan| plan.plan_id)
+        .ok_or_else(|| {
+            refused(
+                "plan",
+                ViolationCode::PlanNotAvailable,
+                "this plan is not offered for this checkout's amount",
+            )
+        })
 }
 
 /// Locks the consumer and checks the order fits their credit.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::super::{
     ServiceResult, Services,
+    consumers::ConsumerAccount,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored,
 };
@@ -160,21 +161,10 @@ pub async fn credit_position(
     Ok(position)
 }
 
-/// A consumer's credit position and the currency of their limit.
+/// A consumer's credit position (in the currency of their account).
 pub async fn spending(
     db: &impl ConnectionTrait,
-    consumer_id: Uuid,
-) -> ServiceResult<(CreditPosition, crate::domain::Currency)> {
-    let account = entity::consumer::Entity::find_by_id(consumer_id)
-        .one(db)
-        .await?
-        .ok_or(super::super::ServiceError::NotFound)?;
-    let position = credit_position(
-        db,
-        consumer_id,
-        account.spending_limit_minor,
-        account.status == "ACTIVE",
-    )
-    .await?;
-    Ok((position, parse_stored(&account.currency, "currency")?))
+    account: &ConsumerAccount,
+) -> ServiceResult<CreditPosition> {
+    credit_position(db, account.id, account.spending_limit_minor, account.active).await
 }
