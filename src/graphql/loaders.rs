@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 use crate::{
     cache::SharedCaches,
-    service::{self, ServiceError, ServiceResult, Services, plans::OfferedPlan},
+    encryption::Vault,
+    service::{
+        self, ServiceError, ServiceResult, Services, consumers::ConsumerAccount, plans::OfferedPlan,
+    },
 };
 
 /// Where batches load from: the database, and the caches of read-mostly values.
@@ -20,6 +23,8 @@ pub struct Source {
     pub db: DatabaseConnection,
     /// The instance's caches.
     pub caches: SharedCaches,
+    /// Opens encrypted columns.
+    pub vault: Arc<Vault>,
 }
 
 /// A value that can be loaded for many ids in one go.
@@ -35,6 +40,13 @@ pub trait Batch: Clone + Send + Sync + Sized + 'static {
 impl Batch for merchant::Model {
     async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
         service::merchants::by_ids(&source.db, &source.caches, ids).await
+    }
+}
+
+/// Consumer accounts, their PII decrypted.
+impl Batch for ConsumerAccount {
+    async fn load(source: &Source, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Self>> {
+        service::consumers::by_ids(&source.db, &source.vault, ids).await
     }
 }
 
@@ -135,6 +147,8 @@ pub struct Loaders {
     pub merchants: RequestLoader<merchant::Model>,
     /// Checkouts by id.
     pub checkouts: RequestLoader<checkout::Model>,
+    /// Consumer accounts by id.
+    pub consumers: RequestLoader<ConsumerAccount>,
     /// Checkout items by checkout id.
     pub checkout_items: RequestLoader<Vec<checkout_item::Model>>,
     /// Offered plans by merchant id.
@@ -166,10 +180,12 @@ impl Loaders {
         let source = &Source {
             db: services.db.clone(),
             caches: services.caches.clone(),
+            vault: services.vault.clone(),
         };
         Self {
             merchants: loader(source),
             checkouts: loader(source),
+            consumers: loader(source),
             checkout_items: loader(source),
             offered_plans: loader(source),
             installments: loader(source),
@@ -185,6 +201,7 @@ impl Loaders {
         let loaders = Self::new(services);
         loaders.merchants.enable_all_cache(false);
         loaders.checkouts.enable_all_cache(false);
+        loaders.consumers.enable_all_cache(false);
         loaders.checkout_items.enable_all_cache(false);
         loaders.offered_plans.enable_all_cache(false);
         loaders.installments.enable_all_cache(false);

@@ -69,7 +69,7 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
     } else {
         Ok(())
     };
-    let (installments, payments, refunds, merchants, items) = tokio::join!(
+    let (installments, payments, refunds, merchants, items, customers) = tokio::join!(
         async {
             if selects("installments") {
                 loaders.installments.load_many(ids()).await.map(drop)
@@ -113,6 +113,17 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
                 Ok(())
             }
         },
+        async {
+            if selects("customer") {
+                loaders
+                    .consumers
+                    .load_many(rows.iter().map(|row| row.consumer_id))
+                    .await
+                    .map(drop)
+            } else {
+                Ok(())
+            }
+        },
     );
     checkouts
         .and(installments)
@@ -120,6 +131,7 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
         .and(refunds)
         .and(merchants)
         .and(items)
+        .and(customers)
         .map_err(load_failed)
 }
 

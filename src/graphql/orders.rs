@@ -5,7 +5,9 @@ use entity::{installment, order, payment, refund};
 
 use super::{
     checkout::{Address, CheckoutItem, shopper_data},
-    context::{ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, services},
+    context::{
+        ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, principal, services,
+    },
     errors::{ErrorCode, UserError, payload_parts},
     ids::{NodeKind, decode, encode},
     loaders::load_one,
@@ -17,7 +19,7 @@ use super::{
 use crate::{
     auth::Scope,
     domain::{
-        Currency,
+        Currency, masking,
         order::{InstallmentStatus as Instalment, OrderStatus as Status},
     },
     service::{
@@ -127,6 +129,23 @@ impl Order {
             .ok_or_else(|| ErrorCode::Internal.error("internal error"))
     }
 
+    /// Who bought: the shopper's email and name. Masked for staff.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<OrderCustomer> {
+        let account = load_one(&loaders(ctx)?.consumers, self.0.consumer_id)
+            .await?
+            .ok_or_else(|| ErrorCode::Internal.error("internal error"))?;
+        let customer = OrderCustomer {
+            email: account.email,
+            given_name: account.given_name,
+            family_name: account.family_name,
+        };
+        Ok(if principal(ctx).staff().is_some() {
+            customer.masked()
+        } else {
+            customer
+        })
+    }
+
     /// Where the goods go, from the checkout. Masked for staff, but for city, region and
     /// country.
     async fn shipping_address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Address>> {
@@ -203,6 +222,28 @@ impl Order {
     /// When every instalment was settled.
     async fn completed_at(&self) -> Option<DateTime> {
         self.0.completed_at.map(|at| DateTime(at.0))
+    }
+}
+
+/// The shopper who bought an order.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct OrderCustomer {
+    /// Their email address.
+    pub email: String,
+    /// Their given name, if they gave it.
+    pub given_name: Option<String>,
+    /// Their family name, if they gave it.
+    pub family_name: Option<String>,
+}
+
+impl OrderCustomer {
+    /// The customer as support staff see them: hints, not the data.
+    fn masked(self) -> Self {
+        Self {
+            email: masking::email(&self.email),
+            given_name: self.given_name.as_deref().map(masking::text),
+            family_name: self.family_name.as_deref().map(masking::text),
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{consumer, consumer_session, refresh_token};
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, SqlErr,
-    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -118,6 +118,21 @@ pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccou
         currency: parse_stored(&row.currency, "currency")?,
         active: row.status == ACTIVE,
     })
+}
+
+/// Accounts by id with their PII decrypted, in one statement, for DataLoaders.
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    ids: &[Uuid],
+) -> ServiceResult<std::collections::HashMap<Uuid, ConsumerAccount>> {
+    consumer::Entity::find()
+        .filter(consumer::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| Ok((row.id, open(vault, row)?)))
+        .collect()
 }
 
 /// A started or refreshed session: what the consumer app keeps.

@@ -224,7 +224,7 @@ async fn admins_read_the_audit_log_and_support_does_not() {
 }
 
 #[tokio::test]
-async fn support_reads_any_order_with_the_address_masked() {
+async fn support_reads_any_order_with_the_customer_and_address_masked() {
     let placed = crate::fixtures::placed_order("PAY_IN_3").await;
     let support = placed
         .app
@@ -232,7 +232,7 @@ async fn support_reads_any_order_with_the_address_masked() {
         .await;
     let query = format!(
         "{{ order(id: \"{}\") {{ status total {{ amount }} installments {{ status }}
-            shippingAddress {{ line1 city postalCode countryCode }} }} }}",
+            customer {{ email givenName }} shippingAddress {{ line1 city postalCode countryCode }} }} }}",
         placed.order
     );
     let seen = placed
@@ -246,6 +246,10 @@ async fn support_reads_any_order_with_the_address_masked() {
         order["shippingAddress"],
         json!({ "line1": "V***", "city": "Milano", "postalCode": "20***", "countryCode": "IT" })
     );
+    assert_eq!(
+        order["customer"],
+        json!({ "email": "a***@e***.com", "givenName": null })
+    );
     let own = placed
         .app
         .gql(Some(&placed.merchant.key), &query, json!({}))
@@ -254,6 +258,7 @@ async fn support_reads_any_order_with_the_address_masked() {
         own["data"]["order"]["shippingAddress"]["line1"],
         "Via Roma 1"
     );
+    assert_eq!(own["data"]["order"]["customer"]["email"], "ada@example.com");
     // Support reads; it does not capture.
     let capture = placed
         .app

@@ -60,7 +60,7 @@ async fn creating_a_checkout_is_one_transaction_of_fixed_size() {
 }
 
 const ORDERS: &str = "query($first: Int) { merchant { orders(first: $first) { totalCount
-    nodes { id status total { amount } merchant { name } items { name quantity }
+    nodes { id status total { amount } merchant { name } customer { email } items { name quantity }
             installments { sequence status amount { amount } } payments { status amount { amount } }
             refunds { amount { amount } } } } } }";
 
@@ -131,11 +131,15 @@ async fn order_operations_cost_a_constant_number_of_statements() {
             .len(),
         50
     );
-    // Merchant, page, count, items, instalments, payments, refunds; the key and the
-    // merchants are cached by then.
+    assert_eq!(
+        page["merchant"]["orders"]["nodes"][49]["customer"]["email"],
+        "ada@example.com"
+    );
+    // Merchant, page, count, customers, items, instalments, payments, refunds; the key and
+    // the merchants are cached by then.
     assert_eq!(
         (five, fifty),
-        (7, 7),
+        (8, 8),
         "statements for 5 and 50 of a merchant's orders"
     );
 
