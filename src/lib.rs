@@ -26,3 +26,4 @@ pub mod http;
 pub mod jobs;
 pub mod payments;
 pub mod service;
+pub mod synthetic;

@@ -35,6 +35,7 @@ mod m20261202_000026_add_outbox_consumer;
 mod m20261202_000027_create_webhook_endpoints;
 mod m20261202_000028_create_webhook_deliveries;
 mod m20261202_000029_create_webhook_attempts;
+mod m20261203_000030_keyset_indexes;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000027_create_webhook_endpoints::Migration),
             Box::new(m20261202_000028_create_webhook_deliveries::Migration),
             Box::new(m20261202_000029_create_webhook_attempts::Migration),
+            Box::new(m20261203_000030_keyset_indexes::Migration),
         ]
     }
 }

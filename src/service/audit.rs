@@ -94,7 +94,21 @@ pub async fn record(
     metadata: Value,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let entry = audit_log::Model {
+    audit_log::Entity::insert(entry(actor, action, target, metadata, at).into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The row of one entry, for [`record`] and bulk writers.
+pub(crate) fn entry(
+    actor: &Actor,
+    action: &str,
+    target: Option<(&str, Uuid)>,
+    metadata: Value,
+    at: DateTime<Utc>,
+) -> audit_log::Model {
+    audit_log::Model {
         id: Uuid::now_v7(),
         actor_kind: actor.kind.to_owned(),
         actor_id: actor.id,
@@ -104,11 +118,7 @@ pub async fn record(
         ip: actor.ip.map(|ip| ip.to_string()),
         metadata: (!metadata.is_null()).then(|| metadata.to_string()),
         created_at: ChronoUnixTimestampMillis(at),
-    };
-    audit_log::Entity::insert(entry.into_active_model())
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Which entries to list. All conditions must hold; each has an index that also sorts.

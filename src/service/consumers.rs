@@ -93,6 +93,34 @@ fn seal(vault: &Vault, account: &ConsumerAccount, row: &mut consumer::Model) {
     row.phone = seal_opt(&account.phone, "phone");
 }
 
+/// The row of a new, active account without a second factor, its PII sealed.
+pub(crate) fn new_row(
+    vault: &Vault,
+    account: &ConsumerAccount,
+    password_hash: String,
+) -> consumer::Model {
+    let at = ChronoUnixTimestampMillis(account.created_at);
+    let mut row = consumer::Model {
+        id: account.id,
+        email: String::new(),
+        email_lookup: String::new(),
+        totp_secret: None,
+        totp_confirmed_at: None,
+        totp_last_step: None,
+        given_name: None,
+        family_name: None,
+        phone: None,
+        password_hash: Some(password_hash),
+        spending_limit_minor: account.spending_limit_minor,
+        currency: account.currency.code().to_owned(),
+        status: ACTIVE.to_owned(),
+        created_at: at,
+        updated_at: at,
+    };
+    seal(vault, account, &mut row);
+    row
+}
+
 /// Decrypts a stored consumer; a failure means a key is missing or the row was altered.
 pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccount> {
     let fail = |err: crate::encryption::DecryptError| {
@@ -239,24 +267,7 @@ pub async fn register_with_id(
         currency: Currency::Eur,
         active: true,
     };
-    let mut row = consumer::Model {
-        id,
-        email: String::new(),
-        email_lookup: String::new(),
-        totp_secret: None,
-        totp_confirmed_at: None,
-        totp_last_step: None,
-        given_name: None,
-        family_name: None,
-        phone: None,
-        password_hash: Some(password_hash),
-        spending_limit_minor: account.spending_limit_minor,
-        currency: account.currency.code().to_owned(),
-        status: ACTIVE.to_owned(),
-        created_at: now,
-        updated_at: now,
-    };
-    seal(&services.vault, &account, &mut row);
+    let row = new_row(&services.vault, &account, password_hash);
     let txn = begin_write(&services.db).await?;
     if let Err(err) = consumer::Entity::insert(row.into_active_model())
         .exec_without_returning(&txn)

@@ -95,17 +95,29 @@ pub struct Keyset<C> {
 }
 
 impl<C: ColumnTrait> Keyset<C> {
-    /// Rows that come after `cursor` in the order `descending`.
+    /// Rows that come after `cursor` in the order `descending`. The first, redundant bound
+    /// on the sort column lets the database seek the index instead of walking it to
+    /// evaluate the OR.
     fn beyond(&self, cursor: Cursor, descending: bool) -> Condition {
         let (value, id) = (Value::from(cursor.value), Value::from(cursor.id));
-        let (past_value, past_id) = if descending {
-            (self.column.lt(value.clone()), self.id.lt(id))
+        let (bound, past_value, past_id) = if descending {
+            (
+                self.column.lte(value.clone()),
+                self.column.lt(value.clone()),
+                self.id.lt(id),
+            )
         } else {
-            (self.column.gt(value.clone()), self.id.gt(id))
+            (
+                self.column.gte(value.clone()),
+                self.column.gt(value.clone()),
+                self.id.gt(id),
+            )
         };
-        Condition::any()
-            .add(past_value)
-            .add(Condition::all().add(self.column.eq(value)).add(past_id))
+        Condition::all().add(bound).add(
+            Condition::any()
+                .add(past_value)
+                .add(Condition::all().add(self.column.eq(value)).add(past_id)),
+        )
     }
 
     /// Runs `select` for one page: one statement, fetching one extra row to learn whether
@@ -142,17 +154,70 @@ impl<C: ColumnTrait> Keyset<C> {
         rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
         if page.from_end {
             rows.reverse();
-            Ok(Page {
+        }
+        Ok(page.of(rows, more))
+    }
+
+    /// [`Keyset::fetch`] over the union of disjoint selects: each is read in its own index
+    /// order (one statement each), and the pages are merged. A filter that would need an
+    /// OR across indexes is split this way so no query sorts outside an index.
+    pub async fn fetch_union<E>(
+        &self,
+        db: &impl ConnectionTrait,
+        selects: Vec<Select<E>>,
+        page: PageRequest,
+        position: impl Fn(&E::Model) -> Cursor,
+    ) -> Result<Page<E::Model>, DbErr>
+    where
+        E: EntityTrait<Column = C>,
+    {
+        let mut rows = Vec::new();
+        let mut more = false;
+        for select in selects {
+            let part = self.fetch(db, select, page).await?;
+            more |= if page.from_end {
+                part.has_previous_page
+            } else {
+                part.has_next_page
+            };
+            rows.extend(part.rows);
+        }
+        rows.sort_by(|a, b| {
+            let (a, b) = (position(a), position(b));
+            let ascending = (a.value, a.id).cmp(&(b.value, b.id));
+            if self.descending {
+                ascending.reverse()
+            } else {
+                ascending
+            }
+        });
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        more |= rows.len() > limit;
+        if page.from_end {
+            rows.drain(..rows.len().saturating_sub(limit));
+        } else {
+            rows.truncate(limit);
+        }
+        Ok(page.of(rows, more))
+    }
+}
+
+impl PageRequest {
+    /// The page of `rows` (in list order), `more` saying whether rows exist beyond them
+    /// in the direction read.
+    fn of<T>(self, rows: Vec<T>, more: bool) -> Page<T> {
+        if self.from_end {
+            Page {
                 rows,
                 has_previous_page: more,
-                has_next_page: page.before.is_some(),
-            })
+                has_next_page: self.before.is_some(),
+            }
         } else {
-            Ok(Page {
+            Page {
                 rows,
-                has_previous_page: page.after.is_some(),
+                has_previous_page: self.after.is_some(),
                 has_next_page: more,
-            })
+            }
         }
     }
 }

@@ -258,3 +258,46 @@ async fn checkouts_created_in_the_same_instant_page_without_gaps_or_repeats() {
         assert_eq!(backward, everything, "backward pages of {size}");
     }
 }
+
+#[tokio::test]
+async fn expired_checkouts_page_across_stored_and_lapsed_ones() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    // ref-i is created at 10:0i and expires at 11:0i.
+    seed(&app, &merchant, 8).await;
+    // The expiry job stores ref-0 … ref-2 as expired; ref-3 … ref-5 lapse after it ran.
+    let report = app.run_jobs("2027-01-31T11:02:30Z").await;
+    assert_eq!(report["expiredCheckouts"], 3, "{report}");
+    app.clock
+        .advance(chrono::Duration::minutes(57) + chrono::Duration::seconds(30));
+    let expired = |extra: Value| {
+        let mut variables = json!({ "filter": { "status": "EXPIRED" } });
+        variables
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        page(&app, &merchant, variables)
+    };
+
+    let first = expired(json!({ "first": 4 })).await;
+    assert_eq!(references(&first), refs([5, 4, 3, 2].into_iter()));
+    assert_eq!(first["totalCount"], 6);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let rest = expired(json!({ "first": 4, "after": first["pageInfo"]["endCursor"] })).await;
+    assert_eq!(references(&rest), refs([1, 0].into_iter()));
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    assert_eq!(rest["pageInfo"]["hasPreviousPage"], true);
+
+    let last = expired(json!({ "last": 4 })).await;
+    assert_eq!(references(&last), refs([3, 2, 1, 0].into_iter()));
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    let before = expired(json!({ "last": 4, "before": last["pageInfo"]["startCursor"] })).await;
+    assert_eq!(references(&before), refs([5, 4].into_iter()));
+    assert_eq!(before["pageInfo"]["hasPreviousPage"], false);
+
+    let oldest_first =
+        expired(json!({ "first": 3, "sort": { "field": "EXPIRES_AT", "direction": "ASC" } })).await;
+    assert_eq!(references(&oldest_first), refs(0..3));
+    let open = page(&app, &merchant, json!({ "filter": { "status": "OPEN" } })).await;
+    assert_eq!(references(&open), refs([7, 6].into_iter()));
+}

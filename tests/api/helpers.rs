@@ -3,7 +3,7 @@
 //! manual clock and a counter of SQL statements.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
 
@@ -96,6 +96,23 @@ impl Drop for TestDatabase {
     }
 }
 
+/// What the test's database connections ran: a count, and the statements themselves
+/// while a test records them.
+#[derive(Default)]
+pub struct SqlLog {
+    count: AtomicUsize,
+    recording: Mutex<Option<Vec<sea_orm::Statement>>>,
+}
+
+impl SqlLog {
+    fn note(&self, statement: &sea_orm::Statement) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        if let Some(recorded) = self.recording.lock().expect("sql log").as_mut() {
+            recorded.push(statement.clone());
+        }
+    }
+}
+
 /// A running paylater server for one test.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -108,7 +125,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The running application, for driving background jobs.
     pub state: AppState,
-    statements: Arc<AtomicUsize>,
+    sql: Arc<SqlLog>,
     _database: TestDatabase,
 }
 
@@ -163,18 +180,18 @@ impl TestApp {
         let mut db = paylater::app::open_database(&config)
             .await
             .expect("open database");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
+        let sql = Arc::new(SqlLog::default());
+        let log = sql.clone();
         // TEST_LOG_STATEMENTS=1 prints each statement, to explain a count.
-        let log = std::env::var_os("TEST_LOG_STATEMENTS").is_some();
+        let print = std::env::var_os("TEST_LOG_STATEMENTS").is_some();
         db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if log {
+            log.note(info.statement);
+            if print {
                 eprintln!("SQL {}", info.statement.sql);
             }
         });
         let clock = Arc::new(ManualClock::new(start_time()));
-        Self::serve(config, db, clock, statements, database)
+        Self::serve(config, db, clock, sql, database)
     }
 
     /// Serves a paylater instance over `db` on an ephemeral port.
@@ -182,7 +199,7 @@ impl TestApp {
         config: Config,
         db: DatabaseConnection,
         clock: Arc<ManualClock>,
-        statements: Arc<AtomicUsize>,
+        sql: Arc<SqlLog>,
         database: TestDatabase,
     ) -> Self {
         let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
@@ -206,7 +223,7 @@ impl TestApp {
             clock,
             db,
             state: served,
-            statements,
+            sql,
             _database: database,
         }
     }
@@ -218,7 +235,7 @@ impl TestApp {
             self.state.config.clone(),
             self.db.clone(),
             self.clock.clone(),
-            self.statements.clone(),
+            self.sql.clone(),
             TestDatabase::Shared,
         )
     }
@@ -337,7 +354,19 @@ impl TestApp {
 
     /// SQL statements run so far.
     pub fn statements(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.sql.count.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` and returns what it did with the statements run meanwhile, values
+    /// bound, in order.
+    pub async fn recording<T>(
+        &self,
+        work: impl Future<Output = T>,
+    ) -> (T, Vec<sea_orm::Statement>) {
+        *self.sql.recording.lock().expect("sql log") = Some(Vec::new());
+        let done = work.await;
+        let recorded = self.sql.recording.lock().expect("sql log").take();
+        (done, recorded.unwrap_or_default())
     }
 }
 

@@ -15,6 +15,7 @@ mod cli;
 mod compression;
 mod consumers;
 mod encryption;
+mod explain;
 mod fixtures;
 mod helpers;
 mod http_surface;

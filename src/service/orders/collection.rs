@@ -323,7 +323,8 @@ async fn charge(
         .await)
 }
 
-fn payment_row(
+/// A succeeded payment of instalment `row`.
+pub(crate) fn payment_row(
     order: &order::Model,
     row: &installment::Model,
     method_id: Uuid,

@@ -373,6 +373,32 @@ async fn write_order(
     order::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(txn)
         .await?;
+    let (installments, payments) =
+        schedule_rows(row, schedule, charge_reference, payment_method_id, now);
+    installment::Entity::insert_many(
+        installments
+            .into_iter()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if !payments.is_empty() {
+        payment::Entity::insert_many(payments.into_iter().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The instalment rows of a new order's schedule, those due by `now` paid when the charge
+/// succeeded, and the payment rows of what was paid.
+pub(crate) fn schedule_rows(
+    row: &order::Model,
+    schedule: &[crate::domain::ScheduledInstallment],
+    charge_reference: Option<&str>,
+    payment_method_id: Uuid,
+    now: DateTime<Utc>,
+) -> (Vec<installment::Model>, Vec<payment::Model>) {
     let at = ChronoUnixTimestampMillis(now);
     let today = now.date_naive();
     let installments: Vec<installment::Model> = schedule
@@ -420,19 +446,7 @@ async fn write_order(
             created_at: at,
         })
         .collect();
-    installment::Entity::insert_many(
-        installments
-            .into_iter()
-            .map(IntoActiveModel::into_active_model),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    if !payments.is_empty() {
-        payment::Entity::insert_many(payments.into_iter().map(IntoActiveModel::into_active_model))
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    (installments, payments)
 }
 
 /// Refunds a charge whose order could not be stored.
