@@ -1,0 +1,123 @@
+//! Turns measurements into figures per request and prints them as a markdown table.
+
+use std::{fmt::Write as _, time::Duration};
+
+use crate::load::Measurement;
+
+/// One line of the results table.
+pub struct Row {
+    /// Scenario label.
+    pub scenario: String,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// What was measured.
+    pub measurement: Measurement,
+}
+
+impl Row {
+    fn per_request(&self, total: f64) -> Option<f64> {
+        let requests = self.measurement.requests;
+        (requests > 0).then(|| total / requests as f64)
+    }
+
+    /// Requests per second over the measured window.
+    pub fn throughput(&self) -> f64 {
+        self.measurement.requests as f64 / self.measurement.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Server CPU time per request.
+    pub fn cpu_per_request(&self) -> Option<Duration> {
+        let cpu = self
+            .measurement
+            .after
+            .cpu
+            .saturating_sub(self.measurement.before.cpu);
+        self.per_request(cpu.as_secs_f64())
+            .map(Duration::from_secs_f64)
+    }
+
+    /// Share of one core the server used.
+    fn server_cpu_share(&self) -> f64 {
+        let m = &self.measurement;
+        m.after.cpu.saturating_sub(m.before.cpu).as_secs_f64() / m.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn statements_per_request(&self) -> Option<f64> {
+        let m = &self.measurement;
+        self.per_request(m.after.statements.saturating_sub(m.before.statements) as f64)
+    }
+}
+
+/// Microseconds as a short human figure: `850 µs`, `12.3 ms`.
+fn latency(micros: u64) -> String {
+    if micros < 1_000 {
+        format!("{micros} µs")
+    } else if micros < 100_000 {
+        format!("{:.1} ms", micros as f64 / 1_000.0)
+    } else {
+        format!("{:.0} ms", micros as f64 / 1_000.0)
+    }
+}
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The results as a markdown table, one line per scenario and connection count.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| scenario | conns | req/s | p50 | p90 | p99 | max | errors | bytes/resp | SQL/req | server CPU/req | server CPU | peak RSS |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        let m = &row.measurement;
+        let h = &m.latency;
+        let dash = || "–".to_owned();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} |",
+            row.scenario,
+            row.connections,
+            row.throughput(),
+            latency(h.value_at_quantile(0.50)),
+            latency(h.value_at_quantile(0.90)),
+            latency(h.value_at_quantile(0.99)),
+            latency(h.max()),
+            m.errors,
+            row.per_request(m.bytes as f64)
+                .map_or_else(dash, |b| format!("{b:.0}")),
+            row.statements_per_request()
+                .map_or_else(dash, |s| format!("{s:.1}")),
+            row.cpu_per_request()
+                .map_or_else(dash, |cpu| format!("{:.0} µs", cpu.as_secs_f64() * 1e6)),
+            row.server_cpu_share() * 100.0,
+            mib(m.peak_rss),
+        );
+    }
+    out
+}
+
+/// The first failure of each row that had any, and rows cut short, for the reader to
+/// judge the figures by.
+pub fn problems(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let m = &row.measurement;
+        if let Some(error) = &m.first_error {
+            let _ = writeln!(
+                out,
+                "- {} at {} connections: {} of {} failed; first: {error}",
+                row.scenario, row.connections, m.errors, m.requests
+            );
+        }
+        if m.exhausted > 0 {
+            let _ = writeln!(
+                out,
+                "- {} at {} connections: {} connections ran out of fresh checkouts before the end (raise --open-checkouts)",
+                row.scenario, row.connections, m.exhausted
+            );
+        }
+    }
+    out
+}
