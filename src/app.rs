@@ -23,8 +23,7 @@ use crate::{
     encryption::Vault,
     events::{EventBus, broker::Broker, webhooks::WebhookSender},
     graphql::{self, AppSchema},
-    http,
-    jobs::{self, Job},
+    http, jobs,
     payments::sandbox::SandboxGateway,
     service::{Services, webhooks::WebhookSettings},
 };
@@ -198,10 +197,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "http"
     };
     println!("{}", demo::banner(scheme, address, demo.as_ref()));
-    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
-    let due = jobs::spawn(state.services.clone(), Job::Due, sweep);
-    let usage = jobs::spawn_key_usage_flush(state.services.clone(), jobs::KEY_USAGE_FLUSH);
-    let cleanup = jobs::spawn_limiter_cleanup(state.services.clone());
     let broker = match &state.config.redis_url {
         Some(url) => Some(
             Broker::start(&state.services.events, url, &state.config.redis_channel)
@@ -210,19 +205,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let relay = jobs::spawn(state.services.clone(), Job::Relay, jobs::RELAY_INTERVAL);
-    let webhooks = jobs::spawn(
-        state.services.clone(),
-        Job::Webhooks,
-        jobs::DELIVERY_INTERVAL,
-    );
+    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
+    let background = jobs::Background::start(&state.services, sweep);
     tracing::info!(%address, scheme, "listening");
     let served = serve_on(state.clone(), listener, shutdown_signal()).await;
-    due.abort();
-    usage.abort();
-    cleanup.abort();
-    relay.abort();
-    webhooks.abort();
+    background.stop();
     if let Some(broker) = broker {
         broker.stop();
     }

@@ -172,6 +172,30 @@ pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
 /// (retries coming due, other instances' events).
 pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Every job an instance runs in the background, started and stopped together.
+pub struct Background(Vec<JoinHandle<()>>);
+
+impl Background {
+    /// Starts due work every `sweep` (expiries, collections, voids), the key-usage flush,
+    /// the rate-limiter cleanup, the outbox relay and webhook delivery.
+    pub fn start(services: &Services, sweep: Duration) -> Self {
+        Self(vec![
+            spawn(services.clone(), Job::Due, sweep),
+            spawn_key_usage_flush(services.clone(), KEY_USAGE_FLUSH),
+            spawn_limiter_cleanup(services.clone()),
+            spawn(services.clone(), Job::Relay, RELAY_INTERVAL),
+            spawn(services.clone(), Job::Webhooks, DELIVERY_INTERVAL),
+        ])
+    }
+
+    /// Stops them where they stand, at shutdown.
+    pub fn stop(self) {
+        for job in self.0 {
+            job.abort();
+        }
+    }
+}
+
 /// Runs `job` as of the clock's now every `every`, and at once when this process announces
 /// work for it. A failed run is logged and tried again next time.
 pub fn spawn(services: Services, job: Job, every: Duration) -> JoinHandle<()> {

@@ -16,7 +16,7 @@ use anyhow::{Context as _, bail};
 use paylater::{
     app::{self, AppState},
     clock::SystemClock,
-    jobs::{self, Job},
+    jobs,
 };
 use tokio::{
     io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines},
@@ -45,15 +45,8 @@ pub async fn serve_child(database_url: &str) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(state.config.listen)
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let address = listener.local_addr()?;
-    let services = &state.services;
     let sweep = Duration::from_secs(state.config.expiry_sweep_seconds);
-    let background = [
-        jobs::spawn(services.clone(), Job::Due, sweep),
-        jobs::spawn_key_usage_flush(services.clone(), jobs::KEY_USAGE_FLUSH),
-        jobs::spawn_limiter_cleanup(services.clone()),
-        jobs::spawn(services.clone(), Job::Relay, jobs::RELAY_INTERVAL),
-        jobs::spawn(services.clone(), Job::Webhooks, jobs::DELIVERY_INTERVAL),
-    ];
+    let background = jobs::Background::start(&state.services, sweep);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(answer_parent(statements, stop));
     println!("{LISTENING} {address}");
@@ -61,9 +54,7 @@ pub async fn serve_child(database_url: &str) -> anyhow::Result<()> {
         let _ = stopped.await;
     })
     .await;
-    for job in background {
-        job.abort();
-    }
+    background.stop();
     served
 }
 
