@@ -7,9 +7,16 @@
 //! - [`domain`]: pure business rules (money, plans, schedules, checkout validation).
 //! - [`auth`]: principals and merchant API keys.
 //! - [`events`]: change notifications for subscriptions; [`jobs`]: background work.
-//! - [`app`], [`config`], [`db`], [`clock`], [`demo`]: wiring, configuration and start-up.
+//! - [`app`], [`config`], [`db`], [`clock`], [`demo`]: wiring, configuration and start-up;
+//!   [`synthetic`]: data at volume for the benchmark and the index checks.
 //!
 //! Dependencies point inwards: `http`/`graphql` → `service` → `domain` + `entity`.
+
+/// The allocator of every paylater binary: per-thread caches keep the many small
+/// allocations of a GraphQL request cheap, and freed memory goes back to the system
+/// instead of staying in per-thread arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod app;
 pub mod auth;

@@ -19,6 +19,7 @@ pub mod money;
 pub mod node;
 pub mod order_list;
 pub mod orders;
+pub mod parsed;
 pub mod payment_methods;
 pub mod persisted;
 pub mod plans;
@@ -82,6 +83,7 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     )
     .extension(extensions::ErrorCodes)
     .extension(limits::QueryShapeLimits)
+    .extension(parsed::ParsedQueries::new(parsed::CAPACITY_BYTES))
     .extension(rate_limit::RateLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

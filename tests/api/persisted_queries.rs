@@ -159,7 +159,8 @@ async fn get_runs_no_mutation_and_no_query_text() {
     let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
     let cancel =
         "mutation C($id: ID!) { cancelCheckout(input: { id: $id }) { checkout { status } } }";
-    // Registered over POST by a caller without rights: refused, but stored by its hash.
+    // Registered over POST by a caller without rights: refused, but stored by its hash,
+    // and its parsed document kept: the GET below is refused from that cached document.
     let registered = post(
         &app,
         cancel,

@@ -1,0 +1,60 @@
+//! Parsed documents by query text. Clients send the same few operations over and over;
+//! parsing one is a good share of a small request's cost, copying a parsed one is not.
+//! Only the parse is skipped: the shape limits, validation and execution run every time.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::ExecutableDocument,
+};
+use moka::sync::Cache;
+
+/// Query text kept, in bytes: the documents of a few hundred operations.
+pub const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The cache, as a schema extension placed inside the shape limits so they still see
+/// every document.
+#[derive(Clone)]
+pub struct ParsedQueries(Cache<String, ExecutableDocument>);
+
+impl ParsedQueries {
+    /// A cache holding up to `capacity_bytes` of query text.
+    pub fn new(capacity_bytes: u64) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(capacity_bytes)
+                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
+                .build(),
+        )
+    }
+}
+
+impl ExtensionFactory for ParsedQueries {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ParsedQueries {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // Persisted queries arrive parsed, with no text: nothing to parse or to key by.
+        if query.is_empty() {
+            return next.run(ctx, query, variables).await;
+        }
+        if let Some(document) = self.0.get(query) {
+            return Ok(document);
+        }
+        let document = next.run(ctx, query, variables).await?;
+        self.0.insert(query.to_owned(), document.clone());
+        Ok(document)
+    }
+}
