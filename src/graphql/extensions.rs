@@ -1,29 +1,107 @@
-//! Schema extensions that shape every response.
+//! The schema's one extension, which runs every request-level rule of paylater: persisted
+//! queries, the parsed-document cache, the shape limits, rate limits and error codes.
+//! One extension, not one per rule, because async-graphql passes every field of every
+//! response through each registered extension.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    Request, Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+        NextRequest, NextSubscribe, NextValidation,
+    },
     futures_util::{StreamExt, stream::BoxStream},
+    parser::types::ExecutableDocument,
 };
 
-use super::errors::ErrorCode;
+use super::{
+    errors::ErrorCode, limits, parsed::ParsedQueries, persisted::PersistedQueries, rate_limit,
+};
 
-/// Gives every error an `extensions.code`. Errors raised by paylater carry one already;
-/// the rest come from async-graphql's parsing, validation and argument coercion, which
-/// are all problems with the request itself: `BAD_USER_INPUT`, except its depth and
-/// complexity limits, which are `QUERY_TOO_COMPLEX`, and an unknown persisted query,
-/// which is `PERSISTED_QUERY_NOT_FOUND` as Apollo clients expect.
-pub struct ErrorCodes;
+/// The rules, as a schema extension.
+pub struct Pipeline {
+    persisted: Option<PersistedQueries>,
+    parsed: ParsedQueries,
+}
 
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+impl Pipeline {
+    /// The rules, serving persisted queries from `persisted` when given.
+    pub fn new(persisted: Option<PersistedQueries>, parsed: ParsedQueries) -> Self {
+        Self { persisted, parsed }
     }
 }
 
-struct ErrorCodesExtension;
+impl ExtensionFactory for Pipeline {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PipelineExtension {
+            persisted: self
+                .persisted
+                .as_ref()
+                .map(|store| store.extension().create()),
+            parsed: self.parsed.clone(),
+        })
+    }
+}
+
+struct PipelineExtension {
+    persisted: Option<Arc<dyn Extension>>,
+    parsed: ParsedQueries,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for PipelineExtension {
+    /// Gives every error of the response a code.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        with_codes(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(with_codes).boxed()
+    }
+
+    /// Replaces a persisted query's hash by its document.
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        match &self.persisted {
+            Some(persisted) => persisted.prepare_request(ctx, request, next).await,
+            None => next.run(ctx, request).await,
+        }
+    }
+
+    /// Parses (or recalls) the document and holds it to the shape limits.
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = self.parsed.parse(ctx, query, variables, next).await?;
+        limits::check(ctx, &document)?;
+        Ok(document)
+    }
+
+    /// Charges the validated operation's complexity to the caller's rate limits.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        rate_limit::charge(ctx, &result)?;
+        Ok(result)
+    }
+}
 
 /// The messages async-graphql gives when a query breaks the schema's depth or complexity
 /// limit (pinned by a test, so an upgrade that rewords them is noticed).
@@ -32,6 +110,11 @@ pub const LIMIT_MESSAGES: [&str; 2] = ["Query is nested too deep.", "Query is to
 /// The message of an unknown persisted query, which the APQ protocol fixes.
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
 
+/// Gives every error an `extensions.code`. Errors raised by paylater carry one already;
+/// the rest come from async-graphql's parsing, validation and argument coercion, which
+/// are all problems with the request itself: `BAD_USER_INPUT`, except its depth and
+/// complexity limits, which are `QUERY_TOO_COMPLEX`, and an unknown persisted query,
+/// which is `PERSISTED_QUERY_NOT_FOUND` as Apollo clients expect.
 fn with_codes(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(ensure_code);
     response
@@ -51,22 +134,6 @@ fn ensure_code(error: &mut ServerError) {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        with_codes(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(with_codes).boxed()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
@@ -82,7 +149,7 @@ mod tests {
         }
     }
 
-    /// async-graphql's own wording for its limits is what `ErrorCodes` recognises.
+    /// async-graphql's own wording for its limits is what the error codes recognise.
     #[tokio::test]
     async fn limit_messages_match_async_graphql() {
         let deep = Schema::build(Query, EmptyMutation, EmptySubscription)

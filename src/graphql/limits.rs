@@ -3,11 +3,11 @@
 //! fields it asks for, and that a GET request only reads. Checked right after parsing,
 //! before validation and execution.
 
-use std::{collections::HashSet, sync::Arc};
+use std::collections::HashSet;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ServerError, ServerResult,
+    extensions::ExtensionContext,
     parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
@@ -23,33 +23,14 @@ pub const MAX_ROOT_FIELDS: usize = 20;
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOnly;
 
-/// The alias and root-field limits, and the read-only rule of GET, as a schema extension.
-pub struct QueryShapeLimits;
-
-impl ExtensionFactory for QueryShapeLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryShapeLimitsExtension)
+/// Holds a parsed document to the alias and root-field limits, and to the read-only
+/// rule of GET.
+pub fn check(ctx: &ExtensionContext<'_>, document: &ExecutableDocument) -> ServerResult<()> {
+    check_shape(document)?;
+    if ctx.data_opt::<ReadOnly>().is_some() {
+        only_queries(document)?;
     }
-}
-
-struct QueryShapeLimitsExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for QueryShapeLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document)?;
-        if ctx.data_opt::<ReadOnly>().is_some() {
-            only_queries(&document)?;
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// Counts of one document, following fragment spreads (each fragment once).
@@ -136,7 +117,7 @@ fn only_queries(document: &ExecutableDocument) -> ServerResult<()> {
     Ok(())
 }
 
-fn check(document: &ExecutableDocument) -> ServerResult<()> {
+fn check_shape(document: &ExecutableDocument) -> ServerResult<()> {
     let mut shape = Shape::default();
     for (_, operation) in document.operations.iter() {
         let set = &operation.node.selection_set.node;

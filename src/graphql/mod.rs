@@ -81,10 +81,6 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .extension(extensions::ErrorCodes)
-    .extension(limits::QueryShapeLimits)
-    .extension(parsed::ParsedQueries::new(parsed::CAPACITY_BYTES))
-    .extension(rate_limit::RateLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
 }
@@ -94,8 +90,9 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// a production API does not hand out its map.
 pub fn build(services: Services, introspection: bool) -> AppSchema {
     let persisted = persisted::PersistedQueries::new(persisted::CAPACITY);
+    let parsed = parsed::ParsedQueries::new(parsed::CAPACITY_BYTES);
     let builder = builder()
-        .extension(persisted.extension())
+        .extension(extensions::Pipeline::new(Some(persisted.clone()), parsed))
         .data(persisted)
         .data(services);
     if introspection {

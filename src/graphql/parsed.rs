@@ -2,11 +2,9 @@
 //! parsing one is a good share of a small request's cost, copying a parsed one is not.
 //! Only the parse is skipped: the shape limits, validation and execution run every time.
 
-use std::sync::Arc;
-
 use async_graphql::{
     ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    extensions::{ExtensionContext, NextParseQuery},
     parser::types::ExecutableDocument,
 };
 use moka::sync::Cache;
@@ -14,8 +12,8 @@ use moka::sync::Cache;
 /// Query text kept, in bytes: the documents of a few hundred operations.
 pub const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The cache, as a schema extension placed inside the shape limits so they still see
-/// every document.
+/// The cache; the schema's extension asks it for each document, then checks the shape
+/// limits on what it gets.
 #[derive(Clone)]
 pub struct ParsedQueries(Cache<String, ExecutableDocument>);
 
@@ -29,17 +27,9 @@ impl ParsedQueries {
                 .build(),
         )
     }
-}
 
-impl ExtensionFactory for ParsedQueries {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ParsedQueries {
-    async fn parse_query(
+    /// The document of `query`: recalled, or parsed by `next` and kept.
+    pub async fn parse(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,

@@ -1,29 +1,13 @@
 //! Rate limits on GraphQL operations: after validation, each operation is charged its
 //! complexity against the caller's and the client address's token buckets, before it runs.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    ServerError, ValidationResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
-};
+use async_graphql::{ServerError, ValidationResult, extensions::ExtensionContext};
 
 use super::errors::ErrorCode;
 use crate::{
     auth::{ClientIp, Principal, throttle::Refusal},
     service::Services,
 };
-
-/// The rate-limit extension.
-pub struct RateLimits;
-
-impl ExtensionFactory for RateLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RateLimitsExtension)
-    }
-}
-
-struct RateLimitsExtension;
 
 /// The bucket key of a principal: all keys and tokens of one merchant share one bucket.
 fn principal_key(principal: Option<&Principal>) -> Option<String> {
@@ -47,32 +31,29 @@ pub fn rate_limited(retry_after_seconds: u64) -> ServerError {
     error
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RateLimitsExtension {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        let Some(services) = ctx.data_opt::<Services>() else {
-            return Ok(result);
-        };
-        let principal = principal_key(ctx.data_opt::<Principal>());
-        let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
-        let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
-        match services.request_limiter.charge(principal, ip, cost) {
-            Ok(()) => Ok(result),
-            Err(Refusal::RetryAfter(wait)) => Err(vec![rate_limited(wait.as_secs().max(1))]),
-            Err(Refusal::TooExpensive) => {
-                let mut error =
-                    ServerError::new("this query costs more than a rate-limit bucket holds", None);
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", ErrorCode::QueryTooComplex.as_str());
-                Err(vec![error])
-            }
+/// Charges a validated operation's complexity against the caller's and the client
+/// address's buckets.
+pub fn charge(
+    ctx: &ExtensionContext<'_>,
+    validated: &ValidationResult,
+) -> Result<(), Vec<ServerError>> {
+    let Some(services) = ctx.data_opt::<Services>() else {
+        return Ok(());
+    };
+    let principal = principal_key(ctx.data_opt::<Principal>());
+    let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
+    let cost = u32::try_from(validated.complexity).unwrap_or(u32::MAX);
+    match services.request_limiter.charge(principal, ip, cost) {
+        Ok(()) => Ok(()),
+        Err(Refusal::RetryAfter(wait)) => Err(vec![rate_limited(wait.as_secs().max(1))]),
+        Err(Refusal::TooExpensive) => {
+            let mut error =
+                ServerError::new("this query costs more than a rate-limit bucket holds", None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", ErrorCode::QueryTooComplex.as_str());
+            Err(vec![error])
         }
     }
 }
