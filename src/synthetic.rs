@@ -35,7 +35,10 @@ use crate::{
         checkouts,
         consumers::{self, ConsumerAccount},
         merchants,
-        orders::{collection::payment_row, confirm::schedule_rows},
+        orders::{
+            collection::payment_row,
+            confirm::{authorized_order, schedule_rows},
+        },
         payment_methods,
     },
 };
@@ -359,26 +362,14 @@ fn past_order(
     checkout.completed_at = Some(stamp);
     let schedule = build_schedule(total, plan, at.date_naive())
         .map_err(|err| ServiceError::internal(format!("schedule: {err}")))?;
-    let mut order = order::Model {
-        id: Uuid::now_v7(),
-        merchant_id: merchant.id,
-        checkout_id: checkout.id,
-        consumer_id: shopper.id,
-        plan_id,
-        payment_method_id: shopper.card_id,
-        status: OrderStatus::Authorized.as_str().to_owned(),
-        currency: checkout.currency.clone(),
-        total_minor: total.minor(),
-        captured_minor: 0,
-        refunded_minor: 0,
-        merchant_reference: checkout.merchant_reference.clone(),
-        capture_deadline: ChronoUnixTimestampMillis(at + services.capture_window),
-        created_at: stamp,
-        updated_at: stamp,
-        captured_at: None,
-        cancelled_at: None,
-        completed_at: None,
-    };
+    let mut order = authorized_order(
+        services,
+        Uuid::now_v7(),
+        &checkout,
+        shopper.id,
+        (plan_id, shopper.card_id),
+        at,
+    );
     let (mut installments, mut payments) =
         schedule_rows(&order, &schedule, Some("synthetic"), shopper.card_id, at);
     // Merchants capture within a day; instalments fall due and are collected since.

@@ -162,27 +162,14 @@ async fn confirm_once(
         None
     };
 
-    let at = ChronoUnixTimestampMillis(now);
-    let row = order::Model {
-        id: order_id,
-        merchant_id: checkout.merchant_id,
-        checkout_id: checkout.id,
+    let row = authorized_order(
+        services,
+        order_id,
+        &checkout,
         consumer_id,
-        plan_id,
-        payment_method_id: card.id,
-        status: OrderStatus::Authorized.as_str().to_owned(),
-        currency: checkout.currency.clone(),
-        total_minor: total.minor(),
-        captured_minor: 0,
-        refunded_minor: 0,
-        merchant_reference: checkout.merchant_reference.clone(),
-        capture_deadline: ChronoUnixTimestampMillis(now + services.capture_window),
-        created_at: at,
-        updated_at: at,
-        captured_at: None,
-        cancelled_at: None,
-        completed_at: None,
-    };
+        (plan_id, card.id),
+        now,
+    );
     let written = write_order(
         &txn,
         &row,
@@ -359,6 +346,38 @@ pub(crate) fn declined(error: GatewayError) -> ServiceError {
         GatewayError::InvalidRefund | GatewayError::UnknownToken => ViolationCode::CardDeclined,
     };
     refused("paymentMethodId", code, &error.to_string())
+}
+
+/// The row of an order just authorized for `checkout` at `now`, on `(plan, card)`.
+pub(crate) fn authorized_order(
+    services: &Services,
+    id: Uuid,
+    checkout: &checkout::Model,
+    consumer_id: Uuid,
+    (plan_id, card_id): (Uuid, Uuid),
+    now: DateTime<Utc>,
+) -> order::Model {
+    let at = ChronoUnixTimestampMillis(now);
+    order::Model {
+        id,
+        merchant_id: checkout.merchant_id,
+        checkout_id: checkout.id,
+        consumer_id,
+        plan_id,
+        payment_method_id: card_id,
+        status: OrderStatus::Authorized.as_str().to_owned(),
+        currency: checkout.currency.clone(),
+        total_minor: checkout.total_minor,
+        captured_minor: 0,
+        refunded_minor: 0,
+        merchant_reference: checkout.merchant_reference.clone(),
+        capture_deadline: ChronoUnixTimestampMillis(now + services.capture_window),
+        created_at: at,
+        updated_at: at,
+        captured_at: None,
+        cancelled_at: None,
+        completed_at: None,
+    }
 }
 
 /// The order, its instalments (those due today paid) and the payment.
