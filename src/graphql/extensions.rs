@@ -19,28 +19,23 @@ use super::{
     errors::ErrorCode, limits, parsed::ParsedQueries, persisted::PersistedQueries, rate_limit,
 };
 
-/// The rules, as a schema extension.
-pub struct Pipeline {
-    persisted: Option<PersistedQueries>,
-    parsed: ParsedQueries,
-}
+/// The rules, as a schema extension. It holds no per-request state, so every request
+/// shares one instance.
+pub struct Pipeline(Arc<PipelineExtension>);
 
 impl Pipeline {
     /// The rules, serving persisted queries from `persisted` when given.
     pub fn new(persisted: Option<PersistedQueries>, parsed: ParsedQueries) -> Self {
-        Self { persisted, parsed }
+        Self(Arc::new(PipelineExtension {
+            persisted: persisted.map(|store| store.extension().create()),
+            parsed,
+        }))
     }
 }
 
 impl ExtensionFactory for Pipeline {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PipelineExtension {
-            persisted: self
-                .persisted
-                .as_ref()
-                .map(|store| store.extension().create()),
-            parsed: self.parsed.clone(),
-        })
+        self.0.clone()
     }
 }
 

@@ -2,13 +2,14 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::order as order_row;
+use uuid::Uuid;
 
 use super::{
     connection::{Connection, PageArgs, SortDirection, wants_total_count},
     context::{loaders, principal, services},
     errors::ErrorCode,
     ids::{NodeKind, decode},
-    loaders::load_failed,
+    loaders::{Batch, RequestLoader, load_failed},
     orders::{Order, OrderStatus},
     scalars::DateTime,
 };
@@ -59,80 +60,43 @@ async fn prefetch(ctx: &Context<'_>, rows: &[order_row::Model]) -> async_graphql
     let nodes = [look.field("nodes"), look.field("edges").field("node")];
     let selects = |field: &str| nodes.iter().any(|node| node.field(field).exists());
     let loaders = loaders(ctx)?;
-    let ids = || rows.iter().map(|row| row.id);
-    let checkouts = if selects("shippingAddress") {
-        loaders
-            .checkouts
-            .load_many(rows.iter().map(|row| row.checkout_id))
-            .await
-            .map(drop)
-    } else {
-        Ok(())
-    };
+    let orders = || rows.iter().map(|row| row.id);
+    let checkouts = || rows.iter().map(|row| row.checkout_id);
+    warm(&loaders.checkouts, selects("shippingAddress"), checkouts()).await?;
     let (installments, payments, refunds, merchants, items, customers) = tokio::join!(
-        async {
-            if selects("installments") {
-                loaders.installments.load_many(ids()).await.map(drop)
-            } else {
-                Ok(())
-            }
-        },
-        async {
-            if selects("payments") {
-                loaders.payments.load_many(ids()).await.map(drop)
-            } else {
-                Ok(())
-            }
-        },
-        async {
-            if selects("refunds") {
-                loaders.refunds.load_many(ids()).await.map(drop)
-            } else {
-                Ok(())
-            }
-        },
-        async {
-            if selects("merchant") {
-                loaders
-                    .merchants
-                    .load_many(rows.iter().map(|row| row.merchant_id))
-                    .await
-                    .map(drop)
-            } else {
-                Ok(())
-            }
-        },
-        async {
-            if selects("items") {
-                loaders
-                    .checkout_items
-                    .load_many(rows.iter().map(|row| row.checkout_id))
-                    .await
-                    .map(drop)
-            } else {
-                Ok(())
-            }
-        },
-        async {
-            if selects("customer") {
-                loaders
-                    .consumers
-                    .load_many(rows.iter().map(|row| row.consumer_id))
-                    .await
-                    .map(drop)
-            } else {
-                Ok(())
-            }
-        },
+        warm(&loaders.installments, selects("installments"), orders()),
+        warm(&loaders.payments, selects("payments"), orders()),
+        warm(&loaders.refunds, selects("refunds"), orders()),
+        warm(
+            &loaders.merchants,
+            selects("merchant"),
+            rows.iter().map(|row| row.merchant_id)
+        ),
+        warm(&loaders.checkout_items, selects("items"), checkouts()),
+        warm(
+            &loaders.consumers,
+            selects("customer"),
+            rows.iter().map(|row| row.consumer_id)
+        ),
     );
-    checkouts
-        .and(installments)
+    installments
         .and(payments)
         .and(refunds)
         .and(merchants)
         .and(items)
         .and(customers)
-        .map_err(load_failed)
+}
+
+/// Loads `keys` into `loader`'s cache in one batch when the field is `selected`.
+async fn warm<T: Batch>(
+    loader: &RequestLoader<T>,
+    selected: bool,
+    keys: impl Iterator<Item = Uuid>,
+) -> async_graphql::Result<()> {
+    if selected {
+        loader.load_many(keys).await.map_err(load_failed)?;
+    }
+    Ok(())
 }
 
 /// One page of an owner's orders, with the relations the query selects prefetched.

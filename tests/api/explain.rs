@@ -184,12 +184,9 @@ impl Explainer<'_> {
         }
         // The second page, by cursor, in each order.
         for sort in &shape.sorts {
-            let (first, _) = self
+            let first = self
                 .app
-                .recording(
-                    self.app
-                        .gql(Some(token), &query, json!({ "first": 20, "sort": sort })),
-                )
+                .gql(Some(token), &query, json!({ "first": 20, "sort": sort }))
                 .await;
             let data = &first["data"];
             let list = if root.is_empty() { data } else { &data[root] };

@@ -24,6 +24,7 @@ use super::super::{
     outbox::{self, Event},
     parse_stored, payment_methods, plans,
 };
+use super::collection::payment_row;
 use crate::{
     auth::secret::hash_secret,
     cache::Caches,
@@ -453,16 +454,8 @@ pub(crate) fn schedule_rows(
     let payments: Vec<payment::Model> = paid
         .iter()
         .map(|i| payment::Model {
-            id: Uuid::now_v7(),
-            order_id: row.id,
-            installment_id: Some(i.id),
-            payment_method_id,
-            amount_minor: i.amount_minor,
-            currency: row.currency.clone(),
-            status: "SUCCEEDED".to_owned(),
             gateway_reference: charge_reference.map(str::to_owned),
-            failure_code: None,
-            created_at: at,
+            ..payment_row(row, i, payment_method_id, now)
         })
         .collect();
     (installments, payments)
