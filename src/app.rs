@@ -24,7 +24,7 @@ use crate::{
     events::{EventBus, broker::Broker, webhooks::WebhookSender},
     graphql::{self, AppSchema},
     http, jobs,
-    payments::sandbox::SandboxGateway,
+    payments::{PaymentGateway, sandbox::SandboxGateway},
     service::{Services, webhooks::WebhookSettings},
 };
 
@@ -50,11 +50,24 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Assembles the application over an open database with the given clock.
+    /// Assembles the application over an open database with the given clock and the
+    /// configured payment gateway.
     pub fn new(
         config: Config,
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let gateway = gateway(&config);
+        Self::with_gateway(config, db, clock, gateway)
+    }
+
+    /// Assembles the application with a payment gateway of the caller's (a test's sandbox,
+    /// shared by several instances as a real gateway would be).
+    pub fn with_gateway(
+        config: Config,
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        gateway: Arc<dyn PaymentGateway>,
     ) -> anyhow::Result<Self> {
         install_tls_provider();
         let keys = key_ring(&config)?;
@@ -87,9 +100,7 @@ impl AppState {
                 per_ip_per_second: config.rate_limit_ip_per_second,
                 ip_burst: config.rate_limit_ip_burst,
             })),
-            gateway: match config.gateway() {
-                GatewayKind::Sandbox => Arc::new(SandboxGateway::default()),
-            },
+            gateway,
             capture_window: Duration::days(i64::from(config.capture_window_days)),
             login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
                 per_account: config.login_attempts_per_account_per_minute,
@@ -122,6 +133,15 @@ impl AppState {
     pub fn service(&self) -> IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr> {
         self.router()
             .into_make_service_with_connect_info::<SocketAddr>()
+    }
+}
+
+/// The configured payment gateway.
+pub fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
+    match config.gateway() {
+        GatewayKind::Sandbox => Arc::new(SandboxGateway::new(std::time::Duration::from_millis(
+            config.sandbox_latency_ms,
+        ))),
     }
 }
 

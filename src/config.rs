@@ -107,6 +107,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The payment gateway; development defaults to the sandbox, production must name one.
     pub payment_gateway: Option<GatewayKind>,
+    /// Latency the sandbox gateway adds to every call, in milliseconds, to behave like a
+    /// card network (0: it answers at once).
+    pub sandbox_latency_ms: u64,
     /// Days a merchant has to capture an order before it is voided automatically.
     pub capture_window_days: u32,
     /// How often a WebSocket connection is pinged to keep it alive, in seconds.
@@ -157,6 +160,7 @@ impl Default for Config {
             tls_key_file: None,
             log_format: LogFormat::Text,
             payment_gateway: None,
+            sandbox_latency_ms: 0,
             capture_window_days: 7,
             websocket_keepalive_seconds: 15,
             webhook_retry_hours: 24,
@@ -297,6 +301,9 @@ impl Config {
                 "payment_gateway: production must name its gateway (the sandbox takes no real money)"
                     .to_owned(),
             );
+        }
+        if self.sandbox_latency_ms > 60_000 {
+            problems.push("sandbox_latency_ms must be at most 60000".to_owned());
         }
         if !(1..=30).contains(&self.capture_window_days) {
             problems.push("capture_window_days must be between 1 and 30".to_owned());

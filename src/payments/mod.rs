@@ -1,6 +1,10 @@
 //! Payment gateways: where cards are charged and refunded. paylater never sees card
 //! numbers; it holds the gateway's token for a card and asks the gateway to move money,
-//! always with an idempotency key, so a retried request never charges twice.
+//! always with an idempotency key, so a request sent again never charges twice.
+//!
+//! A call has three outcomes: done (a receipt), refused (a [`GatewayError`] that says
+//! nothing moved), or no answer ([`GatewayError::NoAnswer`]: it may or may not have
+//! happened). The last is settled by sending the same request with the same key again.
 //!
 //! Another gateway is added by implementing [`PaymentGateway`].
 
@@ -13,7 +17,7 @@ use crate::domain::{Money, card::CardBrand};
 /// A charge to make.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest<'a> {
-    /// The gateway's token of the card.
+    /// The gateway's token of the card, as [`PaymentGateway::save_card`] returned it.
     pub token: &'a str,
     /// How much.
     pub amount: Money,
@@ -32,7 +36,7 @@ pub struct RefundRequest<'a> {
     pub idempotency_key: &'a str,
 }
 
-/// Why the gateway did not move the money.
+/// Why the gateway did not move the money, or why nobody knows whether it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum GatewayError {
     /// The issuer declined the card.
@@ -44,7 +48,11 @@ pub enum GatewayError {
     /// The card has expired.
     #[error("the card has expired")]
     ExpiredCard,
-    /// A passing failure at the gateway; the same request may succeed later.
+    /// The issuer wants the card holder to authenticate the payment themselves.
+    #[error("the card holder must authenticate this payment")]
+    AuthenticationRequired,
+    /// A passing failure at the gateway that moved nothing; the same request may succeed
+    /// later.
     #[error("the payment could not be processed; try again")]
     ProcessingError,
     /// The refund is larger than what is left of the charge, or the charge is unknown.
@@ -53,6 +61,10 @@ pub enum GatewayError {
     /// The token names no card of this gateway.
     #[error("the card token is not valid")]
     UnknownToken,
+    /// No answer came (a timeout, a connection lost after the request left): the money
+    /// may or may not have moved. Sending the same request with the same key tells.
+    #[error("the payment gateway did not answer")]
+    NoAnswer,
 }
 
 impl GatewayError {
@@ -62,13 +74,16 @@ impl GatewayError {
             Self::CardDeclined => "card_declined",
             Self::InsufficientFunds => "insufficient_funds",
             Self::ExpiredCard => "expired_card",
+            Self::AuthenticationRequired => "authentication_required",
             Self::ProcessingError => "processing_error",
             Self::InvalidRefund => "invalid_refund",
             Self::UnknownToken => "unknown_token",
+            Self::NoAnswer => "no_answer",
         }
     }
 
-    /// Whether trying again later may succeed.
+    /// A refusal that may pass if the same request is made again later (with a new key:
+    /// nothing moved under this one).
     pub fn is_transient(self) -> bool {
         self == Self::ProcessingError
     }
@@ -81,7 +96,8 @@ pub struct GatewayReceipt {
     pub reference: String,
 }
 
-/// What the gateway tells about a tokenized card, for display.
+/// What the gateway tells about a tokenized card, for display and to spot the same card
+/// saved twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardDetails {
     /// The network.
@@ -92,6 +108,9 @@ pub struct CardDetails {
     pub exp_month: i32,
     /// Expiry year.
     pub exp_year: i32,
+    /// The gateway's identifier of the card number: the same card, tokenized twice, has
+    /// the same fingerprint.
+    pub fingerprint: String,
 }
 
 /// A card payment processor.
@@ -99,6 +118,10 @@ pub struct CardDetails {
 pub trait PaymentGateway: Send + Sync {
     /// The card a token stands for; `UnknownToken` if the gateway never issued it.
     async fn card(&self, token: &str) -> Result<CardDetails, GatewayError>;
+
+    /// Keeps a card for charges made later without the shopper (the instalments), and
+    /// returns the token to store and charge. The same key saves it once.
+    async fn save_card(&self, token: &str, idempotency_key: &str) -> Result<String, GatewayError>;
 
     /// Charges a card.
     async fn charge(&self, request: ChargeRequest<'_>) -> Result<GatewayReceipt, GatewayError>;

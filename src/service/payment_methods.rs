@@ -93,6 +93,11 @@ pub async fn add(
         ));
     }
     let id = Uuid::now_v7();
+    let saved = services
+        .gateway
+        .save_card(gateway_token.trim(), &format!("payment-method:{id}"))
+        .await
+        .map_err(|err| ServiceError::internal(format!("gateway: {err}")))?;
     let txn = begin_write(&services.db).await?;
     let existing = payment_method::Entity::find()
         .filter(payment_method::Column::ConsumerId.eq(consumer_id))
@@ -102,9 +107,7 @@ pub async fn add(
     let row = payment_method::Model {
         id,
         consumer_id,
-        gateway_token: services
-            .vault
-            .encrypt(gateway_token.trim(), &token_context(id)),
+        gateway_token: services.vault.encrypt(&saved, &token_context(id)),
         brand: details.brand.as_str().to_owned(),
         last4: details.last4,
         exp_month: details.exp_month,

@@ -14,6 +14,7 @@ use paylater::{
     clock::{Clock, ManualClock},
     config::Config,
     graphql::ids::{NodeKind, encode},
+    payments::sandbox::SandboxGateway,
     service::{audit::Actor, merchants, staff},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -125,6 +126,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The running application, for driving background jobs.
     pub state: AppState,
+    /// The payment gateway, shared by every instance of the deployment as a real one is.
+    pub sandbox: Arc<SandboxGateway>,
     sql: Arc<SqlLog>,
     _database: TestDatabase,
 }
@@ -191,7 +194,10 @@ impl TestApp {
             }
         });
         let clock = Arc::new(ManualClock::new(start_time()));
-        Self::serve(config, db, clock, sql, database)
+        let sandbox = Arc::new(SandboxGateway::new(std::time::Duration::from_millis(
+            config.sandbox_latency_ms,
+        )));
+        Self::serve(config, db, clock, sandbox, sql, database)
     }
 
     /// Serves a paylater instance over `db` on an ephemeral port.
@@ -199,10 +205,12 @@ impl TestApp {
         config: Config,
         db: DatabaseConnection,
         clock: Arc<ManualClock>,
+        sandbox: Arc<SandboxGateway>,
         sql: Arc<SqlLog>,
         database: TestDatabase,
     ) -> Self {
-        let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
+        let state = AppState::with_gateway(config, db.clone(), clock.clone(), sandbox.clone())
+            .expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
         let scheme = if state.config.tls().is_some() {
@@ -223,6 +231,7 @@ impl TestApp {
             clock,
             db,
             state: served,
+            sandbox,
             sql,
             _database: database,
         }
@@ -235,6 +244,7 @@ impl TestApp {
             self.state.config.clone(),
             self.db.clone(),
             self.clock.clone(),
+            self.sandbox.clone(),
             self.sql.clone(),
             TestDatabase::Shared,
         )

@@ -343,8 +343,12 @@ pub(crate) fn declined(error: GatewayError) -> ServiceError {
         GatewayError::CardDeclined => ViolationCode::CardDeclined,
         GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,
         GatewayError::ExpiredCard => ViolationCode::CardExpired,
-        GatewayError::ProcessingError => ViolationCode::PaymentProcessingError,
-        GatewayError::InvalidRefund | GatewayError::UnknownToken => ViolationCode::CardDeclined,
+        GatewayError::ProcessingError | GatewayError::NoAnswer => {
+            ViolationCode::PaymentProcessingError
+        }
+        GatewayError::AuthenticationRequired
+        | GatewayError::InvalidRefund
+        | GatewayError::UnknownToken => ViolationCode::CardDeclined,
     };
     refused("paymentMethodId", code, &error.to_string())
 }
