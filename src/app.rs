@@ -102,6 +102,9 @@ impl AppState {
             })),
             gateway,
             capture_window: Duration::days(i64::from(config.capture_window_days)),
+            reconcile_after: Duration::seconds(i64::from(config.payment_reconcile_after_seconds)),
+            failpoints: Arc::default(),
+            settled: Default::default(),
             login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
                 per_account: config.login_attempts_per_account_per_minute,
                 per_ip: config.login_attempts_per_ip_per_minute,

@@ -112,6 +112,9 @@ pub struct Config {
     pub sandbox_latency_ms: u64,
     /// Days a merchant has to capture an order before it is voided automatically.
     pub capture_window_days: u32,
+    /// Seconds after which a payment the gateway did not answer (or a request that died
+    /// before asking for one) is taken over by the reconciler.
+    pub payment_reconcile_after_seconds: u32,
     /// How often a WebSocket connection is pinged to keep it alive, in seconds.
     pub websocket_keepalive_seconds: u64,
     /// How long a failing webhook delivery is retried, and an endpoint may fail before it
@@ -162,6 +165,7 @@ impl Default for Config {
             payment_gateway: None,
             sandbox_latency_ms: 0,
             capture_window_days: 7,
+            payment_reconcile_after_seconds: 60,
             websocket_keepalive_seconds: 15,
             webhook_retry_hours: 24,
             webhook_timeout_seconds: 10,
@@ -304,6 +308,9 @@ impl Config {
         }
         if self.sandbox_latency_ms > 60_000 {
             problems.push("sandbox_latency_ms must be at most 60000".to_owned());
+        }
+        if !(1..=3600).contains(&self.payment_reconcile_after_seconds) {
+            problems.push("payment_reconcile_after_seconds must be between 1 and 3600".to_owned());
         }
         if !(1..=30).contains(&self.capture_window_days) {
             problems.push("capture_window_days must be between 1 and 30".to_owned());

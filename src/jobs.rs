@@ -10,7 +10,10 @@ use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
     events::{relay, webhooks},
-    service::{ServiceResult, Services, checkouts, orders::collection},
+    service::{
+        ServiceResult, Services, attempts, checkouts,
+        orders::{self, collection},
+    },
 };
 
 /// Most rows one job handles per round; a larger backlog takes several rounds.
@@ -28,6 +31,10 @@ pub struct JobReport {
     pub failed_installments: usize,
     /// Orders voided because their capture window closed.
     pub voided_orders: usize,
+    /// Payments left pending by their requests that the reconciler settled.
+    pub reconciled_payments: usize,
+    /// Payments the card gateway has not answered yet (asked again later).
+    pub pending_payments: usize,
     /// Outbox events relayed to subscriptions and webhooks.
     pub relayed_events: usize,
     /// Webhook attempts answered with a 2xx.
@@ -43,6 +50,8 @@ impl JobReport {
             + self.paid_installments
             + self.failed_installments
             + self.voided_orders
+            + self.reconciled_payments
+            + self.pending_payments
             + self.relayed_events
             + self.webhooks_delivered
             + self.webhooks_failed
@@ -55,6 +64,8 @@ impl AddAssign for JobReport {
         self.paid_installments += other.paid_installments;
         self.failed_installments += other.failed_installments;
         self.voided_orders += other.voided_orders;
+        self.reconciled_payments += other.reconciled_payments;
+        self.pending_payments += other.pending_payments;
         self.relayed_events += other.relayed_events;
         self.webhooks_delivered += other.webhooks_delivered;
         self.webhooks_failed += other.webhooks_failed;
@@ -108,8 +119,9 @@ impl Job {
 }
 
 /// Everything due as of `now`: open checkouts past their expiry are stored `EXPIRED`
-/// (so lists and subscribers see it), orders not captured in time are voided, due
-/// instalments are charged, then the outbox is relayed and due webhooks are sent.
+/// (so lists and subscribers see it), payments left pending are reconciled, orders not
+/// captured in time are voided, due instalments are charged, then the outbox is relayed
+/// and due webhooks are sent.
 pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     let limit = BATCH as u64;
     let mut report = drain(|| async {
@@ -120,8 +132,19 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
     })
     .await?;
     report += drain(|| async {
+        let reconciled = attempts::reconcile(services, now, limit, orders::settlement_for).await?;
         Ok(JobReport {
-            voided_orders: collection::void_lapsed(services, now, limit).await?,
+            reconciled_payments: reconciled.settled,
+            pending_payments: reconciled.unanswered,
+            ..JobReport::default()
+        })
+    })
+    .await?;
+    report += drain(|| async {
+        let voided = collection::void_lapsed(services, now, limit).await?;
+        Ok(JobReport {
+            voided_orders: voided.voided,
+            pending_payments: voided.pending,
             ..JobReport::default()
         })
     })
@@ -131,6 +154,7 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
         Ok(JobReport {
             paid_installments: charged.paid,
             failed_installments: charged.failed,
+            pending_payments: charged.pending,
             ..JobReport::default()
         })
     })

@@ -36,8 +36,8 @@ use crate::{
         consumers::{self, ConsumerAccount},
         merchants,
         orders::{
-            collection::payment_row,
             confirm::{authorized_order, schedule_rows},
+            payment_row,
         },
         payment_methods,
     },

@@ -20,6 +20,7 @@ pub mod mfa_recovery_code;
 pub mod order;
 pub mod outbox_event;
 pub mod payment;
+pub mod payment_attempt;
 pub mod payment_method;
 pub mod plan;
 pub mod refresh_token;

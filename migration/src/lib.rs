@@ -36,6 +36,7 @@ mod m20261202_000027_create_webhook_endpoints;
 mod m20261202_000028_create_webhook_deliveries;
 mod m20261202_000029_create_webhook_attempts;
 mod m20261203_000030_keyset_indexes;
+mod m20261204_000031_create_payment_attempts;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000028_create_webhook_deliveries::Migration),
             Box::new(m20261202_000029_create_webhook_attempts::Migration),
             Box::new(m20261203_000030_keyset_indexes::Migration),
+            Box::new(m20261204_000031_create_payment_attempts::Migration),
         ]
     }
 }

@@ -34,6 +34,7 @@ async fn select_all_entities(db: &DatabaseConnection) -> Result<(), DbErr> {
     order::Entity::find().all(db).await?;
     installment::Entity::find().all(db).await?;
     payment::Entity::find().all(db).await?;
+    entity::payment_attempt::Entity::find().all(db).await?;
     refund::Entity::find().all(db).await?;
     idempotency_key::Entity::find().all(db).await?;
     outbox_event::Entity::find().all(db).await?;

@@ -65,8 +65,15 @@ pub enum ViolationCode {
     InvalidIdempotencyKey,
     /// The idempotency key was used before with another input or operation.
     IdempotencyKeyReused,
-    /// A request with this idempotency key is still being processed; retry later.
+    /// A request with this idempotency key is still being processed, or its payment still
+    /// waits for the gateway's answer; retry later with the same key.
     IdempotencyKeyInUse,
+    /// The payment gateway has not answered this request's payment yet; it is settled
+    /// automatically. Send the same request with the same idempotency key to learn the
+    /// outcome.
+    PaymentPending,
+    /// Another payment of this checkout or order is in progress; retry in a moment.
+    PaymentInProgress,
     /// The plan is not offered by the merchant, or not for this amount.
     PlanNotAvailable,
     /// The shopper's account is suspended or has an overdue instalment.
@@ -104,7 +111,10 @@ impl ViolationCode {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Self::PaymentProcessingError | Self::IdempotencyKeyInUse
+            Self::PaymentProcessingError
+                | Self::IdempotencyKeyInUse
+                | Self::PaymentPending
+                | Self::PaymentInProgress
         )
     }
 }

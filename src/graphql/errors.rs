@@ -151,8 +151,15 @@ pub enum UserErrorCode {
     InvalidIdempotencyKey,
     /// The idempotency key was used before with another input or operation.
     IdempotencyKeyReused,
-    /// A request with this idempotency key is still being processed; retry later.
+    /// A request with this idempotency key is still being processed, or its payment still
+    /// waits for the gateway's answer; retry later with the same key.
     IdempotencyKeyInUse,
+    /// The payment gateway did not answer this request's payment: it may or may not have
+    /// gone through, and paylater settles it on its own within minutes. Send the same
+    /// request with the same idempotency key to learn the outcome; never a new key.
+    PaymentPending,
+    /// Another payment of this checkout or order is in progress; retry in a moment.
+    PaymentInProgress,
     /// The plan is not offered by the merchant, or not for this amount.
     PlanNotAvailable,
     /// The shopper's account is suspended or has an overdue instalment.

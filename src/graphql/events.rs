@@ -223,9 +223,12 @@ async fn checkout_stream(
     let items = stream::once(async { Ok(current) })
         .chain(later)
         .map(|row| row.map(Checkout).map_err(async_graphql::Error::from));
-    let items = through_first(
-        items,
-        |item| !matches!(item, Ok(Checkout(row)) if row.status == CheckoutStatus::Open.as_str()),
-    );
+    let items = through_first(items, |item| match item {
+        Ok(Checkout(row)) => row
+            .status
+            .parse::<CheckoutStatus>()
+            .is_ok_and(CheckoutStatus::is_final),
+        Err(_) => true,
+    });
     on_connection(ctx, &services, items)
 }

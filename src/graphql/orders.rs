@@ -25,8 +25,8 @@ use crate::{
     service::{
         ServiceError, orders,
         orders::{
-            collection::{self, EarlyPayment},
             confirm::{self, Confirmation},
+            early::{self, EarlyPayment},
             merchant as merchant_ops,
         },
         parse_stored,
@@ -598,8 +598,7 @@ impl OrderMutation {
                 .transpose()?,
             idempotency_key: input.idempotency_key,
         };
-        let result =
-            collection::pay_early(services, &actor(ctx), consumer.consumer_id, &payment).await;
+        let result = early::pay_early(services, &actor(ctx), consumer.consumer_id, &payment).await;
         let (paid, user_errors) = payload_parts(result)?;
         let order = match paid {
             Some(paid) => Some(Order(

@@ -82,10 +82,41 @@ impl GatewayError {
         }
     }
 
+    /// The error a stored [`Self::code`] names.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|error| error.code() == code)
+    }
+
+    /// Every error.
+    pub const ALL: [Self; 8] = [
+        Self::CardDeclined,
+        Self::InsufficientFunds,
+        Self::ExpiredCard,
+        Self::AuthenticationRequired,
+        Self::ProcessingError,
+        Self::InvalidRefund,
+        Self::UnknownToken,
+        Self::NoAnswer,
+    ];
+
     /// A refusal that may pass if the same request is made again later (with a new key:
     /// nothing moved under this one).
     pub fn is_transient(self) -> bool {
         self == Self::ProcessingError
+    }
+}
+
+impl serde::Serialize for GatewayError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GatewayError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Self::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown gateway error {code:?}")))
     }
 }
 

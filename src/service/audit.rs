@@ -85,6 +85,53 @@ impl Actor {
     }
 }
 
+/// The kinds of actor, as stored.
+const ACTOR_KINDS: [&str; 6] = [
+    "consumer",
+    "staff",
+    "system",
+    "command_line",
+    "anonymous",
+    "merchant_api_key",
+];
+
+/// An actor as stored with work finished later (a payment settled by the reconciler is
+/// audited as the actor who asked for it).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredActor {
+    kind: String,
+    id: Option<Uuid>,
+    ip: Option<IpAddr>,
+}
+
+impl serde::Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredActor {
+            kind: self.kind.to_owned(),
+            id: self.id,
+            ip: self.ip,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = StoredActor::deserialize(deserializer)?;
+        let kind = ACTOR_KINDS
+            .into_iter()
+            .find(|kind| *kind == stored.kind)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown actor kind {:?}", stored.kind))
+            })?;
+        Ok(Self {
+            kind,
+            id: stored.id,
+            ip: stored.ip,
+        })
+    }
+}
+
 /// Appends one entry: `actor` did `action` to the `target` (type, id) at `at`.
 pub async fn record(
     conn: &impl ConnectionTrait,

@@ -481,6 +481,13 @@ pub async fn cancel(
                 "the checkout has expired",
             ));
         }
+        CheckoutStatus::Confirming => {
+            return Err(rejected(
+                "id",
+                ViolationCode::PaymentInProgress,
+                "the shopper is paying for this checkout; it can be cancelled only if the payment fails",
+            ));
+        }
         other => {
             return Err(rejected(
                 "id",
@@ -598,7 +605,11 @@ fn filtered(
                 .filter(stored(CheckoutStatus::Open))
                 .filter(expiry().lte(now)),
         ],
-        Some(status @ (CheckoutStatus::Completed | CheckoutStatus::Cancelled)) => {
+        Some(
+            status @ (CheckoutStatus::Confirming
+            | CheckoutStatus::Completed
+            | CheckoutStatus::Cancelled),
+        ) => {
             vec![select.filter(stored(status))]
         }
     }

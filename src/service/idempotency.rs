@@ -1,8 +1,14 @@
 //! Idempotency keys of money-moving mutations. A key is scoped to its principal and lives
 //! 24 hours: the same key with the same input replays the first outcome (success or
-//! refusal); with another input it is refused; while the first request still runs, a
-//! second one is told the key is in use. Passing failures (a gateway processing error) and
-//! failures outside the caller's control release the key, so a retry runs again.
+//! refusal); with another input it is refused; while the first request still runs, or its
+//! payment waits for the gateway's answer, a second one is told the key is in use. Passing
+//! failures (a gateway processing error) and failures outside the caller's control before
+//! any money was asked for release the key, so a retry runs again.
+//!
+//! A key goes `IN_PROGRESS` (claimed) → `PENDING` (its payment attempt is recorded; see
+//! [`super::attempts`]) → `DONE` (the outcome is stored). Only an `IN_PROGRESS` key whose
+//! request died before recording a payment is ever taken over: a `PENDING` one is settled
+//! by its attempt, whatever happens to the request.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::idempotency_key;
@@ -19,12 +25,8 @@ use crate::domain::violation::{Violation, ViolationCode};
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
-/// A key whose request has run this long without finishing is taken to have crashed (or
-/// been cut off by the 30-second request timeout, which drops it before it can release
-/// the key); its transaction was rolled back, so the key may run again.
-const STALE_AFTER: Duration = Duration::minutes(2);
-
 const IN_PROGRESS: &str = "IN_PROGRESS";
+const PENDING: &str = "PENDING";
 const DONE: &str = "DONE";
 
 /// One request under a key: who, which operation, and a digest of its input.
@@ -105,8 +107,10 @@ pub async fn claim<T: DeserializeOwned>(
         else {
             continue; // released meanwhile: claim again
         };
-        if existing.expires_at.0 <= now || is_stale(&existing, now) {
-            // Expired, or its request crashed: take it over if nobody else did first.
+        let expired = existing.expires_at.0 <= now && existing.status == DONE;
+        if expired || is_stale(&existing, now, services.reconcile_after) {
+            // Expired, or its request died before asking for money: take it over if nobody
+            // else did first (or moved it on meanwhile).
             idempotency_key::Entity::delete_many()
                 .filter(idempotency_key::Column::Id.eq(existing.id))
                 .filter(idempotency_key::Column::Status.eq(existing.status.clone()))
@@ -139,8 +143,71 @@ pub async fn claim<T: DeserializeOwned>(
     ))
 }
 
-fn is_stale(row: &idempotency_key::Model, now: DateTime<Utc>) -> bool {
-    row.status == IN_PROGRESS && row.created_at.0 + STALE_AFTER <= now
+/// A claim whose request has run this long without recording a payment is taken to have
+/// died (crashed, or cut off by the request timeout before it could release the key);
+/// nothing it did was committed, so the key may run again.
+fn is_stale(row: &idempotency_key::Model, now: DateTime<Utc>, after: Duration) -> bool {
+    row.status == IN_PROGRESS && row.created_at.0 + after <= now
+}
+
+/// Marks a claimed key as waiting for its payment attempt, in the transaction that records
+/// the attempt. Refused when the claim was taken over meanwhile (its request was too slow).
+pub async fn mark_pending(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<()> {
+    let marked = idempotency_key::Entity::update_many()
+        .col_expr(idempotency_key::Column::Status, Expr::value(PENDING))
+        .filter(idempotency_key::Column::Id.eq(id))
+        .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))
+        .exec(conn)
+        .await?;
+    if marked.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(refused(
+            ViolationCode::IdempotencyKeyInUse,
+            "a request with this key is still being processed; retry in a moment",
+        ))
+    }
+}
+
+/// The outcome stored under a key, once its request finished.
+pub async fn stored<T: DeserializeOwned>(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> ServiceResult<Option<Result<T, Vec<Violation>>>> {
+    let row = idempotency_key::Entity::find_by_id(id).one(conn).await?;
+    match row {
+        Some(row) if row.status == DONE => row
+            .response
+            .map(|response| {
+                serde_json::from_str(&response).map_err(|err| {
+                    ServiceError::internal(format!("stored idempotent response: {err}"))
+                })
+            })
+            .transpose(),
+        _ => Ok(None),
+    }
+}
+
+/// Forgets claims older than `after` whose requests died before recording a payment, so
+/// their keys run again when sent again; answers how many.
+pub async fn release_stale(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    after: Duration,
+) -> ServiceResult<u64> {
+    let deleted = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))
+        .filter(idempotency_key::Column::CreatedAt.lte((now - after).timestamp_millis()))
+        .exec(conn)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// Forgets a claimed key in `conn` (within a settlement's transaction: the payment was
+/// refused for now, and the same request may be sent again).
+pub async fn release_in(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<()> {
+    idempotency_key::Entity::delete_by_id(id).exec(conn).await?;
+    Ok(())
 }
 
 /// Stores the outcome under the key, on `conn`: within the operation's own transaction for

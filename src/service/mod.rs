@@ -2,6 +2,7 @@
 //! and every change is one transaction.
 
 pub mod api_keys;
+pub mod attempts;
 pub mod audit;
 pub mod checkout_pii;
 pub mod checkouts;
@@ -68,6 +69,13 @@ pub struct Services {
     pub gateway: Arc<dyn PaymentGateway>,
     /// How long a merchant has to capture an order before it is voided.
     pub capture_window: Duration,
+    /// How old an unanswered payment attempt (or a claimed idempotency key that never
+    /// recorded one) is before the reconciler takes it over from its request.
+    pub reconcile_after: Duration,
+    /// Points where tests stop or break a payment attempt; none is armed in a server.
+    pub failpoints: Arc<attempts::Failpoints>,
+    /// Wakes requests waiting for a payment of their checkout or order to settle.
+    pub settled: attempts::SettledSignal,
     /// Which URLs may receive webhooks, and how long failures are retried.
     pub webhooks: webhooks::WebhookSettings,
     /// Sends webhook requests.

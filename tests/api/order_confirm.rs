@@ -252,6 +252,7 @@ async fn twenty_simultaneous_confirmations_make_one_order() {
         .filter(|b| b["data"]["confirmCheckout"]["order"].is_object())
         .count();
     assert_eq!(confirmed, 1, "{bodies:#?}");
+    // The others waited for the winner's payment, then found the checkout completed.
     assert!(
         bodies
             .iter()
@@ -260,6 +261,11 @@ async fn twenty_simultaneous_confirmations_make_one_order() {
         "{bodies:#?}"
     );
     assert_eq!(ready.orders().await, 1);
+    assert_eq!(
+        ready.app.sandbox.movements().len(),
+        1,
+        "one charge at the gateway"
+    );
     let charges = payment::Entity::find()
         .filter(payment::Column::Status.eq("SUCCEEDED"))
         .count(&ready.app.db)

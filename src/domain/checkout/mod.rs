@@ -31,6 +31,9 @@ pub const MAX_TTL: Duration = Duration::hours(48);
 pub enum CheckoutStatus {
     /// Waiting for the shopper.
     Open,
+    /// The shopper confirmed it and the first payment is at the card gateway; it ends
+    /// `Completed`, or `Open` again if the card is declined. It does not expire meanwhile.
+    Confirming,
     /// The shopper confirmed it and an order was made.
     Completed,
     /// The merchant cancelled it.
@@ -44,10 +47,16 @@ impl CheckoutStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "OPEN",
+            Self::Confirming => "CONFIRMING",
             Self::Completed => "COMPLETED",
             Self::Cancelled => "CANCELLED",
             Self::Expired => "EXPIRED",
         }
+    }
+
+    /// Whether the checkout's life is over: nothing will change it again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled | Self::Expired)
     }
 
     /// The status a reader sees at `now`.
@@ -70,6 +79,7 @@ impl FromStr for CheckoutStatus {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "OPEN" => Ok(Self::Open),
+            "CONFIRMING" => Ok(Self::Confirming),
             "COMPLETED" => Ok(Self::Completed),
             "CANCELLED" => Ok(Self::Cancelled),
             "EXPIRED" => Ok(Self::Expired),

@@ -85,6 +85,9 @@ pub async fn prefetch(
 pub enum CheckoutStatus {
     /// Waiting for the shopper to choose a plan and confirm.
     Open,
+    /// The shopper confirmed and the first payment is at the card gateway: it becomes
+    /// `COMPLETED`, or `OPEN` again if the card is declined. It does not expire meanwhile.
+    Confirming,
     /// The shopper confirmed; an order was made.
     Completed,
     /// The merchant cancelled it.

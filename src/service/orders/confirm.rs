@@ -1,14 +1,18 @@
-//! `confirmCheckout`: a consumer turns an open checkout into an order.
+//! `confirmCheckout`: a consumer turns an open checkout into an order, as a payment
+//! attempt in atomic phases (see [`crate::service::attempts`]).
 //!
-//! In one transaction: the checkout row is locked (so concurrent confirmations make one
-//! order), then the consumer row (so their concurrent orders see each other's balance);
-//! the plan, card and risk are checked; the instalments due today are charged; and the
-//! order, instalments, payment, checkout completion, audit entry, outbox event and
-//! idempotent outcome are written together. A declined charge rolls everything back and
-//! leaves the checkout open.
+//! Phase 1, one short transaction: the checkout row is locked (so concurrent confirmations
+//! make one order), then the consumer row (so their concurrent orders see each other's
+//! balance, confirmations at the gateway included); the plan, card and risk are checked;
+//! the checkout becomes `CONFIRMING` and the attempt is recorded, holding the order's total
+//! of the consumer's credit. Phase 2 charges what is due today. Phase 3 writes the order,
+//! its instalments, the payment, the completed checkout, an audit entry and the outbox
+//! events; a declined card reopens the checkout instead. A plan with nothing due today
+//! moves no money: its order is written in phase 1's transaction.
 
-use chrono::{DateTime, Utc};
-use entity::{checkout, consumer, installment, order, payment};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{checkout, consumer, installment, order, payment, payment_attempt};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
@@ -19,25 +23,28 @@ use uuid::Uuid;
 
 use super::super::{
     ServiceError, ServiceResult, Services,
+    attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
     audit::{self, Actor},
     idempotency::{self, Request},
     outbox::{self, Event},
     parse_stored, payment_methods, plans,
 };
-use super::collection::payment_row;
+use super::charges::payment_row;
 use crate::{
     auth::secret::hash_secret,
     cache::Caches,
     db::begin_write,
     domain::{
-        Currency, Money, PlanCode, build_schedule,
+        Currency, Money, PlanCode, ScheduledInstallment,
+        attempt::{AttemptKind, Reservation},
+        build_schedule,
         checkout::CheckoutStatus,
         order::{InstallmentStatus, OrderStatus},
         risk::RiskRefusal,
-        violation::ViolationCode,
+        violation::{Violation, ViolationCode},
     },
     events::EventType,
-    payments::{ChargeRequest, GatewayError},
+    payments::GatewayError,
 };
 
 /// What the consumer sends.
@@ -62,6 +69,31 @@ pub struct Confirmed {
     pub redirect_url: String,
 }
 
+/// What phase 3 needs of phase 1's decisions, stored with the attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Decided {
+    /// The order's id, chosen in phase 1 so every settlement makes the same order.
+    order_id: Uuid,
+    /// The plan chosen and its row.
+    plan: String,
+    plan_id: Uuid,
+    /// The card charged.
+    payment_method_id: Uuid,
+    /// When the shopper confirmed: the schedule and the capture window start then.
+    confirmed_at: DateTime<Utc>,
+    /// Who confirmed, for the audit log.
+    actor: Actor,
+}
+
+impl Decided {
+    fn schedule(&self, total: Money) -> ServiceResult<Vec<ScheduledInstallment>> {
+        let plan: PlanCode = parse_stored(&self.plan, "plan")?;
+        build_schedule(total, plan, self.confirmed_at.date_naive())
+            .map_err(|err| ServiceError::internal(format!("schedule: {err}")))
+    }
+}
+
 /// Confirms a checkout for `consumer_id`, at most once per idempotency key.
 pub async fn confirm(
     services: &Services,
@@ -79,24 +111,33 @@ pub async fn confirm(
             &input.payment_method_id.to_string(),
         ]),
     };
-    let confirmed = idempotency::run(services, &request, |key_id| {
-        confirm_once(services, actor, consumer_id, input, key_id)
+    attempts::run(services, &request, &Confirming, |key_id| {
+        intend(services, actor, consumer_id, input, key_id)
     })
-    .await?;
-    Ok(confirmed)
+    .await
 }
 
 fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
     ServiceError::refused(field, code, message)
 }
 
-async fn confirm_once(
+/// What is due on the day of confirmation, charged at once.
+fn due_on(schedule: &[ScheduledInstallment], day: NaiveDate) -> i64 {
+    schedule
+        .iter()
+        .filter(|i| i.due_date <= day)
+        .map(|i| i.amount.minor())
+        .sum()
+}
+
+/// Phase 1.
+async fn intend(
     services: &Services,
     actor: &Actor,
     consumer_id: Uuid,
     input: &Confirmation,
     key_id: Uuid,
-) -> ServiceResult<Confirmed> {
+) -> ServiceResult<Intent<Confirmed>> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     let checkout = checkout::Entity::find()
@@ -109,6 +150,7 @@ async fn confirm_once(
         .effective(checkout.expires_at.0, now)
     {
         CheckoutStatus::Open => {}
+        CheckoutStatus::Confirming => return Err(attempts::in_progress("token")),
         CheckoutStatus::Expired => {
             return Err(refused(
                 "token",
@@ -116,7 +158,7 @@ async fn confirm_once(
                 "the checkout has expired",
             ));
         }
-        _ => {
+        CheckoutStatus::Completed | CheckoutStatus::Cancelled => {
             return Err(refused(
                 "token",
                 ViolationCode::CheckoutNotOpen,
@@ -139,127 +181,198 @@ async fn confirm_once(
         })?;
     assess_risk(&txn, consumer_id, total).await?;
 
-    let order_id = Uuid::now_v7();
-    let today = now.date_naive();
-    let schedule = build_schedule(total, input.plan, today)
-        .map_err(|err| ServiceError::internal(format!("schedule: {err}")))?;
-    let due_now: i64 = schedule
-        .iter()
-        .filter(|i| i.due_date <= today)
-        .map(|i| i.amount.minor())
-        .sum();
-    let receipt = if due_now > 0 {
-        let token = payment_methods::token(services, &card)?;
-        let charged = services
-            .gateway
-            .charge(ChargeRequest {
-                token: &token,
-                amount: Money::new(due_now, currency),
-                idempotency_key: &format!("confirm:{key_id}"),
-            })
-            .await;
-        Some(charged.map_err(declined)?)
-    } else {
-        None
+    let decided = Decided {
+        order_id: Uuid::now_v7(),
+        plan: input.plan.as_str().to_owned(),
+        plan_id,
+        payment_method_id: card.id,
+        confirmed_at: now,
+        actor: actor.clone(),
     };
+    let due_now = due_on(&decided.schedule(total)?, now.date_naive());
+    if due_now == 0 {
+        let outcome = complete(&txn, &checkout, consumer_id, &decided, None, services, now).await?;
+        idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&outcome)).await?;
+        outbox::commit(services, txn).await?;
+        return Ok(Intent::Done(outcome));
+    }
+    let token = payment_methods::token(services, &card)?;
+    set_status(&txn, checkout.id, CheckoutStatus::Confirming, now).await?;
+    let details = serde_json::to_value(&decided)
+        .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))?;
+    let new = NewAttempt {
+        idempotency_key_id: Some(key_id),
+        consumer_id: Some(consumer_id),
+        checkout_id: Some(checkout.id),
+        charge: Some((card.id, token)),
+        credit_minor: total.minor(),
+        ..NewAttempt::new(
+            AttemptKind::Confirmation,
+            Reservation::Checkout(checkout.id),
+            Money::new(due_now, currency),
+            details,
+        )
+    };
+    let recorded = attempts::record(services, &txn, new, now)
+        .await?
+        .ok_or_else(|| attempts::in_progress("token"))?;
+    txn.commit().await?;
+    Ok(Intent::Recorded(Box::new(recorded)))
+}
 
+/// Phase 3 of a confirmation.
+pub(crate) struct Confirming;
+
+#[async_trait]
+impl Settlement for Confirming {
+    async fn settle(
+        &self,
+        services: &Services,
+        txn: &DatabaseTransaction,
+        attempt: &payment_attempt::Model,
+        answer: &Answer,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Verdict> {
+        let decided: Decided = attempts::details(attempt)?;
+        let (Some(checkout_id), Some(consumer_id)) = (attempt.checkout_id, attempt.consumer_id)
+        else {
+            return Err(ServiceError::internal(format!(
+                "confirmation {} names no checkout or consumer",
+                attempt.id
+            )));
+        };
+        let checkout = checkout::Entity::find_by_id(checkout_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        match answer.refusal {
+            None => {
+                let charge = answer.receipts.first().map(String::as_str);
+                let outcome =
+                    complete(txn, &checkout, consumer_id, &decided, charge, services, now).await?;
+                serde_json::to_value(outcome)
+                    .map(Verdict::Done)
+                    .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))
+            }
+            Some(error) => {
+                // The card was declined: the checkout is the shopper's to try again.
+                set_status(txn, checkout.id, CheckoutStatus::Open, now).await?;
+                let violations = vec![decline(error)];
+                Ok(if error.is_transient() {
+                    Verdict::Retry(violations)
+                } else {
+                    Verdict::Refused(violations)
+                })
+            }
+        }
+    }
+}
+
+async fn set_status(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    status: CheckoutStatus,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    checkout::Entity::update_many()
+        .col_expr(checkout::Column::Status, Expr::value(status.as_str()))
+        .col_expr(
+            checkout::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(checkout::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the order of a confirmation whose payment (if any was due) went through.
+async fn complete(
+    txn: &DatabaseTransaction,
+    checkout: &checkout::Model,
+    consumer_id: Uuid,
+    decided: &Decided,
+    charge_reference: Option<&str>,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> ServiceResult<Confirmed> {
+    let currency: Currency = parse_stored(&checkout.currency, "currency")?;
+    let total = Money::new(checkout.total_minor, currency);
+    let schedule = decided.schedule(total)?;
+    let at = decided.confirmed_at;
+    let due_now = due_on(&schedule, at.date_naive());
     let row = authorized_order(
         services,
-        order_id,
-        &checkout,
+        decided.order_id,
+        checkout,
         consumer_id,
-        (plan_id, card.id),
-        now,
+        (decided.plan_id, decided.payment_method_id),
+        at,
     );
-    let written = write_order(
-        &txn,
+    write_order(
+        txn,
         &row,
         &schedule,
-        receipt.as_ref().map(|r| r.reference.as_str()),
-        card.id,
+        charge_reference,
+        decided.payment_method_id,
+        at,
+    )
+    .await?;
+    checkout::Entity::update_many()
+        .col_expr(
+            checkout::Column::Status,
+            Expr::value(CheckoutStatus::Completed.as_str()),
+        )
+        .col_expr(
+            checkout::Column::OpenReference,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            checkout::Column::CompletedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(
+            checkout::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(checkout::Column::Id.eq(checkout.id))
+        .exec(txn)
+        .await?;
+    let authorized = Event::order(
+        EventType::OrderAuthorized,
+        &row,
+        OrderStatus::Authorized,
+        json!({
+            "checkoutId": checkout.id,
+            "plan": decided.plan,
+            "total": outbox::money(total.minor(), &row.currency),
+            "paidNow": outbox::money(due_now, &row.currency),
+        }),
+    );
+    audit::record(
+        txn,
+        &decided.actor,
+        EventType::OrderAuthorized.as_str(),
+        Some(("order", row.id)),
+        authorized.data.clone(),
         now,
     )
-    .await;
-    let outcome = Confirmed {
-        order_id,
-        redirect_url: checkout.confirm_url.clone(),
+    .await?;
+    let completed = Event {
+        consumer_id: Some(consumer_id),
+        ..Event::checkout(
+            EventType::CheckoutCompleted,
+            checkout,
+            json!({ "orderId": row.id }),
+        )
     };
-    let finished = async {
-        written?;
-        checkout::Entity::update_many()
-            .col_expr(
-                checkout::Column::Status,
-                Expr::value(CheckoutStatus::Completed.as_str()),
-            )
-            .col_expr(
-                checkout::Column::OpenReference,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                checkout::Column::CompletedAt,
-                Expr::value(now.timestamp_millis()),
-            )
-            .col_expr(
-                checkout::Column::UpdatedAt,
-                Expr::value(now.timestamp_millis()),
-            )
-            .filter(checkout::Column::Id.eq(checkout.id))
-            .exec(&txn)
-            .await?;
-        let authorized = Event::order(
-            EventType::OrderAuthorized,
-            &row,
-            OrderStatus::Authorized,
-            json!({
-                "checkoutId": checkout.id,
-                "plan": input.plan.as_str(),
-                "total": outbox::money(total.minor(), &row.currency),
-                "paidNow": outbox::money(due_now, &row.currency),
-            }),
-        );
-        audit::record(
-            &txn,
-            actor,
-            EventType::OrderAuthorized.as_str(),
-            Some(("order", order_id)),
-            authorized.data.clone(),
-            now,
-        )
-        .await?;
-        let completed = Event {
-            consumer_id: Some(consumer_id),
-            ..Event::checkout(
-                EventType::CheckoutCompleted,
-                &checkout,
-                json!({ "orderId": order_id }),
-            )
-        };
-        outbox::record(&txn, completed, now).await?;
-        outbox::record(&txn, authorized, now).await?;
-        idempotency::finish(
-            &txn,
-            key_id,
-            &Ok::<_, Vec<crate::domain::violation::Violation>>(&outcome),
-        )
-        .await?;
-        outbox::commit(services, txn).await?;
-        Ok::<(), ServiceError>(())
-    }
-    .await;
-    if let Err(err) = finished {
-        // The card was charged but nothing was stored: give the money back.
-        if let Some(receipt) = receipt {
-            compensate(
-                services,
-                &receipt.reference,
-                Money::new(due_now, currency),
-                key_id,
-            )
-            .await;
-        }
-        return Err(err);
-    }
-    Ok(outcome)
+    outbox::record(txn, completed, now).await?;
+    outbox::record(txn, authorized, now).await?;
+    Ok(Confirmed {
+        order_id: row.id,
+        redirect_url: checkout.confirm_url.clone(),
+    })
 }
 
 /// The plan's row id, if the merchant offers it for this amount.
@@ -338,31 +451,35 @@ async fn assess_risk(
 }
 
 /// A declined charge as the consumer's violation.
-pub(crate) fn declined(error: GatewayError) -> ServiceError {
+pub(crate) fn decline(error: GatewayError) -> Violation {
     let code = match error {
-        GatewayError::CardDeclined => ViolationCode::CardDeclined,
+        GatewayError::CardDeclined
+        | GatewayError::AuthenticationRequired
+        | GatewayError::InvalidRefund
+        | GatewayError::UnknownToken => ViolationCode::CardDeclined,
         GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,
         GatewayError::ExpiredCard => ViolationCode::CardExpired,
         GatewayError::ProcessingError | GatewayError::NoAnswer => {
             ViolationCode::PaymentProcessingError
         }
-        GatewayError::AuthenticationRequired
-        | GatewayError::InvalidRefund
-        | GatewayError::UnknownToken => ViolationCode::CardDeclined,
     };
-    refused("paymentMethodId", code, &error.to_string())
+    Violation::new(
+        &crate::domain::violation::Path::input().at("paymentMethodId"),
+        code,
+        error.to_string(),
+    )
 }
 
-/// The row of an order just authorized for `checkout` at `now`, on `(plan, card)`.
+/// The row of an order just authorized for `checkout` at `at`, on `(plan, card)`.
 pub(crate) fn authorized_order(
     services: &Services,
     id: Uuid,
     checkout: &checkout::Model,
     consumer_id: Uuid,
     (plan_id, card_id): (Uuid, Uuid),
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> order::Model {
-    let at = ChronoUnixTimestampMillis(now);
+    let stamp = ChronoUnixTimestampMillis(at);
     order::Model {
         id,
         merchant_id: checkout.merchant_id,
@@ -376,9 +493,9 @@ pub(crate) fn authorized_order(
         captured_minor: 0,
         refunded_minor: 0,
         merchant_reference: checkout.merchant_reference.clone(),
-        capture_deadline: ChronoUnixTimestampMillis(now + services.capture_window),
-        created_at: at,
-        updated_at: at,
+        capture_deadline: ChronoUnixTimestampMillis(at + services.capture_window),
+        created_at: stamp,
+        updated_at: stamp,
         captured_at: None,
         cancelled_at: None,
         completed_at: None,
@@ -389,7 +506,7 @@ pub(crate) fn authorized_order(
 async fn write_order(
     txn: &impl ConnectionTrait,
     row: &order::Model,
-    schedule: &[crate::domain::ScheduledInstallment],
+    schedule: &[ScheduledInstallment],
     charge_reference: Option<&str>,
     payment_method_id: Uuid,
     now: DateTime<Utc>,
@@ -418,7 +535,7 @@ async fn write_order(
 /// succeeded, and the payment rows of what was paid.
 pub(crate) fn schedule_rows(
     row: &order::Model,
-    schedule: &[crate::domain::ScheduledInstallment],
+    schedule: &[ScheduledInstallment],
     charge_reference: Option<&str>,
     payment_method_id: Uuid,
     now: DateTime<Utc>,
@@ -463,19 +580,4 @@ pub(crate) fn schedule_rows(
         })
         .collect();
     (installments, payments)
-}
-
-/// Refunds a charge whose order could not be stored.
-async fn compensate(services: &Services, reference: &str, amount: Money, key_id: Uuid) {
-    let refunded = services
-        .gateway
-        .refund(crate::payments::RefundRequest {
-            charge_reference: reference,
-            amount,
-            idempotency_key: &format!("confirm-compensation:{key_id}"),
-        })
-        .await;
-    if let Err(err) = refunded {
-        tracing::error!(charge = reference, error = %err, "a charge without an order could not be refunded");
-    }
 }

@@ -2,10 +2,10 @@
 //! time (each owner has an index on (owner, created_at, id)).
 
 use chrono::{DateTime, Utc};
-use entity::{installment, order};
+use entity::{installment, order, payment_attempt};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
-    sea_query::Query,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select,
+    sea_query::{Expr, Query, UnionType},
 };
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ use super::super::{
     parse_stored,
 };
 use crate::domain::{
+    attempt::AttemptStatus,
     order::{InstallmentStatus, OrderStatus},
     risk::CreditPosition,
 };
@@ -134,29 +135,40 @@ fn open_orders(consumer_id: Uuid) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// A consumer's credit: their limit, what their open orders still owe, whether anything
-/// is overdue. `active` is the account's standing, which the caller knows.
+/// A consumer's credit: their limit, what their open orders still owe and what their
+/// confirmations at the card gateway hold, whether anything is overdue. `active` is the
+/// account's standing, which the caller knows. One statement.
 pub async fn credit_position(
     db: &impl ConnectionTrait,
     consumer_id: Uuid,
     limit: i64,
     active: bool,
 ) -> ServiceResult<CreditPosition> {
-    let balances: Vec<(i64, String)> = installment::Entity::find()
-        .select_only()
+    let mut balances = Query::select()
         .column(installment::Column::AmountMinor)
         .column(installment::Column::Status)
-        .filter(installment::Column::OrderId.in_subquery(open_orders(consumer_id)))
-        .into_tuple()
-        .all(db)
-        .await?;
+        .from(installment::Entity)
+        .and_where(installment::Column::OrderId.in_subquery(open_orders(consumer_id)))
+        .to_owned();
+    // A pending confirmation holds its order's total, as a scheduled instalment would.
+    let held = Query::select()
+        .column(payment_attempt::Column::CreditMinor)
+        .expr(Expr::val(InstallmentStatus::Scheduled.as_str()))
+        .from(payment_attempt::Entity)
+        .and_where(payment_attempt::Column::ConsumerId.eq(consumer_id))
+        .and_where(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .and_where(payment_attempt::Column::CreditMinor.gt(0))
+        .to_owned();
+    balances.union(UnionType::All, held);
     let mut position = CreditPosition {
         limit,
         outstanding: 0,
         has_overdue: false,
         active,
     };
-    for (amount, status) in balances {
+    for row in db.query_all(&balances).await? {
+        let amount: i64 = row.try_get_by_index(0)?;
+        let status: String = row.try_get_by_index(1)?;
         let status: InstallmentStatus = parse_stored(&status, "instalment status")?;
         if status.is_unpaid() {
             position.outstanding += amount;

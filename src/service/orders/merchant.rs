@@ -1,10 +1,18 @@
 //! What a merchant does to its orders: capture, void (cancel before capture) and refund.
-//! Each is one transaction that locks the order row, so parallel operations on one order
-//! run one after the other and parallel refunds can never exceed what was captured; each
-//! writes its audit entry and outbox event with the change, under an idempotency key.
+//!
+//! Voids and refunds send money back to the card, so they are payment attempts in atomic
+//! phases (see [`crate::service::attempts`]): phase 1 locks the order, checks the amount
+//! against what can still be refunded and records the attempt with the charges it draws
+//! from, holding the order (one money operation at a time per order, so parallel refunds
+//! can never exceed what was captured); phase 2 refunds the card; phase 3 reduces the
+//! unpaid instalments and writes the refund, the order's new state, the audit entry and
+//! the outbox event. A refund that goes only to unpaid instalments moves no money and is
+//! written at once. Capture moves no money: one transaction, refused while the order's
+//! money is moving.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use entity::{installment, order, payment, refund};
+use entity::{installment, order, payment, payment_attempt, refund};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
@@ -15,6 +23,7 @@ use uuid::Uuid;
 
 use super::super::{
     ServiceError, ServiceResult, Services,
+    attempts::{self, Answer, Intent, NewAttempt, RefundLeg, Settlement, Verdict},
     audit::{self, Actor},
     idempotency::{self, Request},
     outbox::{self, Event},
@@ -24,12 +33,13 @@ use crate::{
     db::begin_write,
     domain::{
         Currency, Money,
+        attempt::{AttemptKind, Reservation},
         order::{InstallmentStatus, OrderStatus},
-        refund::{InstallmentBalance, RefundError, allocate},
+        refund::{InstallmentBalance, RefundError, RefundPlan, allocate},
         violation::{Violation, ViolationCode},
     },
     events::EventType,
-    payments::RefundRequest,
+    payments::GatewayError,
 };
 
 /// The order an operation changed (and the refund it made, if any).
@@ -52,6 +62,24 @@ pub struct RefundInput {
     pub reason: Option<String>,
     /// The merchant's own reference of the refund.
     pub merchant_refund_reference: Option<String>,
+}
+
+/// What a refund or void settles with, decided in phase 1 and stored with its attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Giveback {
+    /// The refund row to write.
+    refund_id: Uuid,
+    /// How much of the order it refunds, in minor units.
+    amount_minor: i64,
+    /// Why.
+    reason: Option<String>,
+    /// The merchant's reference of a refund.
+    merchant_refund_reference: Option<String>,
+    /// Who asked, for the audit log.
+    actor: Actor,
+    /// A void by the capture-window job rather than the merchant.
+    automatic: bool,
 }
 
 fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
@@ -98,22 +126,6 @@ async fn installments(
         .await?)
 }
 
-/// Records the operation's audit entry, outbox event and idempotent outcome, and commits.
-async fn finish(
-    services: &Services,
-    txn: DatabaseTransaction,
-    actor: &Actor,
-    event: Event,
-    changed: &Changed,
-    key_id: Uuid,
-    now: DateTime<Utc>,
-) -> ServiceResult<()> {
-    record_change(&txn, actor, event, now).await?;
-    idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(changed)).await?;
-    outbox::commit(services, txn).await?;
-    Ok(())
-}
-
 /// Writes the audit entry and the outbox event of a change; the audit entry keeps the
 /// event's data.
 pub(crate) async fn record_change(
@@ -133,21 +145,6 @@ pub(crate) async fn record_change(
     .await?;
     outbox::record(txn, event, now).await?;
     Ok(())
-}
-
-/// The data of an order's cancellation: the refund that undid it.
-pub(crate) fn cancellation(order: &order::Model, voided: &Voided, automatic: bool) -> Event {
-    Event::order(
-        EventType::OrderCancelled,
-        order,
-        OrderStatus::Cancelled,
-        json!({
-            "refundId": voided.changed.refund_id,
-            "refundedToShopper": outbox::money(voided.to_shopper_minor, &order.currency),
-            "reason": voided.reason,
-            "automatic": automatic,
-        }),
-    )
 }
 
 /// Captures an authorized order in full.
@@ -177,6 +174,9 @@ pub async fn capture(
                 ViolationCode::CaptureWindowClosed,
                 "the capture window has closed",
             ));
+        }
+        if attempts::holds(&txn, Reservation::Order(order_id)).await? {
+            return Err(attempts::in_progress("id"));
         }
         let all_paid = installments(&txn, order_id)
             .await?
@@ -218,7 +218,9 @@ pub async fn capture(
             next,
             json!({ "amount": outbox::money(order.total_minor, &order.currency) }),
         );
-        finish(services, txn, actor, event, &changed, key_id, now).await?;
+        record_change(&txn, actor, event, now).await?;
+        idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
+        outbox::commit(services, txn).await?;
         Ok(changed)
     })
     .await
@@ -242,96 +244,48 @@ pub async fn void(
         key,
         &[&id, reason.as_deref().unwrap_or("")],
     );
-    idempotency::run(services, &request, |key_id| async move {
-        let now = services.clock.now();
-        let txn = begin_write(&services.db).await?;
-        let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
-        if !status.can_void() {
-            return Err(refused(
-                "id",
-                ViolationCode::OrderNotAuthorized,
-                "only an authorized order can be cancelled; refund a captured one",
-            ));
+    attempts::run(services, &request, &Voiding, |key_id| {
+        let reason = reason.clone();
+        async move {
+            let txn = begin_write(&services.db).await?;
+            let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
+            if !status.can_void() {
+                return Err(refused(
+                    "id",
+                    ViolationCode::OrderNotAuthorized,
+                    "only an authorized order can be cancelled; refund a captured one",
+                ));
+            }
+            let now = services.clock.now();
+            intend_void(services, txn, &order, actor, reason, Some(key_id), now).await
         }
-        let voided = void_locked(services, &txn, &order, reason, now).await?;
-        let event = cancellation(&order, &voided, false);
-        finish(services, txn, actor, event, &voided.changed, key_id, now).await?;
-        Ok(voided.changed)
     })
     .await
 }
 
-/// A voided order: the refund that undid it and what went back to the card.
-pub(crate) struct Voided {
-    /// The order and its refund.
-    pub changed: Changed,
-    /// How much went back to the shopper's card.
-    pub to_shopper_minor: i64,
-    /// Why it was voided.
-    pub reason: Option<String>,
-}
-
-/// Voids a locked, authorized order (for the merchant, or the capture-window job).
-pub(crate) async fn void_locked(
+/// Phase 1 of a void of a locked, authorized order as of `now` (for the merchant, or the
+/// capture-window job when `key_id` is `None`), committing `txn`.
+pub(crate) async fn intend_void(
     services: &Services,
-    txn: &DatabaseTransaction,
+    txn: DatabaseTransaction,
     order: &order::Model,
+    actor: &Actor,
     reason: Option<String>,
+    key_id: Option<Uuid>,
     now: DateTime<Utc>,
-) -> ServiceResult<Voided> {
-    let currency: Currency = parse_stored(&order.currency, "currency")?;
-    let schedule = installments(txn, order.id).await?;
-    let balances = balances(&schedule)?;
-    let plan = allocate(order.total_minor, order.total_minor, &balances)
-        .map_err(|err| ServiceError::internal(format!("void allocation: {err}")))?;
-    let refund_id = Uuid::now_v7();
-    let gateway_reference = refund_to_card(
-        services,
-        txn,
-        order,
-        currency,
-        plan.to_shopper_minor,
-        refund_id,
-    )
-    .await?;
-    apply_reductions(txn, &schedule, &plan.reductions, now).await?;
-    write_refund(
-        txn,
-        refund_id,
-        order,
-        order.total_minor,
-        plan.to_shopper_minor,
-        reason.clone(),
-        None,
-        gateway_reference,
-        now,
-    )
-    .await?;
-    order::Entity::update_many()
-        .col_expr(
-            order::Column::Status,
-            Expr::value(OrderStatus::Cancelled.as_str()),
-        )
-        .col_expr(order::Column::RefundedMinor, Expr::value(order.total_minor))
-        .col_expr(
-            order::Column::CancelledAt,
-            Expr::value(now.timestamp_millis()),
-        )
-        .col_expr(
-            order::Column::UpdatedAt,
-            Expr::value(now.timestamp_millis()),
-        )
-        .filter(order::Column::Id.eq(order.id))
-        .exec(txn)
-        .await?;
-    Ok(Voided {
-        changed: Changed {
-            order_id: order.id,
-            refund_id: Some(refund_id),
-        },
-        to_shopper_minor: plan.to_shopper_minor,
+) -> ServiceResult<Intent<Changed>> {
+    let remaining = order.total_minor - order.refunded_minor;
+    let plan = allocation(&txn, order, remaining, remaining).await?;
+    let giveback = Giveback {
+        refund_id: Uuid::now_v7(),
+        amount_minor: remaining,
         reason,
-    })
+        merchant_refund_reference: None,
+        actor: actor.clone(),
+        automatic: key_id.is_none(),
+    };
+    let kind = AttemptKind::Void;
+    intend_giveback(services, txn, order, &plan, giveback, kind, key_id, now).await
 }
 
 /// Refunds part or all of a captured order.
@@ -362,68 +316,295 @@ pub async fn refund(
             reference.as_deref().unwrap_or(""),
         ],
     );
-    idempotency::run(services, &request, |key_id| async move {
-        let now = services.clock.now();
-        let txn = begin_write(&services.db).await?;
-        let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
-        if !status.can_refund() {
-            return Err(refused(
-                "id",
-                ViolationCode::OrderNotRefundable,
-                "only a captured order that is not fully refunded can be refunded",
-            ));
-        }
-        let currency: Currency = parse_stored(&order.currency, "currency")?;
-        if input.currency != currency {
-            return Err(refused(
-                "amount",
-                ViolationCode::CurrencyMismatch,
-                "must be in the order's currency",
-            ));
-        }
-        let schedule = installments(&txn, order_id).await?;
-        let refundable = order.captured_minor - order.refunded_minor;
-        let plan = allocate(input.amount_minor, refundable, &balances(&schedule)?).map_err(
-            |err| match err {
-                RefundError::NotPositive => {
-                    refused("amount", ViolationCode::OutOfRange, "must be positive")
-                }
-                RefundError::ExceedsRefundable { refundable } => ServiceError::refused(
+    let input = &input;
+    attempts::run(services, &request, &Refunding, |key_id| {
+        let (reason, reference) = (reason.clone(), reference.clone());
+        async move {
+            let now = services.clock.now();
+            let txn = begin_write(&services.db).await?;
+            let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
+            if !status.can_refund() {
+                return Err(refused(
+                    "id",
+                    ViolationCode::OrderNotRefundable,
+                    "only a captured order that is not fully refunded can be refunded",
+                ));
+            }
+            let currency: Currency = parse_stored(&order.currency, "currency")?;
+            if input.currency != currency {
+                return Err(refused(
                     "amount",
-                    ViolationCode::RefundExceedsRefundable,
-                    &format!(
-                        "at most {} can still be refunded",
-                        Money::new(refundable, currency).to_decimal()
-                    ),
-                ),
-            },
-        )?;
-        let refund_id = Uuid::now_v7();
-        let gateway_reference = refund_to_card(
-            services,
-            &txn,
-            &order,
-            currency,
-            plan.to_shopper_minor,
-            refund_id,
+                    ViolationCode::CurrencyMismatch,
+                    "must be in the order's currency",
+                ));
+            }
+            let refundable = order.captured_minor - order.refunded_minor;
+            let plan = allocation(&txn, &order, input.amount_minor, refundable)
+                .await
+                .map_err(|err| match err {
+                    AllocationError::Refused(RefundError::NotPositive) => {
+                        refused("amount", ViolationCode::OutOfRange, "must be positive")
+                    }
+                    AllocationError::Refused(RefundError::ExceedsRefundable { refundable }) => {
+                        ServiceError::refused(
+                            "amount",
+                            ViolationCode::RefundExceedsRefundable,
+                            &format!(
+                                "at most {} can still be refunded",
+                                Money::new(refundable, currency).to_decimal()
+                            ),
+                        )
+                    }
+                    AllocationError::Service(err) => err,
+                })?;
+            let giveback = Giveback {
+                refund_id: Uuid::now_v7(),
+                amount_minor: input.amount_minor,
+                reason,
+                merchant_refund_reference: reference,
+                actor: actor.clone(),
+                automatic: false,
+            };
+            let kind = AttemptKind::Refund;
+            intend_giveback(
+                services,
+                txn,
+                &order,
+                &plan,
+                giveback,
+                kind,
+                Some(key_id),
+                now,
+            )
+            .await
+        }
+    })
+    .await
+}
+
+/// Why a refund's allocation failed: the caller's amount, or the server.
+enum AllocationError {
+    Refused(RefundError),
+    Service(ServiceError),
+}
+
+impl From<AllocationError> for ServiceError {
+    fn from(err: AllocationError) -> Self {
+        match err {
+            AllocationError::Refused(err) => ServiceError::internal(format!("allocation: {err}")),
+            AllocationError::Service(err) => err,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AllocationError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Service(err.into())
+    }
+}
+
+/// How a refund of `amount` of the order's `refundable` is shared between its unpaid
+/// instalments and the card.
+async fn allocation(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    amount: i64,
+    refundable: i64,
+) -> Result<RefundPlan, AllocationError> {
+    let schedule = installments(txn, order.id)
+        .await
+        .map_err(AllocationError::Service)?;
+    let balances = balances(&schedule).map_err(AllocationError::Service)?;
+    allocate(amount, refundable, &balances).map_err(AllocationError::Refused)
+}
+
+/// The rest of phase 1 of a refund or void: what moves no money is written at once;
+/// otherwise the attempt is recorded, holding the order. Commits `txn`.
+#[allow(clippy::too_many_arguments)]
+async fn intend_giveback(
+    services: &Services,
+    txn: DatabaseTransaction,
+    order: &order::Model,
+    plan: &RefundPlan,
+    giveback: Giveback,
+    kind: AttemptKind,
+    key_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Intent<Changed>> {
+    if plan.to_shopper_minor == 0 {
+        // No money moves, but the instalments it reduces may be being charged.
+        if attempts::holds(&txn, Reservation::Order(order.id)).await? {
+            return Err(attempts::in_progress("id"));
+        }
+        let changed = apply(&txn, order, kind, &giveback, None, now).await?;
+        if let Some(key_id) = key_id {
+            idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
+        }
+        outbox::commit(services, txn).await?;
+        return Ok(Intent::Done(changed));
+    }
+    let currency: Currency = parse_stored(&order.currency, "currency")?;
+    let legs = card_legs(&txn, order, plan.to_shopper_minor).await?;
+    let details = serde_json::to_value(&giveback)
+        .map_err(|err| ServiceError::internal(format!("refund: {err}")))?;
+    let new = NewAttempt {
+        idempotency_key_id: key_id,
+        order_id: Some(order.id),
+        legs,
+        ..NewAttempt::new(
+            kind,
+            Reservation::Order(order.id),
+            Money::new(plan.to_shopper_minor, currency),
+            details,
         )
-        .await?;
-        apply_reductions(&txn, &schedule, &plan.reductions, now).await?;
-        write_refund(
-            &txn,
-            refund_id,
-            &order,
-            input.amount_minor,
-            plan.to_shopper_minor,
-            reason,
-            reference,
-            gateway_reference,
-            now,
+    };
+    let recorded = attempts::record(services, &txn, new, now)
+        .await?
+        .ok_or_else(|| attempts::in_progress("id"))?;
+    txn.commit().await?;
+    Ok(Intent::Recorded(Box::new(recorded)))
+}
+
+/// Phase 3 of a merchant's refund.
+pub(crate) struct Refunding;
+
+/// Phase 3 of a void, the merchant's or the capture-window job's.
+pub(crate) struct Voiding;
+
+#[async_trait]
+impl Settlement for Refunding {
+    async fn settle(
+        &self,
+        _services: &Services,
+        txn: &DatabaseTransaction,
+        attempt: &payment_attempt::Model,
+        answer: &Answer,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Verdict> {
+        settle_giveback(txn, attempt, answer, AttemptKind::Refund, now).await
+    }
+}
+
+#[async_trait]
+impl Settlement for Voiding {
+    async fn settle(
+        &self,
+        _services: &Services,
+        txn: &DatabaseTransaction,
+        attempt: &payment_attempt::Model,
+        answer: &Answer,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Verdict> {
+        settle_giveback(txn, attempt, answer, AttemptKind::Void, now).await
+    }
+}
+
+async fn settle_giveback(
+    txn: &DatabaseTransaction,
+    attempt: &payment_attempt::Model,
+    answer: &Answer,
+    kind: AttemptKind,
+    now: DateTime<Utc>,
+) -> ServiceResult<Verdict> {
+    let giveback: Giveback = attempts::details(attempt)?;
+    let order_id = attempt
+        .order_id
+        .ok_or_else(|| ServiceError::internal(format!("refund {} names no order", attempt.id)))?;
+    let order = order::Entity::find_by_id(order_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    match answer.refusal {
+        None => {
+            let references = answer.receipts.join(",");
+            let changed = apply(txn, &order, kind, &giveback, Some(references), now).await?;
+            serde_json::to_value(changed)
+                .map(Verdict::Done)
+                .map_err(|err| ServiceError::internal(format!("refund: {err}")))
+        }
+        Some(error) if answer.receipts.is_empty() => {
+            let violations = vec![refund_failed(error)];
+            Ok(if error.is_transient() {
+                Verdict::Retry(violations)
+            } else {
+                Verdict::Refused(violations)
+            })
+        }
+        // Money went back for some charges and was refused for another: nothing this
+        // settlement could write would match the card. It stays pending, and logged.
+        Some(error) => Err(ServiceError::internal(format!(
+            "refund {}: the gateway refunded {} of its charges, then refused ({error}); \
+             settle it by hand with the gateway's records",
+            attempt.id,
+            answer.receipts.len()
+        ))),
+    }
+}
+
+fn refund_failed(error: GatewayError) -> Violation {
+    Violation::new(
+        &crate::domain::violation::Path::input().at("amount"),
+        ViolationCode::RefundFailed,
+        format!("the card refund failed: {error}"),
+    )
+}
+
+/// Writes a refund or void whose card part (if any) went through under `references`.
+async fn apply(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    kind: AttemptKind,
+    giveback: &Giveback,
+    references: Option<String>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Changed> {
+    let refundable = match kind {
+        AttemptKind::Void => order.total_minor - order.refunded_minor,
+        _ => order.captured_minor - order.refunded_minor,
+    };
+    let schedule = installments(txn, order.id).await?;
+    let plan = allocate(giveback.amount_minor, refundable, &balances(&schedule)?)
+        .map_err(|err| ServiceError::internal(format!("refund allocation: {err}")))?;
+    apply_reductions(txn, &schedule, &plan.reductions, now).await?;
+    write_refund(txn, order, giveback, plan.to_shopper_minor, references, now).await?;
+    let changed = Changed {
+        order_id: order.id,
+        refund_id: Some(giveback.refund_id),
+    };
+    let refunded = order.refunded_minor + giveback.amount_minor;
+    let event = if kind == AttemptKind::Void {
+        order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Cancelled.as_str()),
+            )
+            .col_expr(order::Column::RefundedMinor, Expr::value(refunded))
+            .col_expr(
+                order::Column::CancelledAt,
+                Expr::value(now.timestamp_millis()),
+            )
+            .col_expr(
+                order::Column::UpdatedAt,
+                Expr::value(now.timestamp_millis()),
+            )
+            .filter(order::Column::Id.eq(order.id))
+            .exec(txn)
+            .await?;
+        Event::order(
+            EventType::OrderCancelled,
+            order,
+            OrderStatus::Cancelled,
+            json!({
+                "refundId": giveback.refund_id,
+                "refundedToShopper": outbox::money(plan.to_shopper_minor, &order.currency),
+                "reason": giveback.reason,
+                "automatic": giveback.automatic,
+            }),
         )
-        .await?;
-        let refunded = order.refunded_minor + input.amount_minor;
-        let after = installments(&txn, order_id).await?;
-        let statuses = after
+    } else {
+        let statuses = installments(txn, order.id)
+            .await?
             .iter()
             .map(|i| parse_stored::<InstallmentStatus>(&i.status, "instalment status"))
             .collect::<Result<Vec<_>, _>>()?;
@@ -449,28 +630,23 @@ pub async fn refund(
                 order::Column::UpdatedAt,
                 Expr::value(now.timestamp_millis()),
             )
-            .filter(order::Column::Id.eq(order_id))
-            .exec(&txn)
+            .filter(order::Column::Id.eq(order.id))
+            .exec(txn)
             .await?;
-        let changed = Changed {
-            order_id,
-            refund_id: Some(refund_id),
-        };
-        let event = Event::order(
+        Event::order(
             EventType::OrderRefunded,
-            &order,
+            order,
             next,
             json!({
-                "refundId": refund_id,
-                "amount": outbox::money(input.amount_minor, &order.currency),
+                "refundId": giveback.refund_id,
+                "amount": outbox::money(giveback.amount_minor, &order.currency),
                 "refundedToShopper": outbox::money(plan.to_shopper_minor, &order.currency),
                 "refundedTotal": outbox::money(refunded, &order.currency),
             }),
-        );
-        finish(services, txn, actor, event, &changed, key_id, now).await?;
-        Ok(changed)
-    })
-    .await
+        )
+    };
+    record_change(txn, &giveback.actor, event, now).await?;
+    Ok(changed)
 }
 
 /// A trimmed optional text of at most 500 printable characters.
@@ -540,19 +716,13 @@ async fn apply_reductions(
     Ok(())
 }
 
-/// Sends `amount` back to the card, taken from the order's charges newest first. A failure
-/// refuses the whole operation (the transaction rolls back).
-async fn refund_to_card(
-    services: &Services,
+/// The refunds that send `amount` back to the card, taken from the order's charges newest
+/// first, past what earlier refunds took.
+async fn card_legs(
     txn: &DatabaseTransaction,
     order: &order::Model,
-    currency: Currency,
     amount: i64,
-    refund_id: Uuid,
-) -> ServiceResult<Option<String>> {
-    if amount == 0 {
-        return Ok(None);
-    }
+) -> ServiceResult<Vec<RefundLeg>> {
     let charges = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order.id))
         .filter(payment::Column::Status.eq("SUCCEEDED"))
@@ -566,36 +736,23 @@ async fn refund_to_card(
         .iter()
         .map(|r| r.to_shopper_minor)
         .sum();
-    // Refunds take from the newest charges first: skip what earlier refunds took.
     let mut already = earlier;
     let mut remaining = amount;
-    let mut references = Vec::new();
+    let mut legs = Vec::new();
     for charge in charges {
         let left = charge.amount_minor - already.min(charge.amount_minor);
         already -= charge.amount_minor - left;
         if left == 0 || remaining == 0 {
             continue;
         }
-        let part = left.min(remaining);
-        let Some(reference) = charge.gateway_reference.as_deref() else {
+        let Some(reference) = charge.gateway_reference else {
             continue;
         };
-        let receipt = services
-            .gateway
-            .refund(RefundRequest {
-                charge_reference: reference,
-                amount: Money::new(part, currency),
-                idempotency_key: &format!("refund:{refund_id}:{}", charge.id),
-            })
-            .await
-            .map_err(|err| {
-                refused(
-                    "amount",
-                    ViolationCode::RefundFailed,
-                    &format!("the card refund failed: {err}"),
-                )
-            })?;
-        references.push(receipt.reference);
+        let part = left.min(remaining);
+        legs.push(RefundLeg {
+            charge_reference: reference,
+            amount_minor: part,
+        });
         remaining -= part;
     }
     if remaining > 0 {
@@ -604,28 +761,24 @@ async fn refund_to_card(
             order.id
         )));
     }
-    Ok(Some(references.join(",")))
+    Ok(legs)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn write_refund(
     txn: &impl ConnectionTrait,
-    id: Uuid,
     order: &order::Model,
-    amount: i64,
+    giveback: &Giveback,
     to_shopper: i64,
-    reason: Option<String>,
-    merchant_refund_reference: Option<String>,
     gateway_reference: Option<String>,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     let row = refund::Model {
-        id,
+        id: giveback.refund_id,
         order_id: order.id,
-        amount_minor: amount,
+        amount_minor: giveback.amount_minor,
         to_shopper_minor: to_shopper,
-        reason,
-        merchant_refund_reference,
+        reason: giveback.reason.clone(),
+        merchant_refund_reference: giveback.merchant_refund_reference.clone(),
         gateway_reference,
         created_at: ChronoUnixTimestampMillis(now),
     };

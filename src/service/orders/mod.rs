@@ -1,11 +1,16 @@
 //! Orders: made when a consumer confirms a checkout, then captured, refunded or cancelled
-//! by the merchant while the instalments are collected. Each money operation is one
-//! transaction that locks what it changes and writes its audit entry and outbox event.
+//! by the merchant while the instalments are collected. Each operation that moves money is
+//! a payment attempt in atomic phases ([`super::attempts`]); [`settlement_for`] names the
+//! phase 3 of each, for the reconciler.
 
+mod charges;
 pub mod collection;
 pub mod confirm;
+pub mod early;
 pub mod list;
 pub mod merchant;
+
+pub(crate) use charges::payment_row;
 
 use std::collections::HashMap;
 
@@ -13,7 +18,19 @@ use entity::{installment, order, payment, refund};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult, attempts::Settlement};
+use crate::domain::attempt::AttemptKind;
+
+/// The phase 3 of each kind of payment attempt.
+pub fn settlement_for(kind: AttemptKind) -> &'static dyn Settlement {
+    match kind {
+        AttemptKind::Confirmation => &confirm::Confirming,
+        AttemptKind::InstallmentCharge => &collection::Collecting,
+        AttemptKind::EarlyPayment => &early::PayingEarly,
+        AttemptKind::Refund => &merchant::Refunding,
+        AttemptKind::Void => &merchant::Voiding,
+    }
+}
 
 /// Who may see an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

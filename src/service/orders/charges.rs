@@ -1,0 +1,282 @@
+//! What a charge of an instalment writes, whoever made it (the collection job or the
+//! shopper paying early): the payment row, the instalment's new state, its event, and the
+//! order's status once the instalment changed.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{installment, order, payment, payment_method};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    super::{
+        ServiceError, ServiceResult,
+        audit::Actor,
+        outbox::{self, Event},
+        parse_stored,
+    },
+    merchant::record_change,
+};
+use crate::{
+    domain::order::{InstallmentStatus, OrderStatus, retry_delay_days},
+    events::EventType,
+    payments::GatewayError,
+};
+
+/// Orders whose instalments are being collected.
+pub(super) const COLLECTING: [OrderStatus; 2] = [OrderStatus::Captured, OrderStatus::Overdue];
+
+/// Locks an order.
+pub(super) async fn lock_order(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<order::Model> {
+    order::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Locks an instalment.
+pub(super) async fn lock_installment(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> ServiceResult<installment::Model> {
+    installment::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The order's card, even if the consumer removed it since (a removal moves open orders to
+/// another card when there is one).
+pub(super) async fn card(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> ServiceResult<payment_method::Model> {
+    payment_method::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::internal(format!("payment method {id} is missing")))
+}
+
+/// A succeeded payment of instalment `row`.
+pub(crate) fn payment_row(
+    order: &order::Model,
+    row: &installment::Model,
+    method_id: Uuid,
+    now: DateTime<Utc>,
+) -> payment::Model {
+    payment::Model {
+        id: Uuid::now_v7(),
+        order_id: order.id,
+        installment_id: Some(row.id),
+        payment_method_id: method_id,
+        amount_minor: row.amount_minor,
+        currency: order.currency.clone(),
+        status: "SUCCEEDED".to_owned(),
+        gateway_reference: None,
+        failure_code: None,
+        created_at: ChronoUnixTimestampMillis(now),
+    }
+}
+
+async fn installment_event(
+    txn: &DatabaseTransaction,
+    event: (EventType, serde_json::Value),
+    order: &order::Model,
+    status: OrderStatus,
+    row: &installment::Model,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let (event_type, details) = event;
+    let event = Event::installment(event_type, order, status, row, details);
+    outbox::record(txn, event, now).await?;
+    Ok(())
+}
+
+/// Instalment `row` was charged under `reference` to card `method_id` (`early`: the shopper
+/// paid before its due date).
+pub(super) async fn record_paid(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    row: &installment::Model,
+    reference: &str,
+    (method_id, early): (Uuid, bool),
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    installment::Entity::update_many()
+        .col_expr(
+            installment::Column::Status,
+            Expr::value(InstallmentStatus::Paid.as_str()),
+        )
+        .col_expr(
+            installment::Column::PaidAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .col_expr(
+            installment::Column::AttemptCount,
+            Expr::value(row.attempt_count + 1),
+        )
+        .col_expr(
+            installment::Column::NextAttemptAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            installment::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(installment::Column::Id.eq(row.id))
+        .exec(txn)
+        .await?;
+    let payment = payment::Model {
+        gateway_reference: Some(reference.to_owned()),
+        ..payment_row(order, row, method_id, now)
+    };
+    payment::Entity::insert(payment.into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    let status = parse_stored(&order.status, "order status")?;
+    let paid = (EventType::InstallmentPaid, json!({ "early": early }));
+    installment_event(txn, paid, order, status, row, now).await
+}
+
+/// The collection job's charge of instalment `row` failed: it is retried later, or now
+/// overdue with its order.
+pub(super) async fn record_failed(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    row: &installment::Model,
+    error: GatewayError,
+    method_id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let attempts = row.attempt_count + 1;
+    let retry = retry_delay_days(u32::try_from(attempts).unwrap_or(u32::MAX))
+        .map(|days| now + Duration::days(days));
+    let status = if retry.is_some() {
+        InstallmentStatus::Failed
+    } else {
+        InstallmentStatus::Overdue
+    };
+    installment::Entity::update_many()
+        .col_expr(installment::Column::Status, Expr::value(status.as_str()))
+        .col_expr(installment::Column::AttemptCount, Expr::value(attempts))
+        .col_expr(
+            installment::Column::NextAttemptAt,
+            Expr::value(retry.map(|at| at.timestamp_millis())),
+        )
+        .col_expr(
+            installment::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(installment::Column::Id.eq(row.id))
+        .exec(txn)
+        .await?;
+    let payment = payment::Model {
+        status: "FAILED".to_owned(),
+        failure_code: Some(error.code().to_owned()),
+        ..payment_row(order, row, method_id, now)
+    };
+    payment::Entity::insert(payment.into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    let order_status = if retry.is_some() {
+        parse_stored(&order.status, "order status")?
+    } else {
+        OrderStatus::Overdue
+    };
+    let failed = (
+        EventType::InstallmentFailed,
+        json!({
+            "attempt": attempts,
+            "failureCode": error.code(),
+            "nextAttemptAt": retry,
+        }),
+    );
+    installment_event(txn, failed, order, order_status, row, now).await?;
+    if retry.is_none() {
+        set_status(txn, order, OrderStatus::Overdue, now).await?;
+        let event = Event::installment(
+            EventType::OrderOverdue,
+            order,
+            OrderStatus::Overdue,
+            row,
+            serde_json::Value::Null,
+        );
+        let event = Event {
+            aggregate_id: order.id,
+            ..event
+        };
+        record_change(txn, &Actor::system(), event, now).await?;
+    }
+    Ok(())
+}
+
+/// After an instalment changed: a fully paid order completes, an overdue one with nothing
+/// overdue left is back to captured.
+pub(super) async fn update_order_status(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let current = lock_order(txn, order.id).await?;
+    let status: OrderStatus = parse_stored(&current.status, "order status")?;
+    let statuses = installment::Entity::find()
+        .select_only()
+        .column(installment::Column::Status)
+        .filter(installment::Column::OrderId.eq(order.id))
+        .into_tuple::<String>()
+        .all(txn)
+        .await?
+        .iter()
+        .map(|s| parse_stored::<InstallmentStatus>(s, "instalment status"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if statuses.iter().all(|s| !s.is_unpaid()) && COLLECTING.contains(&status) {
+        Some(OrderStatus::Completed)
+    } else if status == OrderStatus::Overdue && !statuses.contains(&InstallmentStatus::Overdue) {
+        Some(OrderStatus::Captured)
+    } else {
+        None
+    };
+    if let Some(next) = next {
+        set_status(txn, &current, next, now).await?;
+        if next == OrderStatus::Completed {
+            let event = Event::order(
+                EventType::OrderCompleted,
+                &current,
+                OrderStatus::Completed,
+                serde_json::Value::Null,
+            );
+            record_change(txn, &Actor::system(), event, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_status(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(status.as_str()))
+        .col_expr(
+            order::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        );
+    if status == OrderStatus::Completed {
+        update = update.col_expr(
+            order::Column::CompletedAt,
+            Expr::value(now.timestamp_millis()),
+        );
+    }
+    update
+        .filter(order::Column::Id.eq(order.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
