@@ -24,7 +24,11 @@ use crate::{
     events::{EventBus, broker::Broker, webhooks::WebhookSender},
     graphql::{self, AppSchema},
     http, jobs,
-    payments::{PaymentGateway, sandbox::SandboxGateway},
+    payments::{
+        PaymentGateway,
+        sandbox::SandboxGateway,
+        stripe::{StripeGateway, StripeSettings},
+    },
     service::{Services, webhooks::WebhookSettings},
 };
 
@@ -57,7 +61,7 @@ impl AppState {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let gateway = gateway(&config);
+        let gateway = gateway(&config)?;
         Self::with_gateway(config, db, clock, gateway)
     }
 
@@ -139,13 +143,21 @@ impl AppState {
     }
 }
 
-/// The configured payment gateway.
-pub fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
-    match config.gateway() {
+/// The configured payment gateway; Stripe without its secret key is refused.
+pub fn gateway(config: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
+    Ok(match config.gateway() {
         GatewayKind::Sandbox => Arc::new(SandboxGateway::new(std::time::Duration::from_millis(
             config.sandbox_latency_ms,
         ))),
-    }
+        GatewayKind::Stripe => Arc::new(StripeGateway::new(StripeSettings {
+            secret_key: config
+                .stripe_secret_key
+                .clone()
+                .context("stripe_secret_key: the Stripe gateway needs the account's secret key")?,
+            api_base: config.stripe_api_base.clone(),
+            timeout: std::time::Duration::from_secs(config.gateway_timeout_seconds),
+        })),
+    })
 }
 
 /// The JWT key ring: the configured keys, or in development without any, the built-in

@@ -11,6 +11,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -41,9 +42,15 @@ pub enum LogFormat {
 #[serde(rename_all = "lowercase")]
 pub enum GatewayKind {
     /// The built-in sandbox: test cards, no real money, plus `/sandbox/tokenize` and
-    /// `/sandbox/run-jobs`.
+    /// `/sandbox/run-jobs`. Development and tests only.
     Sandbox,
+    /// Stripe: cards tokenized by Stripe.js, charged off-session through the Stripe API
+    /// with `stripe_secret_key`.
+    Stripe,
 }
+
+/// Where the Stripe API lives unless `stripe_api_base` says otherwise.
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 /// The default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paylater.db?mode=rwc";
@@ -110,6 +117,16 @@ pub struct Config {
     /// Latency the sandbox gateway adds to every call, in milliseconds, to behave like a
     /// card network (0: it answers at once).
     pub sandbox_latency_ms: u64,
+    /// The Stripe account's secret key (`sk_live_…`, `sk_test_…` or a restricted `rk_…`),
+    /// required with the Stripe gateway. Never printed: its `Debug` is redacted, and it is
+    /// not serialized back out.
+    #[serde(skip_serializing)]
+    pub stripe_secret_key: Option<SecretString>,
+    /// Base URL of the Stripe API; production requires https.
+    pub stripe_api_base: String,
+    /// How long one request to the payment gateway may take, connection included, in
+    /// seconds; past it the call has no answer and is settled later under the same key.
+    pub gateway_timeout_seconds: u64,
     /// Days a merchant has to capture an order before it is voided automatically.
     pub capture_window_days: u32,
     /// Seconds after which a payment the gateway did not answer (or a request that died
@@ -164,6 +181,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             payment_gateway: None,
             sandbox_latency_ms: 0,
+            stripe_secret_key: None,
+            stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
+            gateway_timeout_seconds: 10,
             capture_window_days: 7,
             payment_reconcile_after_seconds: 60,
             websocket_keepalive_seconds: 15,
@@ -300,11 +320,42 @@ impl Config {
                     .to_owned(),
             );
         }
-        if production && self.payment_gateway.is_none() {
-            problems.push(
-                "payment_gateway: production must name its gateway (the sandbox takes no real money)"
+        match self.payment_gateway {
+            None if production => problems.push(
+                "payment_gateway: production must name its gateway, stripe (the sandbox takes no real money)"
                     .to_owned(),
-            );
+            ),
+            Some(GatewayKind::Sandbox) if production => problems.push(
+                "payment_gateway: production refuses the sandbox gateway (the sandbox takes no real money); use stripe"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+        if self.gateway() == GatewayKind::Stripe {
+            match self.stripe_secret_key.as_ref().map(|key| key.expose_secret().trim()) {
+                None | Some("") => problems.push(
+                    "stripe_secret_key: the Stripe gateway needs the account's secret key (sk_live_… or sk_test_…)"
+                        .to_owned(),
+                ),
+                Some(key) if !(key.starts_with("sk_") || key.starts_with("rk_")) => problems.push(
+                    "stripe_secret_key: not a Stripe secret key (it starts with sk_ or rk_; the publishable pk_ key belongs in the checkout page)"
+                        .to_owned(),
+                ),
+                Some(_) => {}
+            }
+        }
+        match Url::parse(&self.stripe_api_base) {
+            Ok(url) if production && url.scheme() != "https" => {
+                problems.push("stripe_api_base must use https in production".to_owned())
+            }
+            Ok(url) if !matches!(url.scheme(), "http" | "https") || !url.has_host() => {
+                problems.push("stripe_api_base must be an http(s) URL".to_owned())
+            }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("stripe_api_base is not a URL: {err}")),
+        }
+        if !(1..=60).contains(&self.gateway_timeout_seconds) {
+            problems.push("gateway_timeout_seconds must be between 1 and 60".to_owned());
         }
         if self.sandbox_latency_ms > 60_000 {
             problems.push("sandbox_latency_ms must be at most 60000".to_owned());
@@ -377,6 +428,79 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("webhooks_public_addresses_only"))
         );
+        assert!(problems.iter().any(|p| p.contains("payment_gateway")));
+    }
+
+    #[test]
+    fn production_refuses_the_sandbox_and_stripe_needs_its_key() {
+        let sandbox = Config {
+            app_env: AppEnv::Production,
+            payment_gateway: Some(GatewayKind::Sandbox),
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = sandbox.validate() else {
+            panic!("production on the sandbox must be refused");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("refuses the sandbox gateway")),
+            "{problems:?}"
+        );
+
+        let keyless = Config {
+            payment_gateway: Some(GatewayKind::Stripe),
+            ..Config::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = keyless.validate() else {
+            panic!("stripe without a key must be refused");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("stripe_secret_key"));
+
+        let publishable = Config {
+            stripe_secret_key: Some("pk_test_abc".into()),
+            ..keyless.clone()
+        };
+        assert!(publishable.validate().is_err());
+        let stripe = Config {
+            stripe_secret_key: Some("sk_test_abc".into()),
+            ..keyless
+        };
+        stripe.validate().unwrap();
+
+        let plain_http = Config {
+            app_env: AppEnv::Production,
+            stripe_api_base: "http://api.stripe.com".into(),
+            gateway_timeout_seconds: 0,
+            ..stripe
+        };
+        let Err(ConfigError::Invalid(problems)) = plain_http.validate() else {
+            panic!("production needs https to Stripe");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("stripe_api_base must use https"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("gateway_timeout_seconds"))
+        );
+        assert!(!problems.iter().any(|p| p.contains("payment_gateway")));
+    }
+
+    #[test]
+    fn the_stripe_key_never_prints() {
+        let config = Config {
+            payment_gateway: Some(GatewayKind::Stripe),
+            stripe_secret_key: Some("sk_test_do_not_print".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("do_not_print"));
+        let serialized = serde_json::to_string(&config).unwrap();
+        assert!(!serialized.contains("do_not_print"));
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl PaymentMethod {
 /// A card to add.
 #[derive(Debug, Clone, InputObject)]
 pub struct AddPaymentMethodInput {
-    /// The token the gateway's client SDK returned (in the sandbox, `POST /sandbox/tokenize`).
+    /// The token the gateway's client SDK returned: with Stripe, the PaymentMethod id
+    /// (`pm_…`) from Stripe.js; in the sandbox, the token of `POST /sandbox/tokenize`.
     #[graphql(secret)]
     pub token: String,
 }

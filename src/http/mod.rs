@@ -29,7 +29,10 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::AppState, config::GatewayKind};
+use crate::{
+    app::AppState,
+    config::{AppEnv, GatewayKind},
+};
 
 /// How long a request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,7 +47,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(graphql::require_json));
     let [nosniff, referrer, frames, csp] = security::header_layers();
     let hsts = security::hsts(state.config.tls().is_some());
-    let sandbox = if state.config.gateway() == GatewayKind::Sandbox {
+    // The sandbox's tokenizer and job runner exist only where the sandbox is the gateway,
+    // and never in production (which refuses the sandbox at start anyway).
+    let sandbox_routes = state.config.gateway() == GatewayKind::Sandbox
+        && state.config.app_env != AppEnv::Production;
+    let sandbox = if sandbox_routes {
         Router::new()
             .route("/sandbox/tokenize", post(sandbox::tokenize))
             .route("/sandbox/run-jobs", post(sandbox::run_jobs))

@@ -9,6 +9,7 @@
 //! Another gateway is added by implementing [`PaymentGateway`].
 
 pub mod sandbox;
+pub mod stripe;
 
 use async_trait::async_trait;
 

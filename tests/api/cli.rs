@@ -105,6 +105,7 @@ fn production_refuses_development_defaults() {
         "{stderr}"
     );
 
+    // Everything else set as production needs it.
     let key_file = dir.path().join("signing.pem");
     std::fs::write(&key_file, crate::helpers::new_signing_key().0).unwrap();
     let keys = format!(
@@ -112,20 +113,75 @@ fn production_refuses_development_defaults() {
         key_file.display()
     );
     let encryption = format!("[{{id=\"k1\", key_hex=\"{}\"}}]", "cd".repeat(32));
-    let seed = paylater(
-        &["seed-demo"],
-        &[
-            ("APP_ENV", "production"),
-            ("DATABASE_URL", &url),
-            ("PAYLATER_CHECKOUT_APP_URL", "https://pay.example/c"),
-            ("PAYLATER_JWT_KEYS", &keys),
-            ("PAYLATER_ENCRYPTION_KEYS", &encryption),
-            ("PAYLATER_ENCRYPTION_LOOKUP_KEY", &"ab".repeat(32)),
-            ("PAYLATER_PAYMENT_GATEWAY", "sandbox"),
-        ],
+    let lookup = "ab".repeat(32);
+    let production = [
+        ("APP_ENV", "production"),
+        ("DATABASE_URL", url.as_str()),
+        ("PAYLATER_CHECKOUT_APP_URL", "https://pay.example/c"),
+        ("PAYLATER_JWT_KEYS", keys.as_str()),
+        ("PAYLATER_ENCRYPTION_KEYS", encryption.as_str()),
+        ("PAYLATER_ENCRYPTION_LOOKUP_KEY", lookup.as_str()),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut env = production.to_vec();
+        env.extend_from_slice(extra);
+        env
+    };
+
+    // The sandbox takes no real money: production refuses it, even named explicitly.
+    let sandbox = paylater(
+        &["migrate"],
+        &with(&[("PAYLATER_PAYMENT_GATEWAY", "sandbox")]),
     );
+    assert!(!sandbox.status.success());
+    let stderr = String::from_utf8_lossy(&sandbox.stderr);
+    assert!(
+        stderr.contains("production refuses the sandbox gateway"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("seed_demo"), "{stderr}");
+
+    let keyless = paylater(
+        &["migrate"],
+        &with(&[("PAYLATER_PAYMENT_GATEWAY", "stripe")]),
+    );
+    assert!(!keyless.status.success());
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("stripe_secret_key"));
+
+    let stripe = [
+        ("PAYLATER_PAYMENT_GATEWAY", "stripe"),
+        ("PAYLATER_STRIPE_SECRET_KEY", "sk_live_paylater_cli_test"),
+    ];
+    let plain_http = paylater(
+        &["migrate"],
+        &with(&[
+            stripe[0],
+            stripe[1],
+            ("PAYLATER_STRIPE_API_BASE", "http://api.stripe.com"),
+        ]),
+    );
+    assert!(!plain_http.status.success());
+    assert!(String::from_utf8_lossy(&plain_http.stderr).contains("stripe_api_base must use https"));
+
+    let migrated = paylater(&["migrate"], &with(&stripe));
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    // A configuration production accepts still refuses demo data.
+    let seed = paylater(&["seed-demo"], &with(&stripe));
     assert!(!seed.status.success());
-    assert!(String::from_utf8_lossy(&seed.stderr).contains("development only"));
+    let stderr = String::from_utf8_lossy(&seed.stderr);
+    assert!(stderr.contains("development only"), "{stderr}");
+    for output in [&sandbox, &keyless, &plain_http, &migrated, &seed] {
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!printed.contains("paylater_cli_test"), "{printed}");
+    }
 }
 
 #[test]

@@ -250,6 +250,43 @@ impl TestApp {
         )
     }
 
+    /// Starts a server whose payment gateway is the one its configuration names, built as
+    /// the server builds it (Stripe pointed at a [`crate::fake_stripe::FakeStripe`], say),
+    /// over a fresh, migrated database; `configure` adjusts the configuration first.
+    /// `sandbox` is then an idle sandbox no request reaches, and statements are not counted.
+    pub async fn spawn_with_configured_gateway(configure: impl FnOnce(&mut Config)) -> Self {
+        let (database_url, database) = create_database().await;
+        let mut config = Config {
+            database_url,
+            seed_demo: false,
+            checkout_app_url: "https://checkout.paylater.test/c".into(),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let db = paylater::app::open_database(&config)
+            .await
+            .expect("open database");
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(paylater::app::serve_on(
+            state.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            db,
+            state,
+            sandbox: Arc::default(),
+            sql: Arc::default(),
+            _database: database,
+        }
+    }
+
     /// Connects this instance's event bus to the configured Redis, as the server does.
     pub async fn start_broker(&self) -> paylater::events::broker::Broker {
         let config = &self.state.config;
