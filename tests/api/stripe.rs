@@ -4,16 +4,19 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{payment, payment_method, refund};
+use entity::{payment, payment_attempt, payment_method, refund};
 use paylater::{
     config::GatewayKind,
-    domain::{Currency, Money},
+    domain::{
+        Currency, Money,
+        attempt::{AttemptKind, gateway_key},
+    },
     payments::{
         ChargeRequest, GatewayError, GatewayReceipt, PaymentGateway, RefundRequest,
         stripe::{STRIPE_VERSION, StripeGateway, StripeSettings},
     },
 };
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{
@@ -744,7 +747,11 @@ async fn an_order_is_paid_captured_and_refunded_through_stripe() {
     assert_eq!(charged.customer.as_deref(), Some(customer.as_str()));
     assert_eq!(charged.payment_method, pm);
     let charge_key = charged.idempotency_key.clone().unwrap();
-    assert!(charge_key.starts_with("confirm:"), "{charge_key}");
+    assert_eq!(
+        charge_key,
+        gateway_key(attempt_of(&app, AttemptKind::Confirmation).await, 0),
+        "the charge is keyed by its payment attempt"
+    );
     let paid = payment::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(paid.len(), 1);
     assert_eq!(
@@ -762,7 +769,7 @@ async fn an_order_is_paid_captured_and_refunded_through_stripe() {
     assert_eq!(stored.len(), 1);
     assert_eq!(
         refunds[0].idempotency_key.as_deref(),
-        Some(format!("refund:{}:{}", stored[0].id, paid[0].id).as_str())
+        Some(gateway_key(attempt_of(&app, AttemptKind::Refund).await, 0).as_str())
     );
     assert_eq!(
         stored[0].gateway_reference.as_deref(),
@@ -794,4 +801,15 @@ async fn an_order_is_paid_captured_and_refunded_through_stripe() {
             ("/v1/refunds", refunds[0].idempotency_key.as_deref()),
         ]
     );
+}
+
+/// The id of the one payment attempt of `kind`, whose id keys its gateway calls.
+async fn attempt_of(app: &TestApp, kind: AttemptKind) -> uuid::Uuid {
+    let attempts = payment_attempt::Entity::find()
+        .filter(payment_attempt::Column::Kind.eq(kind.as_str()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    attempts[0].id
 }
