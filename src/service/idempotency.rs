@@ -1,9 +1,10 @@
 //! Idempotency keys of money-moving mutations. A key is scoped to its principal and lives
 //! 24 hours: the same key with the same input replays the first outcome (success or
-//! refusal); with another input it is refused; while the first request still runs, or its
-//! payment waits for the gateway's answer, a second one is told the key is in use. Passing
-//! failures (a gateway processing error) and failures outside the caller's control before
-//! any money was asked for release the key, so a retry runs again.
+//! refusal); with another input it is refused; while the first request still runs, a second
+//! one is told the key is in use, and while its payment waits for the gateway's answer,
+//! that the payment is pending. Passing failures (a gateway processing error) and failures
+//! outside the caller's control before any money was asked for release the key, so a retry
+//! runs again.
 //!
 //! A key goes `IN_PROGRESS` (claimed) → `PENDING` (its payment attempt is recorded; see
 //! [`super::attempts`]) → `DONE` (the outcome is stored). Only an `IN_PROGRESS` key whose
@@ -131,6 +132,7 @@ pub async fn claim<T: DeserializeOwned>(
                 })?;
                 Ok(Claim::Replay(outcome))
             }
+            _ if existing.status == PENDING => Err(payment_pending()),
             _ => Err(refused(
                 ViolationCode::IdempotencyKeyInUse,
                 "a request with this key is still being processed; retry in a moment",
@@ -141,6 +143,16 @@ pub async fn claim<T: DeserializeOwned>(
         ViolationCode::IdempotencyKeyInUse,
         "a request with this key is still being processed; retry in a moment",
     ))
+}
+
+/// The answer to a client whose payment was asked of the card gateway and whose outcome is
+/// not known yet: the first request's, and every replay's until it is settled.
+pub fn payment_pending() -> ServiceError {
+    refused(
+        ViolationCode::PaymentPending,
+        "the card gateway has not answered yet; the payment is settled automatically within \
+         minutes: send the same request with the same idempotency key to learn the outcome",
+    )
 }
 
 /// A claim whose request has run this long without recording a payment is taken to have

@@ -30,6 +30,7 @@ mod order_lifecycle;
 mod order_properties;
 mod order_views;
 mod outbox_relay;
+mod payment_faults;
 mod payment_methods;
 mod persisted_queries;
 mod receiver;

@@ -28,7 +28,7 @@ impl Placed {
             .await
     }
 
-    async fn capture(&self, key: &str) -> Value {
+    pub(crate) async fn capture(&self, key: &str) -> Value {
         self.act(
             "captureOrder",
             json!({ "id": self.order, "idempotencyKey": key }),
@@ -36,7 +36,7 @@ impl Placed {
         .await
     }
 
-    async fn refund(&self, amount: &str, key: &str) -> Value {
+    pub(crate) async fn refund(&self, amount: &str, key: &str) -> Value {
         self.act(
             "refundOrder",
             json!({ "id": self.order, "amount": { "amount": amount, "currencyCode": "EUR" }, "idempotencyKey": key, "merchantRefundReference": format!("r-{key}") }),
@@ -45,7 +45,7 @@ impl Placed {
     }
 
     /// paid − refunded to the card + unpaid = total − refunded, read from the database.
-    async fn assert_ledger_balances(&self) {
+    pub(crate) async fn assert_ledger_balances(&self) {
         let row = order::Entity::find()
             .one(&self.app.db)
             .await

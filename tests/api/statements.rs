@@ -110,10 +110,11 @@ async fn order_operations_cost_a_constant_number_of_statements() {
     }
     // The idempotency key's claim. Phase 1: the checkout (locked), the card, the consumer
     // (locked) and their balance, the checkout confirming, the attempt and the key waiting
-    // for it. Phase 3: the attempt settled, the checkout, the order, instalments, payment,
+    // for it. Phase 3: the checkout locked (before the attempt, as in phase 1), the attempt
+    // settled, the checkout read, the order, instalments, payment,
     // checkout completed, audit entry, two events and the key's outcome. Then the payload's
     // order and instalments. The merchant's plans are cached.
-    assert!(confirms.iter().all(|n| *n == 20), "{confirms:?}");
+    assert!(confirms.iter().all(|n| *n == 21), "{confirms:?}");
 
     let merchant_page =
         |first: usize| measure(&app, &merchant.key, ORDERS, json!({ "first": first }));

@@ -28,10 +28,11 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use entity::payment_attempt;
+use entity::{checkout, order, payment_attempt};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QuerySelect, SqlErr, prelude::ChronoUnixTimestampMillis,
+    sea_query::Expr,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -237,16 +238,6 @@ pub fn in_progress(field: &str) -> ServiceError {
     )
 }
 
-/// The answer to a client whose payment's outcome is not known yet.
-fn pending() -> ServiceError {
-    ServiceError::refused(
-        "idempotencyKey",
-        ViolationCode::PaymentPending,
-        "the card gateway has not answered yet; the payment is settled automatically within \
-         minutes: send the same request with the same idempotency key to learn the outcome",
-    )
-}
-
 /// The operation's parameters an attempt was recorded with.
 pub fn details<T: DeserializeOwned>(attempt: &payment_attempt::Model) -> ServiceResult<T> {
     let request: StoredRequest = serde_json::from_str(&attempt.request)
@@ -410,6 +401,7 @@ async fn settle_once(
     now: DateTime<Utc>,
 ) -> ServiceResult<Ending> {
     let txn = begin_write(&services.db).await?;
+    lock_reserved(&txn, attempt).await?;
     let status = if answer.is_done() {
         AttemptStatus::Succeeded
     } else {
@@ -469,6 +461,27 @@ async fn settle_once(
     Ok(Ending::Settled(verdict))
 }
 
+/// Locks the checkout or order an attempt holds before its own row is touched: phase 1
+/// locks them first too (then inserts the attempt), so a phase 3 and another request's
+/// phase 1 never wait for each other.
+async fn lock_reserved(
+    txn: &DatabaseTransaction,
+    attempt: &payment_attempt::Model,
+) -> ServiceResult<()> {
+    if let Some(order_id) = attempt.order_id {
+        order::Entity::find_by_id(order_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    } else if let Some(checkout_id) = attempt.checkout_id {
+        checkout::Entity::find_by_id(checkout_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// What phase 1 of a client's operation decided.
 #[derive(Debug)]
 pub enum Intent<T> {
@@ -521,7 +534,8 @@ where
     let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_PAYMENT;
     loop {
         let mut settled = services.settled.0.subscribe();
-        let intent = intend(key).await;
+        // Phase 1 is one transaction: a deadlock or lost lock wait runs it again.
+        let intent = retry_transient(|| intend(key)).await;
         match intent {
             Err(err) if only_in_progress(&err) && tokio::time::Instant::now() < deadline => {
                 tokio::select! {
@@ -579,10 +593,10 @@ where
         Ending::Settled(Verdict::Refused(violations) | Verdict::Retry(violations)) => {
             Err(ServiceError::Rejected(violations))
         }
-        Ending::Pending => Err(pending()),
+        Ending::Pending => Err(idempotency::payment_pending()),
         Ending::SettledElsewhere => match idempotency::stored::<T>(&services.db, key).await? {
             Some(outcome) => outcome.map_err(ServiceError::Rejected),
-            None => Err(pending()),
+            None => Err(idempotency::payment_pending()),
         },
     }
 }
