@@ -48,7 +48,7 @@ pub struct TestStaff {
 }
 
 /// Where a test's database lives, removed when the test ends.
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Server {
         server_url: String,
@@ -132,7 +132,9 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
-async fn create_database() -> (String, TestDatabase) {
+/// A fresh database for one test (on `TEST_DATABASE_URL`'s server, or a SQLite file), and
+/// its URL.
+pub async fn create_database() -> (String, TestDatabase) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let mut server = url::Url::parse(&url).expect("TEST_DATABASE_URL is a URL");

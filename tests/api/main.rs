@@ -20,6 +20,7 @@ mod fake_stripe;
 mod fixtures;
 mod helpers;
 mod http_surface;
+mod kill_restart;
 mod live_events;
 mod logs;
 mod mfa;
