@@ -64,6 +64,11 @@ impl Failpoints {
         });
     }
 
+    /// Disarms every point not reached yet.
+    pub fn disarm(&self) {
+        self.armed().clear();
+    }
+
     /// Waits until armed points have been reached `count` times in all.
     pub async fn wait_reached(&self, count: usize) {
         let mut reached = self.reached.subscribe();
