@@ -26,7 +26,7 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 enum Card {
     /// The order's card, which always pays.
-    OrdersCard,
+    TheOrders,
     /// A card whose answer is lost after charging, once per key.
     LosesAnswerAfterCharging,
     /// A card whose request is lost before charging, once per key.
@@ -53,7 +53,7 @@ enum Fault {
 
 fn step() -> impl Strategy<Value = (Step, Fault)> {
     let card = prop_oneof![
-        2 => Just(Card::OrdersCard),
+        2 => Just(Card::TheOrders),
         1 => Just(Card::LosesAnswerAfterCharging),
         1 => Just(Card::LosesRequestBeforeCharging),
     ];
@@ -186,7 +186,7 @@ async fn live(plan: &'static str, steps: Vec<(Step, Fault)>) -> Result<(), TestC
                 }
                 Step::PayEarly(sequence, card) => {
                     let card = match card {
-                        Card::OrdersCard => Value::Null,
+                        Card::TheOrders => Value::Null,
                         Card::LosesAnswerAfterCharging => json!(lost_after),
                         Card::LosesRequestBeforeCharging => json!(lost_before),
                     };
