@@ -33,6 +33,9 @@ pub struct GraphqlRequest {
     pub body: Bytes,
     /// `Authorization`, when the operation needs a principal.
     pub authorization: Option<HeaderValue>,
+    /// A query, not a mutation: mixed runs report the latency of reads apart, since
+    /// writes waiting for the card gateway must not slow them.
+    pub read: bool,
 }
 
 /// Makes the requests of a scenario; shared by all connections of a run.
@@ -55,6 +58,8 @@ pub struct Timing {
 pub struct Measurement {
     /// Latency of each measured request, in microseconds.
     pub latency: Histogram<u64>,
+    /// Latency of the measured requests that only read.
+    pub read_latency: Histogram<u64>,
     /// Measured requests answered correctly or not.
     pub requests: u64,
     /// Measured requests that failed in any way (see [`verify`]).
@@ -85,6 +90,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// What one connection saw.
 struct ConnectionTally {
     latency: Histogram<u64>,
+    read_latency: Histogram<u64>,
     requests: u64,
     errors: u64,
     bytes: u64,
@@ -96,6 +102,7 @@ impl ConnectionTally {
     fn new() -> anyhow::Result<Self> {
         Ok(Self {
             latency: latency_histogram()?,
+            read_latency: latency_histogram()?,
             requests: 0,
             errors: 0,
             bytes: 0,
@@ -152,6 +159,7 @@ pub async fn run(
     for client in clients {
         let tally = client.await.context("a load connection panicked")??;
         total.latency.add(&tally.latency)?;
+        total.read_latency.add(&tally.read_latency)?;
         total.requests += tally.requests;
         total.errors += tally.errors;
         total.bytes += tally.bytes;
@@ -162,6 +170,7 @@ pub async fn run(
     }
     Ok(Measurement {
         latency: total.latency,
+        read_latency: total.read_latency,
         requests: total.requests,
         errors: total.errors,
         bytes: total.bytes,
@@ -208,6 +217,7 @@ async fn drive(
             tally.exhausted = true;
             break;
         };
+        let read = request.read;
         let mut builder = Request::post("/graphql")
             .header(HOST, host.clone())
             .header(CONTENT_TYPE, "application/json");
@@ -241,6 +251,9 @@ async fn drive(
         tally.requests += 1;
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         tally.latency.saturating_record(micros.max(1));
+        if read {
+            tally.read_latency.saturating_record(micros.max(1));
+        }
         if let Err(why) = result {
             tally.fail(why);
         }

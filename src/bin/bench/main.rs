@@ -51,6 +51,9 @@ enum Command {
         /// The CPU to run on.
         #[arg(long)]
         cpu: Option<usize>,
+        /// Milliseconds the sandbox gateway takes per call.
+        #[arg(long, default_value_t = 0)]
+        gateway_latency_ms: u64,
     },
 }
 
@@ -100,6 +103,10 @@ struct Options {
     /// temporary directory).
     #[arg(long)]
     database_url: Option<String>,
+    /// Milliseconds the sandbox card gateway takes per charge and refund, as a real card
+    /// processor does (200–800 ms); 0 answers at once.
+    #[arg(long, default_value_t = 0)]
+    gateway_latency_ms: u64,
     /// Seeds the synthetic data and the request choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -111,7 +118,11 @@ const CONFIRMATIONS_PER_SECOND: f64 = 1_000.0;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Some(Command::Serve { database_url, cpu }) => serve(&database_url, cpu),
+        Some(Command::Serve {
+            database_url,
+            cpu,
+            gateway_latency_ms,
+        }) => serve(&database_url, cpu, gateway_latency_ms),
         None => bench(&cli.options),
     };
     match outcome {
@@ -124,7 +135,7 @@ fn main() -> ExitCode {
 }
 
 /// The child process: the server, pinned before its runtime starts its threads.
-fn serve(database_url: &str, cpu: Option<usize>) -> anyhow::Result<()> {
+fn serve(database_url: &str, cpu: Option<usize>, gateway_latency_ms: u64) -> anyhow::Result<()> {
     if let Some(cpu) = cpu {
         os::pin_to_cpu(cpu)?;
     }
@@ -137,7 +148,7 @@ fn serve(database_url: &str, cpu: Option<usize>) -> anyhow::Result<()> {
     // The same runtime as `paylater serve`.
     tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")?
-        .block_on(server::serve_child(database_url))
+        .block_on(server::serve_child(database_url, gateway_latency_ms))
 }
 
 /// The benchmark itself, on a single-threaded runtime pinned to the load core.
@@ -152,6 +163,7 @@ fn bench(options: &Options) -> anyhow::Result<()> {
         database_url: options.database_url.clone(),
         server_cpu: pinned.then_some(SERVER_CPU),
         load_cpu: pinned.then_some(LOAD_CPU),
+        gateway_latency_ms: options.gateway_latency_ms,
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -178,7 +190,11 @@ async fn run(options: &Options, plan: &Plan) -> anyhow::Result<()> {
     } else {
         "SQLite"
     };
-    println!("{}\n", machine_summary(backend, plan.server_cpu.is_some()));
+    println!(
+        "{}; card gateway latency {} ms\n",
+        machine_summary(backend, plan.server_cpu.is_some()),
+        plan.gateway_latency_ms
+    );
     let standard: Vec<Scenario> = options
         .scenarios
         .iter()

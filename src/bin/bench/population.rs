@@ -23,6 +23,8 @@ pub struct Plan {
     pub server_cpu: Option<usize>,
     /// The CPU the load generator (this process) is pinned to, if pinning.
     pub load_cpu: Option<usize>,
+    /// Milliseconds the server's sandbox gateway takes per call.
+    pub gateway_latency_ms: u64,
 }
 
 /// What [`with_server`] hands back besides the body's result.
@@ -45,7 +47,8 @@ pub async fn with_server<T>(
     eprintln!("bench: {name}: database {}", database.describe());
     let outcome: anyhow::Result<Served<T>> = async {
         let population = populate(database.url(), volume, plan.load_cpu).await?;
-        let mut server = Server::start(database.url(), plan.server_cpu).await?;
+        let mut server =
+            Server::start(database.url(), plan.server_cpu, plan.gateway_latency_ms).await?;
         eprintln!(
             "bench: {name}: server pid {} listening on {}",
             server.process.pid(),

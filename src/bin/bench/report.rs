@@ -64,11 +64,17 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// The p99 of the reads of a run that mixed reads and writes.
+fn reads_p99(m: &Measurement) -> Option<u64> {
+    let reads = m.read_latency.len();
+    (reads > 0 && reads < m.latency.len()).then(|| m.read_latency.value_at_quantile(0.99))
+}
+
 /// The results as a markdown table, one line per scenario and connection count.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | conns | req/s | p50 | p90 | p99 | max | errors | bytes/resp | SQL/req | server CPU/req | server CPU | peak RSS |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | conns | req/s | p50 | p90 | p99 | max | reads p99 | errors | bytes/resp | SQL/req | server CPU/req | server CPU | peak RSS |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         let m = &row.measurement;
@@ -76,7 +82,7 @@ pub fn table(rows: &[Row]) -> String {
         let dash = || "–".to_owned();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} |",
             row.scenario,
             row.connections,
             row.throughput(),
@@ -84,6 +90,7 @@ pub fn table(rows: &[Row]) -> String {
             latency(h.value_at_quantile(0.90)),
             latency(h.value_at_quantile(0.99)),
             latency(h.max()),
+            reads_p99(m).map_or_else(dash, latency),
             m.errors,
             row.per_request(m.bytes as f64)
                 .map_or_else(dash, |b| format!("{b:.0}")),

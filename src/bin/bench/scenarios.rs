@@ -281,6 +281,7 @@ pub fn graphql(
     GraphqlRequest {
         body: Bytes::from(json!({ "query": query, "variables": variables }).to_string()),
         authorization,
+        read: !query.trim_start().starts_with("mutation"),
     }
 }
 

@@ -16,6 +16,7 @@ use anyhow::{Context as _, bail};
 use paylater::{
     app::{self, AppState},
     clock::SystemClock,
+    config::Config,
     jobs,
 };
 use tokio::{
@@ -33,8 +34,11 @@ const STATEMENTS: &str = "statements";
 /// Runs the benchmarked server until its stdin closes (the child side).
 ///
 /// Background jobs run as in `paylater serve`, so their work is part of what is measured.
-pub async fn serve_child(database_url: &str) -> anyhow::Result<()> {
-    let config = database::config(database_url);
+pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow::Result<()> {
+    let config = Config {
+        sandbox_latency_ms: gateway_latency_ms,
+        ..database::config(database_url)
+    };
     let mut db = app::open_database(&config).await?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
@@ -93,11 +97,16 @@ pub struct Server {
 
 impl Server {
     /// Starts `bench serve` over the database at `database_url`, pinned to CPU `cpu` if
-    /// given, and waits until it listens.
-    pub async fn start(database_url: &str, cpu: Option<usize>) -> anyhow::Result<Self> {
+    /// given, its gateway taking `gateway_latency_ms` per call, and waits until it listens.
+    pub async fn start(
+        database_url: &str,
+        cpu: Option<usize>,
+        gateway_latency_ms: u64,
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot find the bench executable")?;
         let mut command = Command::new(exe);
         command.args(["serve", "--database-url", database_url]);
+        command.args(["--gateway-latency-ms", &gateway_latency_ms.to_string()]);
         if let Some(cpu) = cpu {
             command.args(["--cpu", &cpu.to_string()]);
         }
