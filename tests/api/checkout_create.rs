@@ -336,6 +336,52 @@ async fn malformed_scalars_are_bad_user_input() {
 }
 
 #[tokio::test]
+async fn amounts_must_be_plain_decimals() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    for value in ["1e3", "+5.00", " 5.00", "5.00 "] {
+        for (field, set) in [
+            (
+                "unit price",
+                Box::new(|i: &mut Value, v: &str| i["items"][0]["unitPrice"]["amount"] = json!(v))
+                    as Box<dyn Fn(&mut Value, &str)>,
+            ),
+            (
+                "total",
+                Box::new(|i: &mut Value, v: &str| i["total"]["amount"] = json!(v)),
+            ),
+        ] {
+            let mut input = checkout_input("order-1");
+            set(&mut input, value);
+            let body = app
+                .gql(
+                    Some(&merchant.key),
+                    &create_checkout_mutation(),
+                    json!({ "input": input }),
+                )
+                .await;
+            assert_eq!(
+                crate::helpers::error_codes(&body),
+                ["BAD_USER_INPUT"],
+                "{field} {value:?}: {body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            assert!(
+                message.contains("is not a plain decimal number")
+                    && message.contains("no exponent, '+' sign or spaces"),
+                "{field} {value:?}: {message}"
+            );
+            assert_eq!(body["data"], Value::Null);
+        }
+    }
+    assert_eq!(stored_rows(&app).await, (0, 0));
+
+    // The same input written plainly is accepted.
+    let payload = create_checkout(&app, &merchant, checkout_input("order-1")).await;
+    assert_eq!(payload["checkout"]["total"]["amount"], "85.00");
+}
+
+#[tokio::test]
 async fn an_open_reference_cannot_be_reused_until_the_checkout_closes() {
     let app = TestApp::spawn().await;
     let merchant = app.merchant("Shop").await;
