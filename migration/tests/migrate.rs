@@ -109,6 +109,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         support_email: Set(Some("help@shop.example.com".to_owned())),
         status: Set("ACTIVE".to_owned()),
         request_signing_secret: Set(None),
+        max_checkout_total_minor: Set(Some(50_000)),
         created_at: Set(ts(1_795_392_000_001)),
         updated_at: Set(ts(1_795_392_000_999)),
     }
