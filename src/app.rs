@@ -84,6 +84,7 @@ impl AppState {
             db,
             clock,
             checkout_ttl: Duration::minutes(config.checkout_ttl_minutes),
+            max_checkout_total: config.max_checkout_total(),
             events: EventBus::default(),
             checkout_app_url: config.checkout_app_url.clone(),
             live_mode: config.app_env == AppEnv::Production,

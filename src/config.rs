@@ -15,7 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::{auth::jwt::JwtKeyConfig, encryption::EncryptionKeyConfig};
+use crate::{
+    auth::jwt::JwtKeyConfig,
+    domain::checkout::{DEFAULT_MAX_TOTAL_MAJOR, LARGEST_MAX_TOTAL_MAJOR, MaxTotal},
+    encryption::EncryptionKeyConfig,
+};
 
 /// Which kind of deployment this is; production refuses development conveniences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +81,10 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// How long a checkout stays open when the merchant gives no expiry, in minutes.
     pub checkout_ttl_minutes: i64,
+    /// The largest total a checkout may have, in whole major units of the checkout's own
+    /// currency (1000000: 1 000 000.00 EUR, 1 000 000 ISK). A merchant's own maximum can
+    /// only lower it.
+    pub max_checkout_total: i64,
     /// Serve schema introspection and field suggestions (default: development only).
     pub graphql_introspection: bool,
     /// Origins whose browser pages may call the API (CORS); empty allows none.
@@ -163,6 +171,7 @@ impl Default for Config {
             checkout_app_url: "http://localhost:3000/checkout".to_owned(),
             body_limit_bytes: 256 * 1024,
             checkout_ttl_minutes: 60,
+            max_checkout_total: DEFAULT_MAX_TOTAL_MAJOR,
             expiry_sweep_seconds: 15,
             jwt_keys: Vec::new(),
             access_token_ttl_seconds: 900,
@@ -225,6 +234,11 @@ impl Config {
         self.payment_gateway.unwrap_or(GatewayKind::Sandbox)
     }
 
+    /// The platform's maximum checkout total (`max_checkout_total`, validated to fit).
+    pub fn max_checkout_total(&self) -> MaxTotal {
+        MaxTotal::from_major(self.max_checkout_total).unwrap_or_default()
+    }
+
     /// The certificate and key files when HTTPS is configured.
     pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
         self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
@@ -285,6 +299,11 @@ impl Config {
         }
         if !(5..=2880).contains(&self.checkout_ttl_minutes) {
             problems.push("checkout_ttl_minutes must be between 5 and 2880".to_owned());
+        }
+        if !(1..=LARGEST_MAX_TOTAL_MAJOR).contains(&self.max_checkout_total) {
+            problems.push(format!(
+                "max_checkout_total must be a whole number of major units between 1 and {LARGEST_MAX_TOTAL_MAJOR}"
+            ));
         }
         for origin in &self.cors_allowed_origins {
             match Url::parse(origin) {
@@ -501,6 +520,44 @@ mod tests {
         assert!(!format!("{config:?}").contains("do_not_print"));
         let serialized = serde_json::to_string(&config).unwrap();
         assert!(!serialized.contains("do_not_print"));
+    }
+
+    #[test]
+    fn the_maximum_checkout_total_is_bounded() {
+        let config = Config::default();
+        assert_eq!(config.max_checkout_total, 1_000_000);
+        assert_eq!(
+            config
+                .max_checkout_total()
+                .in_currency(crate::domain::Currency::Eur)
+                .minor(),
+            100_000_000
+        );
+        for (value, valid) in [
+            (0, false),
+            (-5, false),
+            (1, true),
+            (2_500, true),
+            (1_000_000_000, true),
+            (1_000_000_001, false),
+        ] {
+            let config = Config {
+                max_checkout_total: value,
+                ..Config::default()
+            };
+            match config.validate() {
+                Ok(()) => {
+                    assert!(valid, "{value} must be refused");
+                    assert_eq!(config.max_checkout_total().hundredths(), value * 100);
+                }
+                Err(ConfigError::Invalid(problems)) => {
+                    assert!(!valid, "{value} must be accepted: {problems:?}");
+                    assert_eq!(problems.len(), 1, "{problems:?}");
+                    assert!(problems[0].starts_with("max_checkout_total must be"));
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
     }
 
     #[test]

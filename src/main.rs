@@ -10,11 +10,14 @@ use paylater::{
     auth::{api_key::NewApiKey, staff::StaffRole},
     clock::SystemClock,
     config::{AppEnv, Config, LogFormat},
-    demo, graphql,
-    graphql::ids::{NodeKind, encode},
-    service::{audit::Actor, key_rotation, merchants, staff},
+    demo,
+    domain::checkout::MaxTotal,
+    graphql,
+    graphql::ids::{NodeKind, decode, encode},
+    service::{ServiceError, audit::Actor, key_rotation, merchants, staff},
 };
 use tracing_subscriber::{EnvFilter, fmt};
+use uuid::Uuid;
 
 /// paylater: a GraphQL checkout API for buy-now-pay-later payments.
 ///
@@ -88,10 +91,81 @@ enum MerchantCommand {
         /// The merchant's trading name.
         #[arg(long)]
         name: String,
+        /// The merchant's own maximum checkout total, in whole major units of each
+        /// checkout's currency (500: 500.00 EUR); it can only lower the platform maximum
+        /// (PAYLATER_MAX_CHECKOUT_TOTAL). Without it the platform maximum applies.
+        #[arg(long, value_name = "MAJOR_UNITS", value_parser = clap::value_parser!(i64).range(1..))]
+        max_checkout_total: Option<i64>,
         /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Set or clear a merchant's own maximum checkout total: createCheckout refuses a
+    /// larger total with AMOUNT_TOO_LARGE. Running servers apply it within a minute.
+    SetMaxCheckoutTotal {
+        /// The merchant's ID, as `merchant create` printed it (or its UUID).
+        merchant: String,
+        /// Whole major units of each checkout's currency (500: 500.00 EUR), at most the
+        /// platform maximum; or `none` to leave only the platform maximum.
+        #[arg(value_name = "MAJOR_UNITS|none", value_parser = parse_maximum)]
+        maximum: Maximum,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A merchant's maximum checkout total as given on the command line.
+#[derive(Debug, Clone, Copy)]
+struct Maximum(Option<MaxTotal>);
+
+fn parse_maximum(text: &str) -> Result<Maximum, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Maximum(None));
+    }
+    text.parse::<i64>()
+        .ok()
+        .and_then(MaxTotal::from_major)
+        .map(|maximum| Maximum(Some(maximum)))
+        .ok_or_else(|| "expected a positive whole number of major units, or none".to_owned())
+}
+
+/// A merchant named on the command line by its global ID or its UUID.
+fn merchant_id(text: &str) -> anyhow::Result<Uuid> {
+    let text = text.trim();
+    if let Ok(uuid) = Uuid::try_parse(text) {
+        return Ok(uuid);
+    }
+    decode(&async_graphql::ID(text.to_owned()), NodeKind::Merchant)
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a merchant ID"))
+}
+
+/// What a merchant's maximum checkout total is, for people and for scripts.
+fn describe_maximum(merchant: &entity::merchant::Model, platform: MaxTotal, json: bool) -> String {
+    let own = merchant
+        .max_checkout_total_minor
+        .map(MaxTotal::from_hundredths);
+    let effective = platform.lowered_by(own);
+    let id = encode(NodeKind::Merchant, merchant.id).0;
+    if json {
+        serde_json::json!({
+            "merchantId": id,
+            "maxCheckoutTotal": own.map(|own| own.to_string()),
+            "maxCheckoutTotalMinor": merchant.max_checkout_total_minor,
+            "platformMaxCheckoutTotal": platform.to_string(),
+            "effectiveMaxCheckoutTotal": effective.to_string(),
+        })
+        .to_string()
+    } else {
+        match own {
+            Some(own) => format!(
+                "Merchant {id}: maximum checkout total {own} (major units of each checkout's currency); checkouts above {effective} are refused (platform maximum {platform})"
+            ),
+            None => format!(
+                "Merchant {id}: no maximum checkout total of its own; the platform maximum {platform} applies"
+            ),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -167,15 +241,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Merchant {
-            command: MerchantCommand::Create { name, json },
+            command:
+                MerchantCommand::Create {
+                    name,
+                    max_checkout_total,
+                    json,
+                },
         } => {
             let config = configure()?;
             let live = config.app_env == AppEnv::Production;
+            let maximum = max_checkout_total
+                .map(|major| {
+                    MaxTotal::from_major(major)
+                        .ok_or_else(|| anyhow::anyhow!("--max-checkout-total is too large"))
+                })
+                .transpose()?;
             let state = state(config).await?;
-            let created =
-                merchants::create(&state.services, &name, None, NewApiKey::generate(live))
-                    .await
-                    .map_err(|err| anyhow::anyhow!(err.describe()))?;
+            let created = merchants::create_with_maximum(
+                &state.services,
+                &name,
+                None,
+                NewApiKey::generate(live),
+                maximum,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!(err.describe()))?;
             let id = encode(NodeKind::Merchant, created.merchant.id).0;
             if json {
                 let out = serde_json::json!({
@@ -183,14 +273,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "name": created.merchant.name,
                     "apiKey": created.api_key.secret,
                     "apiKeyPrefix": created.api_key.prefix,
+                    "maxCheckoutTotal": maximum.map(|maximum| maximum.to_string()),
                 });
                 println!("{out}");
             } else {
+                let limit = match maximum {
+                    Some(maximum) => format!("\n  maximum checkout total: {maximum}"),
+                    None => String::new(),
+                };
                 println!(
-                    "Created merchant {:?}\n  merchant ID: {id}\n  API key:     {}\n\nThe API key is shown only now; store it safely.",
+                    "Created merchant {:?}\n  merchant ID: {id}\n  API key:     {}{limit}\n\nThe API key is shown only now; store it safely.",
                     created.merchant.name, created.api_key.secret
                 );
             }
+            Ok(())
+        }
+        Command::Merchant {
+            command:
+                MerchantCommand::SetMaxCheckoutTotal {
+                    merchant,
+                    maximum: Maximum(maximum),
+                    json,
+                },
+        } => {
+            let merchant_id = merchant_id(&merchant)?;
+            let state = state(configure()?).await?;
+            let services = &state.services;
+            let merchant = merchants::set_max_checkout_total(
+                services,
+                &Actor::command_line(),
+                merchant_id,
+                maximum,
+            )
+            .await
+            .map_err(|err| match err {
+                ServiceError::NotFound => anyhow::anyhow!("no merchant {merchant:?}"),
+                other => anyhow::anyhow!(other.describe()),
+            })?;
+            println!(
+                "{}",
+                describe_maximum(&merchant, services.max_checkout_total, json)
+            );
             Ok(())
         }
         Command::Admin {

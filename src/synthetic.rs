@@ -302,7 +302,8 @@ fn checkout_rows(
         cancel_url: "https://shop.example.com/cart".to_owned(),
         expires_at: None,
     };
-    let valid = validate(&request, at, services.checkout_ttl).map_err(|violations| {
+    let max_total = services.max_checkout_total;
+    let valid = validate(&request, at, services.checkout_ttl, max_total).map_err(|violations| {
         ServiceError::internal(format!("synthetic checkout invalid: {violations:?}"))
     })?;
     Ok(checkouts::rows(services, merchant.id, &valid, token, at))

@@ -21,6 +21,11 @@ pub struct Model {
     pub status: String,
     /// Secret for request signatures, encrypted; when set, unsigned requests are refused.
     pub request_signing_secret: Option<String>,
+    /// The merchant's own maximum checkout total, which only ever lowers the platform's:
+    /// in hundredths of a major unit (the minor units of two-decimal currencies), applied
+    /// in each checkout's currency, so 50000 is 500.00 EUR or 500 ISK. None: the platform
+    /// maximum alone.
+    pub max_checkout_total_minor: Option<i64>,
     /// When the merchant was created.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the row was last modified.

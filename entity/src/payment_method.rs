@@ -27,6 +27,10 @@ pub struct Model {
     pub created_at: ChronoUnixTimestampMillis,
     /// When the consumer removed the card (soft delete), if they did.
     pub deleted_at: Option<ChronoUnixTimestampMillis>,
+    /// Keyed hash (HMAC-SHA256 under the lookup key) of the gateway's card fingerprint,
+    /// never the fingerprint itself; unique per consumer, so a card is stored once. None
+    /// for removed cards and for cards stored before fingerprints were kept.
+    pub fingerprint_hash: Option<String>,
 }
 
 /// No sea-orm relations: related rows are loaded through DataLoaders.

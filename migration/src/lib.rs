@@ -37,6 +37,8 @@ mod m20261202_000028_create_webhook_deliveries;
 mod m20261202_000029_create_webhook_attempts;
 mod m20261203_000030_keyset_indexes;
 mod m20261204_000031_create_payment_attempts;
+mod m20261206_000040_add_merchant_checkout_maximum;
+mod m20261206_000041_add_payment_method_fingerprint;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -76,6 +78,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000029_create_webhook_attempts::Migration),
             Box::new(m20261203_000030_keyset_indexes::Migration),
             Box::new(m20261204_000031_create_payment_attempts::Migration),
+            Box::new(m20261206_000040_add_merchant_checkout_maximum::Migration),
+            Box::new(m20261206_000041_add_payment_method_fingerprint::Migration),
         ]
     }
 }

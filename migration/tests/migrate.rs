@@ -9,8 +9,8 @@ use entity::{
 };
 use migration::sea_orm::prelude::{ChronoDateTimeUtc, ChronoUnixTimestampMillis, Date, Uuid};
 use migration::sea_orm::{
-    ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set, SqlErr,
 };
 use migration::{Migrator, MigratorTrait};
 
@@ -109,6 +109,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         support_email: Set(Some("help@shop.example.com".to_owned())),
         status: Set("ACTIVE".to_owned()),
         request_signing_secret: Set(None),
+        max_checkout_total_minor: Set(Some(50_000)),
         created_at: Set(ts(1_795_392_000_001)),
         updated_at: Set(ts(1_795_392_000_999)),
     }
@@ -184,9 +185,37 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         created_at: Set(ts(1_795_392_000_000)),
         is_default: Set(true),
         deleted_at: Set(None),
+        fingerprint_hash: Set(Some("ab".repeat(32))),
     }
     .insert(db)
     .await?;
+    // One payment method per card and consumer; cards without a fingerprint hash (removed
+    // ones, older ones) do not count.
+    let other_card = |n: u128, hash: Option<String>| payment_method::ActiveModel {
+        id: Set(Uuid::from_u128(
+            0x0196_0000_0000_7000_8000_0000_0000_0030 + n,
+        )),
+        fingerprint_hash: Set(hash),
+        is_default: Set(false),
+        ..card.clone().into_active_model()
+    };
+    let twice = other_card(1, card.fingerprint_hash.clone())
+        .insert(db)
+        .await;
+    assert!(
+        matches!(
+            twice.as_ref().map_err(DbErr::sql_err),
+            Err(Some(SqlErr::UniqueConstraintViolation(_)))
+        ),
+        "the same card twice must be refused: {twice:?}"
+    );
+    for n in [2, 3] {
+        other_card(n, None).insert(db).await?;
+    }
+    payment_method::Entity::delete_many()
+        .filter(payment_method::Column::Id.ne(card.id))
+        .exec(db)
+        .await?;
     let order = order::ActiveModel {
         id: Set(Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0040)),
         merchant_id: Set(merchant.id),

@@ -30,6 +30,40 @@ pub enum MoneyError {
     },
 }
 
+/// How an amount is written on the wire: digits with an optional leading `-` and an
+/// optional `.` followed by digits. Nothing else: no exponent, no `+`, no spaces.
+pub const PLAIN_DECIMAL_FORM: &str = "write amounts as digits with an optional leading '-' and an optional '.' followed by digits, e.g. \"129.90\" (no exponent, '+' sign or spaces)";
+
+/// Why a text is not an amount in plain decimal form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalFormatError {
+    /// Not digits with an optional leading `-` and `.`: an exponent, a `+`, spaces, or
+    /// anything else.
+    #[error("{PLAIN_DECIMAL_FORM}")]
+    NotPlain,
+    /// Plain, but with more digits than a decimal holds exactly (28 significant digits).
+    #[error("an amount has at most 28 significant digits")]
+    TooLong,
+}
+
+/// Reads an amount written in plain decimal form ([`PLAIN_DECIMAL_FORM`]): `"129.90"`,
+/// `"-0.01"`, `"5"`. Exponents (`"1e3"`), a `+` sign, surrounding or inner whitespace, a
+/// bare `.` (`".5"`, `"5."`) and anything else are refused, and so are numbers a decimal
+/// cannot hold without rounding. Whether the amount has too many decimals for its
+/// currency is [`Money::from_decimal`]'s to say.
+pub fn parse_plain_decimal(text: &str) -> Result<Decimal, DecimalFormatError> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|fraction| !digits(fraction)) {
+        return Err(DecimalFormatError::NotPlain);
+    }
+    Decimal::from_str_exact(text).map_err(|_| DecimalFormatError::TooLong)
+}
+
 /// An exact amount of money: integer minor units (cents, öre, …) in one currency, never floats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -290,6 +324,87 @@ mod tests {
         assert!(Money::new(-1, Currency::Eur).is_negative());
     }
 
+    #[test]
+    fn plain_decimals_are_read_exactly() {
+        for (text, expected) in [
+            ("129.90", dec("129.90")),
+            ("5", dec("5")),
+            ("0", dec("0")),
+            ("-0.01", dec("-0.01")),
+            ("007.50", dec("7.50")),
+            ("10.500", dec("10.500")),
+            ("92233720368547758.07", dec("92233720368547758.07")),
+        ] {
+            assert_eq!(parse_plain_decimal(text), Ok(expected), "{text}");
+        }
+        // The scale is kept as written, so precision is judged on the digits sent.
+        assert_eq!(parse_plain_decimal("10.500").unwrap().scale(), 3);
+    }
+
+    #[test]
+    fn anything_but_a_plain_decimal_is_refused() {
+        for text in [
+            "1e3", "1E3", "1.5e2", "1e-2", "+5.00", " 5.00", "5.00 ", "5 .00", "5. 00", "\t5",
+            "5\n", "", "-", ".", ".5", "5.", "-.5", "--5", "5-", "5.0.0", "1,000.00", "1_000",
+            "0x10", "eighty", "NaN", "inf", "١٢", "５",
+        ] {
+            assert_eq!(
+                parse_plain_decimal(text),
+                Err(DecimalFormatError::NotPlain),
+                "{text:?}"
+            );
+        }
+        assert!(
+            DecimalFormatError::NotPlain
+                .to_string()
+                .contains("no exponent, '+' sign or spaces")
+        );
+    }
+
+    #[test]
+    fn plain_decimals_a_decimal_cannot_hold_are_refused_not_rounded() {
+        for text in [
+            "99999999999999999999999999999999",
+            "1.00000000000000000000000000000001",
+            "0.00000000000000000000000000000001",
+        ] {
+            assert_eq!(
+                parse_plain_decimal(text),
+                Err(DecimalFormatError::TooLong),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_decimals_with_more_decimals_than_the_currency_are_too_precise() {
+        let read = |text: &str, currency| {
+            Money::from_decimal(parse_plain_decimal(text).unwrap(), currency)
+        };
+        assert_eq!(
+            read("5.00", Currency::Eur),
+            Ok(Money::new(500, Currency::Eur))
+        );
+        assert_eq!(
+            read("5.001", Currency::Eur),
+            Err(MoneyError::TooPrecise {
+                currency: Currency::Eur,
+                max_decimals: 2
+            })
+        );
+        assert_eq!(
+            read("5.5", Currency::Isk),
+            Err(MoneyError::TooPrecise {
+                currency: Currency::Isk,
+                max_decimals: 0
+            })
+        );
+        assert_eq!(
+            read("92233720368547758.08", Currency::Eur),
+            Err(MoneyError::Overflow)
+        );
+    }
+
     fn any_currency() -> impl Strategy<Value = Currency> {
         proptest::sample::select(Currency::ALL.to_vec())
     }
@@ -301,6 +416,14 @@ mod tests {
             let decimal = money.to_decimal();
             prop_assert_eq!(decimal.scale(), currency.exponent());
             prop_assert_eq!(Money::from_decimal(decimal, currency), Ok(money));
+        }
+
+        #[test]
+        fn written_amounts_read_back(minor in any::<i64>(), currency in any_currency()) {
+            let money = Money::new(minor, currency);
+            let written = money.to_decimal().to_string();
+            let read = parse_plain_decimal(&written).map_err(|err| err.to_string());
+            prop_assert_eq!(read.map(|d| Money::from_decimal(d, currency)), Ok(Ok(money)));
         }
     }
 }

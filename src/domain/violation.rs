@@ -25,6 +25,9 @@ pub enum ViolationCode {
     TooPrecise,
     /// A number outside its allowed range.
     OutOfRange,
+    /// An amount above its maximum: a checkout total above the largest one allowed (the
+    /// platform's, or the merchant's own lower one), or amounts too large to add up.
+    AmountTooLarge,
     /// An amount in another currency than the checkout's.
     CurrencyMismatch,
     /// Items, shipping, tax and discount do not add up to the total.

@@ -110,6 +110,10 @@ pub enum UserErrorCode {
     TooPrecise,
     /// A number outside its allowed range.
     OutOfRange,
+    /// An amount above its maximum: a checkout total above the largest one allowed (the
+    /// platform's, or the merchant's own lower one; the message names it), or amounts too
+    /// large to add up.
+    AmountTooLarge,
     /// An amount in another currency than the checkout's total.
     CurrencyMismatch,
     /// Items + shipping + tax − discount does not equal the total.

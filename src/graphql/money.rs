@@ -66,9 +66,8 @@ impl MoneyInput {
         DomainMoney::from_decimal(self.amount.0, self.currency_code.0).map_err(|err| {
             let code = match err {
                 MoneyError::TooPrecise { .. } => ViolationCode::TooPrecise,
-                MoneyError::Overflow | MoneyError::CurrencyMismatch { .. } => {
-                    ViolationCode::OutOfRange
-                }
+                MoneyError::Overflow => ViolationCode::AmountTooLarge,
+                MoneyError::CurrencyMismatch { .. } => ViolationCode::OutOfRange,
             };
             Violation::new(&Path::input().at(field).at("amount"), code, err.to_string()).into()
         })

@@ -163,10 +163,10 @@ impl Order {
         let items = load_one(&loaders(ctx)?.checkout_items, self.0.checkout_id)
             .await?
             .unwrap_or_default();
-        Ok(items
+        items
             .into_iter()
             .map(|item| CheckoutItem::new(item, currency))
-            .collect())
+            .collect()
     }
 
     /// The instalments, in schedule order.

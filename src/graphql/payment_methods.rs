@@ -109,7 +109,9 @@ pub struct PaymentMethodMutation;
 
 #[Object]
 impl PaymentMethodMutation {
-    /// Adds a card from a gateway token; the first card becomes the default.
+    /// Adds a card from a gateway token; the first card becomes the default. A card you
+    /// already have (the same card, even tokenized again) is not added twice: you get the
+    /// payment method you have, with the expiry of the new token and charged through it.
     #[graphql(guard = "ConsumerGuard")]
     async fn add_payment_method(
         &self,

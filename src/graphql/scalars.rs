@@ -4,24 +4,24 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
-use crate::domain::Currency;
+use crate::domain::{Currency, parse_plain_decimal};
 
 /// A decimal number sent as a string, e.g. `"129.90"`, so that no client turns it into a
-/// binary float. Inputs accept a string or an integer.
+/// binary float. Inputs accept a string in plain decimal form (digits, an optional leading
+/// `-`, an optional `.` followed by digits; no exponent, `+` sign or spaces) or an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal(pub rust_decimal::Decimal);
 
 /// A decimal number sent as a string, e.g. `"129.90"`, so that no client turns it into a
-/// binary float. Inputs accept a string or an integer.
+/// binary float. Inputs accept a string in plain decimal form (digits, an optional leading
+/// `-`, an optional `.` followed by digits; no exponent, `+` sign or spaces) or an integer.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => text
-                .trim()
-                .parse::<rust_decimal::Decimal>()
-                .map(Decimal)
-                .map_err(|_| InputValueError::custom(format!("{text:?} is not a decimal number"))),
+            Value::String(text) => parse_plain_decimal(text).map(Decimal).map_err(|err| {
+                InputValueError::custom(format!("{text:?} is not a plain decimal number: {err}"))
+            }),
             Value::Number(number) if number.is_i64() => number
                 .as_i64()
                 .map(|n| Decimal(n.into()))

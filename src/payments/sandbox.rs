@@ -253,6 +253,10 @@ pub struct SandboxGateway {
     open: watch::Sender<bool>,
     /// Charges and refunds under way.
     in_flight: watch::Sender<usize>,
+    /// Whether cards may be saved (see [`Self::hold_saves`]).
+    saves_open: watch::Sender<bool>,
+    /// Card saves under way.
+    saves_in_flight: watch::Sender<usize>,
 }
 
 impl Default for SandboxGateway {
@@ -283,7 +287,28 @@ impl SandboxGateway {
             latency,
             open: watch::Sender::new(true),
             in_flight: watch::Sender::new(0),
+            saves_open: watch::Sender::new(true),
+            saves_in_flight: watch::Sender::new(0),
         }
+    }
+
+    /// Makes card saves wait (counted, see [`Self::wait_for_saves`]) until
+    /// [`Self::release_saves`]: for tests that need cards to be added at the same time.
+    /// Charges and refunds are not held.
+    pub fn hold_saves(&self) {
+        self.saves_open.send_replace(false);
+    }
+
+    /// Lets held and later card saves proceed.
+    pub fn release_saves(&self) {
+        self.saves_open.send_replace(true);
+    }
+
+    /// Waits until at least `count` card saves are under way.
+    pub async fn wait_for_saves(&self, count: usize) {
+        let mut saves = self.saves_in_flight.subscribe();
+        // The sender lives as long as `self`, so the wait cannot fail.
+        let _ = saves.wait_for(|n| *n >= count).await;
     }
 
     /// Makes charges and refunds wait (counted in flight) until [`Self::release`]: for
@@ -420,6 +445,10 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn save_card(&self, token: &str, _idempotency_key: &str) -> Result<String, GatewayError> {
+        self.saves_in_flight.send_modify(|n| *n += 1);
+        let _in_flight = InFlight(&self.saves_in_flight);
+        let mut open = self.saves_open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
         // A sandbox token is reusable as it is.
         self.card(token).await.map(|_| token.to_owned())
     }
@@ -601,6 +630,27 @@ mod tests {
             gateway.save_card(&card.token, "k").await.unwrap(),
             card.token
         );
+    }
+
+    #[tokio::test]
+    async fn held_card_saves_wait_together_until_released() {
+        let gateway = Arc::new(SandboxGateway::default());
+        let card = tokenize("4242424242424242", 12, 2030, "123", today()).unwrap();
+        gateway.hold_saves();
+        let saves: Vec<_> = (0..3)
+            .map(|n| {
+                let (gateway, token) = (gateway.clone(), card.token.clone());
+                tokio::spawn(async move { gateway.save_card(&token, &format!("k{n}")).await })
+            })
+            .collect();
+        gateway.wait_for_saves(3).await;
+        // Charges are not held meanwhile.
+        assert!(charge(&gateway, &card.token, "c1").await.is_ok());
+        gateway.release_saves();
+        for save in saves {
+            assert_eq!(save.await.unwrap().unwrap(), card.token);
+        }
+        assert_eq!(*gateway.saves_in_flight.borrow(), 0);
     }
 
     #[tokio::test]

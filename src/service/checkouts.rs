@@ -20,6 +20,7 @@ use super::{
     audit::{self, Actor},
     checkout_pii,
     idempotency::{self, Request},
+    merchants,
     outbox::{self, Event},
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
@@ -160,7 +161,13 @@ async fn create_once(
     key_id: Option<Uuid>,
 ) -> ServiceResult<CreatedCheckout> {
     let now = services.clock.now();
-    let valid = validate(request, now, services.checkout_ttl).map_err(ServiceError::Rejected)?;
+    let merchant = merchants::by_ids(&services.db, &services.caches, &[merchant_id])
+        .await?
+        .remove(&merchant_id)
+        .ok_or(ServiceError::NotFound)?;
+    let max_total = merchants::max_checkout_total(services, &merchant);
+    let valid =
+        validate(request, now, services.checkout_ttl, max_total).map_err(ServiceError::Rejected)?;
     let token = random_secret("ct_");
     let (checkout, items) = rows(services, merchant_id, &valid, &token, now);
     let outcome = key_id.map(|key_id| {

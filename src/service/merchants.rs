@@ -18,6 +18,7 @@ use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
     cache::Caches,
     db::begin_write,
+    domain::checkout::MaxTotal,
     encryption::column_context,
 };
 
@@ -44,6 +45,19 @@ pub async fn create(
     id: Option<Uuid>,
     key: NewApiKey,
 ) -> ServiceResult<OnboardedMerchant> {
+    create_with_maximum(services, name, id, key, None).await
+}
+
+/// [`create`], with the merchant's own maximum checkout total (see
+/// [`set_max_checkout_total`]) when `max_checkout_total` is given.
+pub async fn create_with_maximum(
+    services: &Services,
+    name: &str,
+    id: Option<Uuid>,
+    key: NewApiKey,
+    max_checkout_total: Option<MaxTotal>,
+) -> ServiceResult<OnboardedMerchant> {
+    check_maximum(services, max_checkout_total)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
     {
@@ -61,6 +75,7 @@ pub async fn create(
         support_email: Set(None),
         status: Set(ACTIVE.to_owned()),
         request_signing_secret: Set(None),
+        max_checkout_total_minor: Set(max_checkout_total.map(MaxTotal::hundredths)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -245,6 +260,69 @@ async fn set_signing_secret(
     txn.commit().await?;
     services.caches.merchant_changed(merchant_id).await;
     Ok(())
+}
+
+/// A merchant's own maximum must be a positive whole number of major units, and can only
+/// lower the platform's.
+fn check_maximum(services: &Services, maximum: Option<MaxTotal>) -> ServiceResult<()> {
+    let platform = services.max_checkout_total;
+    match maximum {
+        Some(maximum) if maximum.hundredths() < 100 || maximum > platform => {
+            Err(ServiceError::BadInput(format!(
+                "a merchant's maximum checkout total must be between 1 and the platform maximum of {platform} (major units of each checkout's currency)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sets (or, with `None`, clears) the merchant's own maximum checkout total: a checkout
+/// whose total is above it is refused with `AMOUNT_TOO_LARGE`. It can only lower the
+/// platform's maximum, so a value above that is refused. Audited; this instance's caches
+/// forget the merchant at once, other instances within [`crate::cache::TIME_TO_LIVE`].
+pub async fn set_max_checkout_total(
+    services: &Services,
+    actor: &Actor,
+    merchant_id: Uuid,
+    maximum: Option<MaxTotal>,
+) -> ServiceResult<merchant::Model> {
+    check_maximum(services, maximum)?;
+    let now = services.clock.now();
+    let stored = maximum.map(MaxTotal::hundredths);
+    let txn = begin_write(&services.db).await?;
+    let changed = merchant::Entity::update_many()
+        .col_expr(merchant::Column::MaxCheckoutTotalMinor, Expr::value(stored))
+        .col_expr(
+            merchant::Column::UpdatedAt,
+            Expr::value(now.timestamp_millis()),
+        )
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    let details = serde_json::json!({ "maxCheckoutTotalMinor": stored });
+    let target = Some(("merchant", merchant_id));
+    let action = "merchant.max_checkout_total_set";
+    audit::record(&txn, actor, action, target, details, now).await?;
+    let merchant = merchant::Entity::find_by_id(merchant_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    txn.commit().await?;
+    services.caches.merchant_changed(merchant_id).await;
+    Ok(merchant)
+}
+
+/// The largest total a checkout of this merchant may have: the platform's maximum,
+/// lowered by the merchant's own.
+pub fn max_checkout_total(services: &Services, merchant: &merchant::Model) -> MaxTotal {
+    services.max_checkout_total.lowered_by(
+        merchant
+            .max_checkout_total_minor
+            .map(MaxTotal::from_hundredths),
+    )
 }
 
 /// Merchants by id, for DataLoaders: the cached ones, and the rest in one statement.

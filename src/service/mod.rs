@@ -30,7 +30,10 @@ use crate::{
         throttle::{LoginThrottle, RequestLimiter},
     },
     clock::Clock,
-    domain::violation::{Path, Violation, ViolationCode},
+    domain::{
+        checkout::MaxTotal,
+        violation::{Path, Violation, ViolationCode},
+    },
     encryption::Vault,
     events::EventBus,
     payments::PaymentGateway,
@@ -45,6 +48,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// How long a checkout stays open when the merchant gives no expiry.
     pub checkout_ttl: Duration,
+    /// The platform's largest checkout total; a merchant's own maximum can only lower it.
+    pub max_checkout_total: MaxTotal,
     /// Where committed changes are announced.
     pub events: EventBus,
     /// Base URL of the checkout web app.

@@ -1,8 +1,9 @@
-//! A consumer's cards: added from a gateway token (stored encrypted), listed, one chosen
+//! A consumer's cards: added from a gateway token (stored encrypted; one payment method
+//! per card, told apart by a keyed hash of the gateway's fingerprint), listed, one chosen
 //! as default, removed. A card cannot be removed while it is the last one and an order
 //! still has instalments to collect.
 
-use entity::{installment, order, payment_method};
+use entity::{consumer, installment, order, payment_method};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult, Services,
     audit::{self, Actor},
+    retry_transient,
 };
 use crate::{
     db::begin_write,
@@ -22,7 +24,7 @@ use crate::{
         violation::ViolationCode,
     },
     encryption::column_context,
-    payments::GatewayError,
+    payments::{CardDetails, GatewayError},
 };
 
 fn token_context(id: Uuid) -> String {
@@ -65,16 +67,57 @@ pub async fn get(
         .ok_or(ServiceError::NotFound)
 }
 
-/// Adds a card from a gateway token. The first card becomes the default.
+/// The keyed hash that finds a consumer's card by the gateway's fingerprint of it, without
+/// storing the fingerprint: the lookup hash of the vault, kept apart from other lookups by
+/// its prefix.
+pub fn fingerprint_hash(services: &Services, fingerprint: &str) -> String {
+    services
+        .vault
+        .lookup_hash(&format!("payment_methods.fingerprint:{fingerprint}"))
+}
+
+/// The consumer's card (not removed) with this fingerprint hash, if they have it.
+async fn with_fingerprint(
+    conn: &impl ConnectionTrait,
+    consumer_id: Uuid,
+    fingerprint_hash: &str,
+    lock: bool,
+) -> ServiceResult<Option<payment_method::Model>> {
+    let mut query = payment_method::Entity::find()
+        .filter(payment_method::Column::ConsumerId.eq(consumer_id))
+        .filter(payment_method::Column::FingerprintHash.eq(fingerprint_hash))
+        .filter(payment_method::Column::DeletedAt.is_null());
+    if lock {
+        // A locking read sees the latest committed rows, also on MySQL's repeatable reads.
+        query = query.lock_exclusive();
+    }
+    Ok(query.one(conn).await?)
+}
+
+/// A card as the gateway described it, with the token to store for it.
+struct Card {
+    details: CardDetails,
+    fingerprint_hash: String,
+    /// The token to charge, as saved at the gateway (or as stored already for the
+    /// consumer's card, which needed no saving again).
+    saved_token: String,
+}
+
+/// Adds a card from a gateway token. The first card becomes the default. A card the
+/// consumer already has (the gateway's fingerprint says so, whatever the token) is not
+/// stored twice: its payment method is returned, with the new expiry and token when they
+/// differ. Every gateway call happens before the transaction; the transaction locks the
+/// consumer, so parallel adds of one card make one payment method.
 pub async fn add(
     services: &Services,
     actor: &Actor,
     consumer_id: Uuid,
     gateway_token: &str,
 ) -> ServiceResult<payment_method::Model> {
+    let gateway_token = gateway_token.trim();
     let details = services
         .gateway
-        .card(gateway_token.trim())
+        .card(gateway_token)
         .await
         .map_err(|err| match err {
             GatewayError::UnknownToken => ServiceError::refused(
@@ -92,13 +135,97 @@ pub async fn add(
             "the card has expired",
         ));
     }
+    let fingerprint_hash = fingerprint_hash(services, &details.fingerprint);
+    // A card the consumer has under this very token needs no saving; any other is saved
+    // (again) at the gateway, outside any transaction.
+    let known = with_fingerprint(&services.db, consumer_id, &fingerprint_hash, false).await?;
+    let stored_token = known
+        .as_ref()
+        .map(|method| token(services, method))
+        .transpose()?;
     let id = Uuid::now_v7();
-    let saved = services
-        .gateway
-        .save_card(gateway_token.trim(), &format!("payment-method:{id}"))
-        .await
-        .map_err(|err| ServiceError::internal(format!("gateway: {err}")))?;
+    let saved_token = match stored_token {
+        Some(stored) if stored == gateway_token => stored,
+        _ => services
+            .gateway
+            .save_card(gateway_token, &format!("payment-method:{id}"))
+            .await
+            .map_err(|err| ServiceError::internal(format!("gateway: {err}")))?,
+    };
+    let card = Card {
+        details,
+        fingerprint_hash,
+        saved_token,
+    };
+    retry_transient(|| store(services, actor, consumer_id, id, &card)).await
+}
+
+/// Stores a new card, or refreshes the consumer's card with the same fingerprint, in one
+/// transaction under the consumer's row lock.
+async fn store(
+    services: &Services,
+    actor: &Actor,
+    consumer_id: Uuid,
+    id: Uuid,
+    card: &Card,
+) -> ServiceResult<payment_method::Model> {
+    let now = services.clock.now();
+    let details = &card.details;
     let txn = begin_write(&services.db).await?;
+    consumer::Entity::find_by_id(consumer_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Some(existing) =
+        with_fingerprint(&txn, consumer_id, &card.fingerprint_hash, true).await?
+    {
+        let saved = &card.saved_token;
+        let new_token = (*saved != token(services, &existing)?).then_some(saved);
+        let new_expiry =
+            (details.exp_month, details.exp_year) != (existing.exp_month, existing.exp_year);
+        if new_token.is_none() && !new_expiry {
+            txn.commit().await?;
+            return Ok(existing);
+        }
+        let refreshed = payment_method::Model {
+            gateway_token: new_token.map_or_else(
+                || existing.gateway_token.clone(),
+                |saved| services.vault.encrypt(saved, &token_context(existing.id)),
+            ),
+            exp_month: details.exp_month,
+            exp_year: details.exp_year,
+            ..existing.clone()
+        };
+        payment_method::Entity::update_many()
+            .col_expr(
+                payment_method::Column::GatewayToken,
+                Expr::value(refreshed.gateway_token.clone()),
+            )
+            .col_expr(
+                payment_method::Column::ExpMonth,
+                Expr::value(refreshed.exp_month),
+            )
+            .col_expr(
+                payment_method::Column::ExpYear,
+                Expr::value(refreshed.exp_year),
+            )
+            .filter(payment_method::Column::Id.eq(existing.id))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            actor,
+            "payment_method.refreshed",
+            Some(("payment_method", existing.id)),
+            json!({ "brand": refreshed.brand, "token": new_token.is_some(), "expiry": new_expiry }),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(refreshed);
+    }
+    let saved = &card.saved_token;
     let existing = payment_method::Entity::find()
         .filter(payment_method::Column::ConsumerId.eq(consumer_id))
         .filter(payment_method::Column::DeletedAt.is_null())
@@ -107,14 +234,15 @@ pub async fn add(
     let row = payment_method::Model {
         id,
         consumer_id,
-        gateway_token: services.vault.encrypt(&saved, &token_context(id)),
+        gateway_token: services.vault.encrypt(saved, &token_context(id)),
         brand: details.brand.as_str().to_owned(),
-        last4: details.last4,
+        last4: details.last4.clone(),
         exp_month: details.exp_month,
         exp_year: details.exp_year,
         is_default: existing == 0,
         created_at: ChronoUnixTimestampMillis(now),
         deleted_at: None,
+        fingerprint_hash: Some(card.fingerprint_hash.clone()),
     };
     payment_method::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(&txn)
@@ -233,6 +361,11 @@ pub async fn remove(
             Expr::value(now.timestamp_millis()),
         )
         .col_expr(payment_method::Column::IsDefault, Expr::value(false))
+        // The card may be added again later, as a new payment method.
+        .col_expr(
+            payment_method::Column::FingerprintHash,
+            Expr::value(Option::<String>::None),
+        )
         .filter(payment_method::Column::Id.eq(removed.id))
         .exec(&txn)
         .await?;

@@ -4,6 +4,8 @@ use entity::{checkout, checkout_item};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
+use paylater::domain::checkout::MaxTotal;
+
 use crate::helpers::{
     TestApp, checkout_input, create_checkout, create_checkout_mutation, start_time,
 };
@@ -333,6 +335,247 @@ async fn malformed_scalars_are_bad_user_input() {
         assert_eq!(body["data"], Value::Null);
     }
     assert_eq!(stored_rows(&app).await, (0, 0));
+}
+
+#[tokio::test]
+async fn amounts_must_be_plain_decimals() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    for value in ["1e3", "+5.00", " 5.00", "5.00 "] {
+        for (field, set) in [
+            (
+                "unit price",
+                Box::new(|i: &mut Value, v: &str| i["items"][0]["unitPrice"]["amount"] = json!(v))
+                    as Box<dyn Fn(&mut Value, &str)>,
+            ),
+            (
+                "total",
+                Box::new(|i: &mut Value, v: &str| i["total"]["amount"] = json!(v)),
+            ),
+        ] {
+            let mut input = checkout_input("order-1");
+            set(&mut input, value);
+            let body = app
+                .gql(
+                    Some(&merchant.key),
+                    &create_checkout_mutation(),
+                    json!({ "input": input }),
+                )
+                .await;
+            assert_eq!(
+                crate::helpers::error_codes(&body),
+                ["BAD_USER_INPUT"],
+                "{field} {value:?}: {body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            assert!(
+                message.contains("is not a plain decimal number")
+                    && message.contains("no exponent, '+' sign or spaces"),
+                "{field} {value:?}: {message}"
+            );
+            assert_eq!(body["data"], Value::Null);
+        }
+    }
+    assert_eq!(stored_rows(&app).await, (0, 0));
+
+    // The same input written plainly is accepted.
+    let payload = create_checkout(&app, &merchant, checkout_input("order-1")).await;
+    assert_eq!(payload["checkout"]["total"]["amount"], "85.00");
+}
+
+/// A `createCheckout` input of one item of `price` and nothing else, so the total is `price`.
+fn totalling(price: &str) -> Value {
+    let mut input = checkout_input("big-1");
+    input["items"] = json!([{ "name": "Piano", "quantity": 1,
+        "unitPrice": { "amount": price, "currencyCode": "EUR" } }]);
+    input["shipping"] = Value::Null;
+    input["discount"] = Value::Null;
+    input["total"]["amount"] = json!(price);
+    input
+}
+
+/// Sends `input`, which must be refused with the user errors `expected` (field path, code,
+/// message); nothing may be stored.
+async fn refused_as(app: &TestApp, key: &str, input: Value, expected: Value) {
+    let before = stored_rows(app).await;
+    let body = app
+        .gql(
+            Some(key),
+            &create_checkout_mutation(),
+            json!({ "input": input }),
+        )
+        .await;
+    let payload = &body["data"]["createCheckout"];
+    assert_eq!(payload["checkout"], Value::Null, "{body}");
+    assert_eq!(payload["userErrors"], expected, "{body}");
+    assert_eq!(
+        stored_rows(app).await,
+        before,
+        "a refused checkout stores nothing"
+    );
+}
+
+fn merchant_uuid(merchant: &crate::helpers::TestMerchant) -> uuid::Uuid {
+    paylater::graphql::ids::decode(
+        &async_graphql::ID(merchant.id.clone()),
+        paylater::graphql::ids::NodeKind::Merchant,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_total_above_the_platform_maximum_is_refused() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let too_large = |maximum: &str| {
+        json!([{ "field": ["input", "total", "amount"], "code": "AMOUNT_TOO_LARGE",
+                 "message": format!("must be at most {maximum}, the largest checkout total allowed") }])
+    };
+    // One million euros is the default maximum: accepted, one cent more is not.
+    let payload = create_checkout(&app, &merchant, totalling("1000000.00")).await;
+    assert_eq!(payload["checkout"]["total"]["minorUnits"], 100_000_000);
+    // Above it, up to i64::MAX minor units and past them.
+    for total in ["1000000.01", "92233720368547758.07", "92233720368547758.08"] {
+        let mut input = checkout_input("big-2");
+        input["total"]["amount"] = json!(total);
+        refused_as(&app, &merchant.key, input, too_large("1000000.00 EUR")).await;
+    }
+
+    // The platform maximum is configurable.
+    let app = TestApp::spawn_with(|config| config.max_checkout_total = 250).await;
+    let merchant = app.merchant("Shop").await;
+    refused_as(
+        &app,
+        &merchant.key,
+        totalling("250.01"),
+        too_large("250.00 EUR"),
+    )
+    .await;
+    let payload = create_checkout(&app, &merchant, totalling("250.00")).await;
+    assert_eq!(payload["checkout"]["total"]["amount"], "250.00");
+    assert_eq!(stored_rows(&app).await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_merchant_maximum_lowers_the_platform_one() {
+    let app = TestApp::spawn_with(|config| config.max_checkout_total = 1_000).await;
+    let services = &app.state.services;
+    let actor = paylater::service::audit::Actor::command_line();
+    let merchant = app.merchant("Careful Shop").await;
+    let other = app.merchant("Other Shop").await;
+    let id = merchant_uuid(&merchant);
+    let set = |major: Option<i64>| {
+        let maximum = major.map(|major| MaxTotal::from_major(major).unwrap());
+        paylater::service::merchants::set_max_checkout_total(services, &actor, id, maximum)
+    };
+    let stored = set(Some(50)).await.unwrap();
+    assert_eq!(stored.max_checkout_total_minor, Some(5_000));
+
+    let too_large = json!([{ "field": ["input", "total", "amount"], "code": "AMOUNT_TOO_LARGE",
+        "message": "must be at most 50.00 EUR, the largest checkout total allowed" }]);
+    refused_as(&app, &merchant.key, checkout_input("order-1"), too_large).await;
+    create_checkout(&app, &merchant, totalling("50.00")).await;
+    // Other merchants keep the platform maximum.
+    create_checkout(&app, &other, checkout_input("order-1")).await;
+
+    // A merchant maximum can only lower the platform's, and is at least one major unit.
+    let above = set(Some(1_001)).await.unwrap_err().describe();
+    assert!(above.contains("platform maximum of 1000"), "{above}");
+    let cents = MaxTotal::from_hundredths(50);
+    let below =
+        paylater::service::merchants::set_max_checkout_total(services, &actor, id, Some(cents))
+            .await
+            .unwrap_err()
+            .describe();
+    assert!(below.contains("between 1 and"), "{below}");
+    assert_eq!(
+        entity::merchant::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .max_checkout_total_minor,
+        Some(5_000),
+        "a refused maximum changes nothing"
+    );
+
+    // Cleared, the platform maximum applies again.
+    assert_eq!(set(None).await.unwrap().max_checkout_total_minor, None);
+    create_checkout(&app, &merchant, checkout_input("order-1")).await;
+    refused_as(
+        &app,
+        &merchant.key,
+        totalling("1000.01"),
+        json!([{ "field": ["input", "total", "amount"], "code": "AMOUNT_TOO_LARGE",
+                 "message": "must be at most 1000.00 EUR, the largest checkout total allowed" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn line_item_arithmetic_that_overflows_is_refused() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant("Shop").await;
+    let max_minor = "92233720368547758.07";
+
+    // quantity × unit price does not fit in 64-bit minor units.
+    let mut input = checkout_input("order-1");
+    input["items"][0]["unitPrice"]["amount"] = json!(max_minor);
+    refused_as(
+        &app,
+        &merchant.key,
+        input,
+        json!([{ "field": ["input", "items", "0", "unitPrice", "amount"], "code": "AMOUNT_TOO_LARGE",
+                 "message": "quantity × unit price is too large" }]),
+    )
+    .await;
+
+    // A unit price, a shipping cost or a tax beyond 64-bit minor units.
+    for field in ["shipping", "tax", "discount"] {
+        let mut input = checkout_input("order-1");
+        input[field] = json!({ "amount": "92233720368547758.08", "currencyCode": "EUR" });
+        refused_as(
+            &app,
+            &merchant.key,
+            input,
+            json!([{ "field": ["input", field, "amount"], "code": "AMOUNT_TOO_LARGE",
+                     "message": "is too large" }]),
+        )
+        .await;
+    }
+    let mut input = checkout_input("order-1");
+    input["items"][0]["unitPrice"]["amount"] = json!("92233720368547758.08");
+    refused_as(
+        &app,
+        &merchant.key,
+        input,
+        json!([{ "field": ["input", "items", "0", "unitPrice", "amount"], "code": "AMOUNT_TOO_LARGE",
+                 "message": "is too large" }]),
+    )
+    .await;
+
+    // Items, shipping and tax that each fit but add up past 64 bits, less as large a
+    // discount: the sum is refused rather than wrapped.
+    let mut input = checkout_input("order-1");
+    input["items"] = json!([
+        { "name": "A", "quantity": 1, "unitPrice": { "amount": max_minor, "currencyCode": "EUR" } },
+        { "name": "B", "quantity": 1, "unitPrice": { "amount": max_minor, "currencyCode": "EUR" } }
+    ]);
+    input["shipping"] = json!({ "amount": max_minor, "currencyCode": "EUR" });
+    input["tax"] = json!({ "amount": max_minor, "currencyCode": "EUR" });
+    input["discount"] = json!({ "amount": max_minor, "currencyCode": "EUR" });
+    refused_as(
+        &app,
+        &merchant.key,
+        input,
+        json!([{ "field": ["input", "total"], "code": "AMOUNT_TOO_LARGE",
+                 "message": "items, shipping and tax add up to more than an amount can hold" }]),
+    )
+    .await;
+
+    // The server is still there, and stored nothing.
+    assert_eq!(stored_rows(&app).await, (0, 0));
+    create_checkout(&app, &merchant, checkout_input("order-1")).await;
 }
 
 #[tokio::test]

@@ -65,6 +65,151 @@ async fn merchant_create_prints_an_id_and_a_working_key_once() {
     assert!(String::from_utf8_lossy(&blank.stderr).contains("merchant name"));
 }
 
+/// The stored maximum checkout total of a merchant, in hundredths of a major unit.
+async fn stored_maximum(url: &str, merchant_id: &str) -> Option<i64> {
+    let db = paylater::db::connect(url, 1).await.unwrap();
+    let id = paylater::graphql::ids::decode(
+        &async_graphql::ID(merchant_id.to_owned()),
+        paylater::graphql::ids::NodeKind::Merchant,
+    )
+    .unwrap();
+    use sea_orm::EntityTrait;
+    entity::merchant::Entity::find_by_id(id)
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("merchant row")
+        .max_checkout_total_minor
+}
+
+#[tokio::test]
+async fn merchant_maximum_checkout_totals_are_set_and_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PAYLATER_MAX_CHECKOUT_TOTAL", "1000"),
+    ];
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = |output: &Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    let output = paylater(
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Careful Shop",
+            "--max-checkout-total",
+            "500",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let created: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(created["maxCheckoutTotal"], "500");
+    let id = created["merchantId"].as_str().unwrap().to_owned();
+    assert_eq!(stored_maximum(&url, &id).await, Some(50_000));
+
+    let lowered = paylater(&["merchant", "set-max-checkout-total", &id, "200"], &env);
+    assert!(lowered.status.success(), "{}", stderr(&lowered));
+    assert!(
+        stdout(&lowered).contains("maximum checkout total 200"),
+        "{}",
+        stdout(&lowered)
+    );
+    assert_eq!(stored_maximum(&url, &id).await, Some(20_000));
+
+    // Only ever below the platform maximum (here 1000), and a positive whole number.
+    let above = paylater(&["merchant", "set-max-checkout-total", &id, "1001"], &env);
+    assert!(!above.status.success());
+    assert!(
+        stderr(&above).contains("platform maximum of 1000"),
+        "{}",
+        stderr(&above)
+    );
+    for bad in ["0", "12.50", "1e3", "lots"] {
+        let refused = paylater(&["merchant", "set-max-checkout-total", &id, bad], &env);
+        assert!(!refused.status.success(), "{bad}");
+        assert!(
+            stderr(&refused).contains("expected a positive whole number of major units, or none"),
+            "{bad}: {}",
+            stderr(&refused)
+        );
+    }
+    let zero = paylater(
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Zero Shop",
+            "--max-checkout-total",
+            "0",
+        ],
+        &env,
+    );
+    assert!(!zero.status.success());
+    let too_high = paylater(
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Greedy Shop",
+            "--max-checkout-total",
+            "5000",
+        ],
+        &env,
+    );
+    assert!(!too_high.status.success());
+    assert!(stderr(&too_high).contains("platform maximum of 1000"));
+    assert_eq!(stored_maximum(&url, &id).await, Some(20_000));
+
+    let unknown = paylater(
+        &[
+            "merchant",
+            "set-max-checkout-total",
+            "0196a000-0000-7000-8000-000000000000",
+            "10",
+        ],
+        &env,
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("no merchant"),
+        "{}",
+        stderr(&unknown)
+    );
+    let garbage = paylater(&["merchant", "set-max-checkout-total", "shop", "10"], &env);
+    assert!(stderr(&garbage).contains("is not a merchant ID"));
+
+    let cleared = paylater(
+        &["merchant", "set-max-checkout-total", &id, "none", "--json"],
+        &env,
+    );
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    let described: Value = serde_json::from_slice(&cleared.stdout).expect("JSON on stdout");
+    assert_eq!(described["maxCheckoutTotal"], Value::Null);
+    assert_eq!(described["effectiveMaxCheckoutTotal"], "1000");
+    assert_eq!(stored_maximum(&url, &id).await, None);
+
+    // The platform maximum itself is validated.
+    let bad_platform = paylater(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("PAYLATER_MAX_CHECKOUT_TOTAL", "0"),
+        ],
+    );
+    assert!(!bad_platform.status.success());
+    assert!(
+        stderr(&bad_platform).contains(
+            "max_checkout_total must be a whole number of major units between 1 and 1000000000"
+        ),
+        "{}",
+        stderr(&bad_platform)
+    );
+}
+
 #[test]
 fn seed_demo_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,13 @@
 //! Checkout rules: what a merchant may ask for ([`request`]), how it is checked
-//! ([`validation`]), how refusals are reported ([`violation`]), and how a stored status
-//! reads once the expiry has passed.
+//! ([`validation`]), the largest total allowed ([`maximum`]), how refusals are reported
+//! ([`violation`]), and how a stored status reads once the expiry has passed.
 
+mod maximum;
 mod request;
 mod validation;
 
 pub use crate::domain::violation::{Path, Violation, ViolationCode};
+pub use maximum::{DEFAULT_MAX_TOTAL_MAJOR, LARGEST_MAX_TOTAL_MAJOR, MaxTotal};
 pub use request::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperData, ShopperHints,
     ValidCheckout,

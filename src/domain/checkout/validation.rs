@@ -6,7 +6,7 @@ use url::Url;
 
 use super::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, MAX_ITEMS, MAX_QUANTITY, MAX_TTL,
-    MIN_TTL, Path, ShopperHints, ValidCheckout, Violation, ViolationCode,
+    MIN_TTL, MaxTotal, Path, ShopperHints, ValidCheckout, Violation, ViolationCode,
 };
 use crate::domain::{Currency, Money, MoneyError, country::is_iso_country_code};
 
@@ -75,13 +75,15 @@ impl Checker {
         value.to_owned()
     }
 
-    /// An amount in the checkout's currency, at least zero (or above zero when `positive`).
+    /// An amount in the checkout's currency, at least zero (or above zero when `positive`),
+    /// and at most `max` when given.
     fn money(
         &mut self,
         path: &Path,
         input: AmountInput,
         currency: Currency,
         positive: bool,
+        max: Option<Money>,
     ) -> Money {
         let zero = Money::zero(currency);
         if input.currency != currency {
@@ -92,7 +94,14 @@ impl Checker {
             );
             return zero;
         }
+        let above_max =
+            |max: Money| format!("must be at most {max}, the largest checkout total allowed");
         match Money::from_decimal(input.amount, currency) {
+            Ok(money) if max.is_some_and(|max| money.minor() > max.minor()) => {
+                let message = max.map(above_max).unwrap_or_default();
+                self.fail(&path.at("amount"), ViolationCode::AmountTooLarge, message);
+                zero
+            }
             Ok(money) if positive && !money.is_positive() => {
                 self.fail(
                     &path.at("amount"),
@@ -119,11 +128,8 @@ impl Checker {
                 zero
             }
             Err(_) => {
-                self.fail(
-                    &path.at("amount"),
-                    ViolationCode::OutOfRange,
-                    "amount is too large",
-                );
+                let message = max.map_or_else(|| "is too large".to_owned(), above_max);
+                self.fail(&path.at("amount"), ViolationCode::AmountTooLarge, message);
                 zero
             }
         }
@@ -140,9 +146,16 @@ impl Checker {
             );
         }
         let unit_price = match item.unit_price {
-            Some(price) => self.money(&path.at("unitPrice"), price, currency, false),
+            Some(price) => self.money(&path.at("unitPrice"), price, currency, false, None),
             None => Money::zero(currency),
         };
+        if unit_price.checked_mul(item.quantity).is_err() {
+            self.fail(
+                &path.at("unitPrice").at("amount"),
+                ViolationCode::AmountTooLarge,
+                "quantity × unit price is too large",
+            );
+        }
         let image_url = item
             .image_url
             .as_deref()
@@ -237,16 +250,19 @@ pub fn is_e164(phone: &str) -> bool {
 }
 
 /// Checks a checkout request against every rule and returns the clean checkout, or every
-/// violation found (never just the first), each with its field path under `input`.
+/// violation found (never just the first), each with its field path under `input`. The
+/// total may be at most `max_total` in its currency.
 pub fn validate(
     request: &CheckoutRequest,
     now: DateTime<Utc>,
     default_ttl: Duration,
+    max_total: MaxTotal,
 ) -> Result<ValidCheckout, Vec<Violation>> {
     let root = Path::input();
     let mut check = Checker::default();
     let currency = request.total.currency;
-    let total = check.money(&root.at("total"), request.total, currency, true);
+    let max = max_total.in_currency(currency);
+    let total = check.money(&root.at("total"), request.total, currency, true, Some(max));
 
     let items_path = root.at("items");
     if request.items.is_empty() || request.items.len() > MAX_ITEMS {
@@ -268,7 +284,7 @@ pub fn validate(
         .collect();
 
     let mut optional_money = |name: &str, input: Option<AmountInput>| match input {
-        Some(input) => check.money(&root.at(name), input, currency, false),
+        Some(input) => check.money(&root.at(name), input, currency, false, None),
         None => Money::zero(currency),
     };
     let shipping = optional_money("shipping", request.shipping);
@@ -307,7 +323,11 @@ pub fn validate(
                     "total {total} must equal items + shipping {shipping} + tax {tax} - discount {discount} = {sum}"
                 ),
             ),
-            None => check.fail(&root.at("total"), ViolationCode::OutOfRange, "amounts are too large"),
+            None => check.fail(
+                &root.at("total"),
+                ViolationCode::AmountTooLarge,
+                "items, shipping and tax add up to more than an amount can hold",
+            ),
         }
     }
 
@@ -391,17 +411,42 @@ mod tests {
         }
     }
 
+    fn violations(request: &CheckoutRequest) -> Vec<Violation> {
+        validate(request, now(), Duration::minutes(60), MaxTotal::default()).unwrap_err()
+    }
+
     fn codes(request: &CheckoutRequest) -> Vec<(String, ViolationCode)> {
-        validate(request, now(), Duration::minutes(60))
-            .unwrap_err()
+        violations(request)
             .into_iter()
             .map(|v| (v.field.join("."), v.code))
             .collect()
     }
 
+    /// A request of one item of `price` that adds up to `price`.
+    fn totalling(price: Decimal, currency: Currency) -> CheckoutRequest {
+        let amount = AmountInput {
+            amount: price,
+            currency,
+        };
+        let mut request = request();
+        request.items.truncate(1);
+        request.items[0].quantity = 1;
+        request.items[0].unit_price = Some(amount);
+        request.shipping = None;
+        request.discount = None;
+        request.total = amount;
+        request
+    }
+
     #[test]
     fn accepts_a_consistent_checkout() {
-        let valid = validate(&request(), now(), Duration::minutes(60)).unwrap();
+        let valid = validate(
+            &request(),
+            now(),
+            Duration::minutes(60),
+            MaxTotal::default(),
+        )
+        .unwrap();
         assert_eq!(valid.total.minor(), 8500);
         assert_eq!(valid.merchant_reference, "order-1");
         assert_eq!(valid.expires_at, now() + Duration::minutes(60));
@@ -469,5 +514,84 @@ mod tests {
         let found = codes(&request);
         assert!(found.contains(&("input.items".into(), ViolationCode::ItemCount)));
         assert!(found.contains(&("input.total.amount".into(), ViolationCode::OutOfRange)));
+    }
+
+    #[test]
+    fn the_total_may_be_at_most_the_maximum() {
+        let max = MaxTotal::default();
+        let at = |price: Decimal, currency: Currency, max: MaxTotal| {
+            validate(
+                &totalling(price, currency),
+                now(),
+                Duration::minutes(60),
+                max,
+            )
+        };
+        assert_eq!(
+            at(dec!(1000000.00), Currency::Eur, max)
+                .unwrap()
+                .total
+                .minor(),
+            100_000_000
+        );
+        let refused = at(dec!(1000000.01), Currency::Eur, max).unwrap_err();
+        assert_eq!(
+            refused,
+            vec![Violation {
+                field: vec!["input".into(), "total".into(), "amount".into()],
+                code: ViolationCode::AmountTooLarge,
+                message: "must be at most 1000000.00 EUR, the largest checkout total allowed"
+                    .into(),
+            }]
+        );
+        // i64::MAX minor units: representable, far above the maximum.
+        let refused = at(dec!(92233720368547758.07), Currency::Eur, max).unwrap_err();
+        assert_eq!(refused[0].code, ViolationCode::AmountTooLarge);
+        // One more cent does not fit in 64 bits: the same refusal, naming the maximum.
+        let refused = at(dec!(92233720368547758.08), Currency::Eur, max).unwrap_err();
+        assert_eq!(refused[0].code, ViolationCode::AmountTooLarge);
+        assert!(refused[0].message.contains("1000000.00 EUR"));
+        // A currency without minor units: a million krónur.
+        assert!(at(dec!(1000000), Currency::Isk, max).is_ok());
+        let refused = at(dec!(1000001), Currency::Isk, max).unwrap_err();
+        assert!(refused[0].message.contains("1000000 ISK"), "{refused:?}");
+        // A merchant's lower maximum.
+        let merchant = max.lowered_by(MaxTotal::from_major(500));
+        assert!(at(dec!(500.00), Currency::Gbp, merchant).is_ok());
+        let refused = at(dec!(500.01), Currency::Gbp, merchant).unwrap_err();
+        assert!(refused[0].message.contains("500.00 GBP"), "{refused:?}");
+    }
+
+    #[test]
+    fn amounts_that_overflow_are_refused_not_wrapped() {
+        let max_minor = Money::new(i64::MAX, Currency::Eur).to_decimal();
+        // quantity × unit price does not fit.
+        let mut request = request();
+        request.items[0].unit_price = Some(eur(max_minor));
+        assert!(
+            codes(&request).contains(&(
+                "input.items.0.unitPrice.amount".into(),
+                ViolationCode::AmountTooLarge
+            )),
+            "{:?}",
+            codes(&request)
+        );
+        // A unit price too large for 64-bit minor units.
+        request.items[0].unit_price = Some(eur(max_minor + dec!(0.01)));
+        assert!(codes(&request).contains(&(
+            "input.items.0.unitPrice.amount".into(),
+            ViolationCode::AmountTooLarge
+        )));
+        // Items, shipping and tax that add up past 64 bits, each fitting on its own.
+        let mut request = super::tests::request();
+        request.items[0].quantity = 1;
+        request.items[0].unit_price = Some(eur(max_minor));
+        request.shipping = Some(eur(max_minor));
+        request.tax = Some(eur(max_minor));
+        request.discount = Some(eur(max_minor));
+        assert_eq!(
+            codes(&request),
+            vec![("input.total".into(), ViolationCode::AmountTooLarge)]
+        );
     }
 }

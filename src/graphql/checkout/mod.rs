@@ -151,10 +151,10 @@ impl Checkout {
         let items = load_one(&loaders(ctx)?.checkout_items, self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(items
+        items
             .into_iter()
             .map(|item| CheckoutItem::new(item, currency))
-            .collect())
+            .collect()
     }
 
     /// The checkout's currency.
@@ -165,9 +165,13 @@ impl Checkout {
     /// Sum of the items (quantity × unit price).
     async fn subtotal(&self) -> async_graphql::Result<Money> {
         let model = &self.0;
-        self.money(
-            model.total_minor - model.shipping_minor - model.tax_minor + model.discount_minor,
-        )
+        let subtotal = model
+            .total_minor
+            .checked_sub(model.shipping_minor)
+            .and_then(|rest| rest.checked_sub(model.tax_minor))
+            .and_then(|rest| rest.checked_add(model.discount_minor))
+            .ok_or_else(|| overflow(model.id))?;
+        self.money(subtotal)
     }
 
     /// Shipping cost.
@@ -261,6 +265,12 @@ impl Checkout {
     }
 }
 
+/// A stored checkout whose amounts do not add up in 64 bits: validation never stores one.
+fn overflow(checkout_id: uuid::Uuid) -> async_graphql::Error {
+    crate::service::ServiceError::internal(format!("checkout {checkout_id}: amounts overflow"))
+        .into()
+}
+
 /// Staff read shoppers' personal data masked.
 fn seen_by_staff(ctx: &Context<'_>) -> bool {
     principal(ctx).staff().is_some()
@@ -300,16 +310,20 @@ pub struct CheckoutItem {
 
 impl CheckoutItem {
     /// An item of a stored checkout.
-    pub fn new(item: checkout_item::Model, currency: Currency) -> Self {
-        Self {
+    pub fn new(item: checkout_item::Model, currency: Currency) -> async_graphql::Result<Self> {
+        let total_price = item
+            .unit_price_minor
+            .checked_mul(i64::from(item.quantity))
+            .ok_or_else(|| overflow(item.checkout_id))?;
+        Ok(Self {
             unit_price: Money::minor(item.unit_price_minor, currency),
-            total_price: Money::minor(item.unit_price_minor * i64::from(item.quantity), currency),
+            total_price: Money::minor(total_price, currency),
             name: item.name,
             sku: item.sku,
             quantity: item.quantity,
             image_url: item.image_url,
             category: item.category,
-        }
+        })
     }
 }
 
