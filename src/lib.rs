@@ -12,12 +12,6 @@
 //!
 //! Dependencies point inwards: `http`/`graphql` → `service` → `domain` + `entity`.
 
-/// The allocator of every paylater binary: per-thread caches keep the many small
-/// allocations of a GraphQL request cheap, and freed memory goes back to the system
-/// instead of staying in per-thread arenas.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod app;
 pub mod auth;
 pub mod cache;

@@ -25,6 +25,11 @@ use crate::{
     scenarios::{Fixtures, Scenario, ScenarioLoad},
 };
 
+/// The allocator of `paylater` itself, so that the server measured (this binary, started
+/// again as `bench serve`) allocates as the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The core the server runs on; the load generator takes the next one.
 const SERVER_CPU: usize = 0;
 /// The core the load generator runs on.
