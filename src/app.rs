@@ -1,29 +1,26 @@
-//! Builds the application: database, migrations, services, schema and the HTTP router.
+//! Builds the application once at start: database, migrations, services, the payment
+//! gateway, keys and the GraphQL schema. Serving it is [`crate::http`]'s, running it with
+//! its background work [`crate::server`]'s.
 
-use std::{net::SocketAddr, sync::Arc};
-
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use axum_server::tls_rustls::RustlsConfig;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
 
 use crate::{
     auth::{
         jwt::KeyRing,
         throttle::{LoginLimits, LoginThrottle, RequestLimiter, RequestLimits},
     },
-    clock::{Clock, SystemClock},
+    clock::Clock,
     config::{AppEnv, Config, GatewayKind},
-    db, demo,
+    db,
     domain::webhook::UrlPolicy,
     encryption::Vault,
-    events::{EventBus, broker::Broker, webhooks::WebhookSender},
+    events::{EventBus, webhooks::WebhookSender},
     graphql::{self, AppSchema},
-    http, jobs,
     payments::{
         PaymentGateway,
         sandbox::SandboxGateway,
@@ -73,7 +70,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         gateway: Arc<dyn PaymentGateway>,
     ) -> anyhow::Result<Self> {
-        install_tls_provider();
+        crate::tls::install_provider();
         let keys = key_ring(&config)?;
         let vault = vault(&config)?;
         let webhook_policy = UrlPolicy {
@@ -130,17 +127,6 @@ impl AppState {
             services,
             schema,
         })))
-    }
-
-    /// The axum router serving this application.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
-    }
-
-    /// The router as a service that knows each connection's peer address.
-    pub fn service(&self) -> IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr> {
-        self.router()
-            .into_make_service_with_connect_info::<SocketAddr>()
     }
 }
 
@@ -212,91 +198,6 @@ pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
-/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
-    let state = AppState::new(config, db, Arc::new(SystemClock))?;
-    let demo =
-        if state.config.seed_demo {
-            Some(demo::seed(&state.services).await.map_err(|err| {
-                anyhow::anyhow!("cannot create the demo data: {}", err.describe())
-            })?)
-        } else {
-            None
-        };
-    let listener = std::net::TcpListener::bind(state.config.listen)
-        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
-    let address = listener.local_addr()?;
-    let scheme = if state.config.tls().is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    println!("{}", demo::banner(scheme, address, demo.as_ref()));
-    let broker = match &state.config.redis_url {
-        Some(url) => Some(
-            Broker::start(&state.services.events, url, &state.config.redis_channel)
-                .await
-                .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
-        ),
-        None => None,
-    };
-    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
-    let background = jobs::Background::start(&state.services, sweep);
-    tracing::info!(%address, scheme, "listening");
-    let served = serve_on(state.clone(), listener, shutdown_signal()).await;
-    background.stop();
-    if let Some(broker) = broker {
-        broker.stop();
-    }
-    if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
-        tracing::warn!(error = %err, "could not record the last use of API keys");
-    }
-    served.context("server failed")?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// How long requests in flight may take to finish after a shutdown signal.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Serves the application on `listener` until `shutdown` completes, over HTTPS when a
-/// certificate is configured, then lets requests in flight finish.
-pub async fn serve_on(
-    state: AppState,
-    listener: std::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    listener.set_nonblocking(true)?;
-    let Some((cert, key)) = state.config.tls() else {
-        let listener = TcpListener::from_std(listener)?;
-        return Ok(axum::serve(listener, state.service())
-            .with_graceful_shutdown(shutdown)
-            .await?);
-    };
-    install_tls_provider();
-    let tls = RustlsConfig::from_pem_file(cert, key)
-        .await
-        .with_context(|| format!("cannot load the TLS certificate {}", cert.display()))?;
-    let handle = axum_server::Handle::new();
-    let draining = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        draining.graceful_shutdown(Some(DRAIN));
-    });
-    axum_server::from_tcp_rustls(listener, tls)?
-        .handle(handle)
-        .serve(state.service())
-        .await?;
-    Ok(())
-}
-
-/// Makes ring the process's TLS provider (for the HTTPS server and the webhook client);
-/// it is the only one compiled in, and installing it again changes nothing.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Hides the password of a database URL for messages.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -306,28 +207,4 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -14,7 +14,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -26,5 +25,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod payments;
+pub mod server;
 pub mod service;
 pub mod synthetic;
+pub mod tls;

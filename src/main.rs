@@ -207,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(listen) = listen.or(cli.listen) {
                 config.listen = listen;
             }
-            app::serve(config).await
+            paylater::server::run(config).await
         }
         Command::ExportSchema { output } => export_schema(output.as_ref()),
         Command::Migrate => {

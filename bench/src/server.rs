@@ -54,7 +54,7 @@ pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow:
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(answer_parent(statements, stop));
     println!("{LISTENING} {address}");
-    let served = app::serve_on(state, listener, async {
+    let served = paylater::http::serve_on(state, listener, async {
         let _ = stopped.await;
     })
     .await;

@@ -9,10 +9,10 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
-    cache::SharedCaches,
     encryption::Vault,
     service::{
-        self, ServiceError, ServiceResult, Services, consumers::ConsumerAccount, plans::OfferedPlan,
+        self, ServiceError, ServiceResult, Services, cache::SharedCaches,
+        consumers::ConsumerAccount, plans::OfferedPlan,
     },
 };
 

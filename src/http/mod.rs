@@ -6,6 +6,9 @@ pub mod health;
 pub mod oauth;
 pub mod sandbox;
 pub mod security;
+mod serve;
+
+pub use serve::{serve_on, service};
 pub mod websocket;
 
 use std::time::Duration;

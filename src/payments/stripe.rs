@@ -333,7 +333,7 @@ impl StripeGateway {
     fn client(&self) -> Result<&reqwest::Client, GatewayError> {
         self.client
             .get_or_init(|| {
-                crate::app::install_tls_provider();
+                crate::tls::install_provider();
                 reqwest::Client::builder()
                     .timeout(self.settings.timeout)
                     .connect_timeout(self.settings.timeout)

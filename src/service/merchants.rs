@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult, Services,
     audit::{self, Actor},
+    cache::Caches,
     parse_stored,
 };
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
-    cache::Caches,
     db::begin_write,
     domain::checkout::MaxTotal,
     encryption::column_context,
@@ -279,7 +279,7 @@ fn check_maximum(services: &Services, maximum: Option<MaxTotal>) -> ServiceResul
 /// Sets (or, with `None`, clears) the merchant's own maximum checkout total: a checkout
 /// whose total is above it is refused with `AMOUNT_TOO_LARGE`. It can only lower the
 /// platform's maximum, so a value above that is refused. Audited; this instance's caches
-/// forget the merchant at once, other instances within [`crate::cache::TIME_TO_LIVE`].
+/// forget the merchant at once, other instances within [`super::cache::TIME_TO_LIVE`].
 pub async fn set_max_checkout_total(
     services: &Services,
     actor: &Actor,

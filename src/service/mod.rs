@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod attempts;
 pub mod audit;
+pub mod cache;
 pub mod checkout_pii;
 pub mod checkouts;
 pub mod consumers;
@@ -86,7 +87,7 @@ pub struct Services {
     /// Sends webhook requests.
     pub webhook_sender: Arc<crate::events::webhooks::WebhookSender>,
     /// Read-mostly data kept in memory.
-    pub caches: crate::cache::SharedCaches,
+    pub caches: cache::SharedCaches,
 }
 
 impl Services {

@@ -7,10 +7,9 @@ use entity::{merchant_plan_setting, plan};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{ServiceResult, parse_stored};
-use crate::{
-    cache::Caches,
-    domain::{AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule},
+use super::{ServiceResult, cache::Caches, parse_stored};
+use crate::domain::{
+    AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule,
 };
 
 /// A plan a merchant has enabled, in one currency, with the limits that apply to it.

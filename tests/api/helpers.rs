@@ -222,7 +222,7 @@ impl TestApp {
         };
         let served = state.clone();
         // The same serving path as production; the server lives as long as the test's runtime.
-        tokio::spawn(paylater::app::serve_on(
+        tokio::spawn(paylater::http::serve_on(
             state,
             listener,
             std::future::pending(),
@@ -272,7 +272,7 @@ impl TestApp {
         let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(paylater::app::serve_on(
+        tokio::spawn(paylater::http::serve_on(
             state.clone(),
             listener,
             std::future::pending(),

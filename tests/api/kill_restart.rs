@@ -54,7 +54,7 @@ impl Drop for Deployment {
 
 impl Deployment {
     async fn start() -> Self {
-        paylater::app::install_tls_provider();
+        paylater::tls::install_provider();
         let (database_url, database) = create_database().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let stripe = FakeStripe::start().await;

@@ -75,7 +75,7 @@ impl WebhookSender {
     fn client(&self) -> Result<&reqwest::Client, &str> {
         self.client
             .get_or_init(|| {
-                crate::app::install_tls_provider();
+                crate::tls::install_provider();
                 let mut builder = reqwest::Client::builder()
                     .timeout(self.timeout)
                     .connect_timeout(self.timeout)

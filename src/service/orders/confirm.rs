@@ -25,6 +25,7 @@ use super::super::{
     ServiceError, ServiceResult, Services,
     attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
     audit::{self, Actor},
+    cache::Caches,
     idempotency::{self, Request},
     outbox::{self, Event},
     parse_stored, payment_methods, plans,
@@ -32,7 +33,6 @@ use super::super::{
 use super::charges::payment_row;
 use crate::{
     auth::secret::hash_secret,
-    cache::Caches,
     db::begin_write,
     domain::{
         Currency, Money, PlanCode, ScheduledInstallment,

@@ -17,7 +17,7 @@ use std::{
 use entity::merchant;
 use uuid::Uuid;
 
-use crate::service::{merchants::AuthenticatedKey, plans::OfferedPlan};
+use super::{merchants::AuthenticatedKey, plans::OfferedPlan};
 
 /// How long a cached value may be served after another instance changed it.
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);

@@ -1,0 +1,85 @@
+//! Running paylater: the application built over its database, the demo data in
+//! development, Redis for events across instances, the background jobs and the HTTP
+//! server, until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::{
+    app::{AppState, open_database, redact},
+    clock::SystemClock,
+    config::Config,
+    demo,
+    events::broker::Broker,
+    http, jobs,
+};
+
+/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let state = AppState::new(config, db, Arc::new(SystemClock))?;
+    let demo =
+        if state.config.seed_demo {
+            Some(demo::seed(&state.services).await.map_err(|err| {
+                anyhow::anyhow!("cannot create the demo data: {}", err.describe())
+            })?)
+        } else {
+            None
+        };
+    let listener = std::net::TcpListener::bind(state.config.listen)
+        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+    let address = listener.local_addr()?;
+    let scheme = if state.config.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("{}", demo::banner(scheme, address, demo.as_ref()));
+    let broker = match &state.config.redis_url {
+        Some(url) => Some(
+            Broker::start(&state.services.events, url, &state.config.redis_channel)
+                .await
+                .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
+        ),
+        None => None,
+    };
+    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
+    let background = jobs::Background::start(&state.services, sweep);
+    tracing::info!(%address, scheme, "listening");
+    let served = http::serve_on(state.clone(), listener, shutdown_signal()).await;
+    background.stop();
+    if let Some(broker) = broker {
+        broker.stop();
+    }
+    if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
+        tracing::warn!(error = %err, "could not record the last use of API keys");
+    }
+    served.context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
