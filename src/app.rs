@@ -19,7 +19,7 @@ use crate::{
     db,
     domain::webhook::UrlPolicy,
     encryption::Vault,
-    events::{EventBus, webhooks::WebhookSender},
+    events::{EventBus, WebhookSender},
     graphql::{self, AppSchema},
     payments::{
         PaymentGateway,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::api_key::{DEMO_API_KEY, NewApiKey},
-    graphql::ids::{NodeKind, encode},
+    ids::{NodeKind, encode},
     service::{
         ServiceError, ServiceResult, Services,
         audit::Actor,
@@ -57,7 +57,7 @@ pub async fn seed(services: &Services) -> ServiceResult<Demo> {
         consumers::register_with_id(services, &system, DEMO_CONSUMER_ID, shopper).await?;
     }
     Ok(Demo {
-        merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID).0,
+        merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID),
         api_key: DEMO_API_KEY,
     })
 }

@@ -1,16 +1,28 @@
 //! paylater: a GraphQL checkout API for buy-now-pay-later payments.
 //!
-//! Layout, outside in:
-//! - [`http`]: the axum routes (GraphQL over HTTP and WebSocket, health checks).
+//! Layout, from the top floor down; a module imports only from the floors below it:
+//! - [`server`]: runs paylater: the application, Redis, the background jobs and the HTTP
+//!   server until shutdown (`main.rs` parses the command line and calls it).
+//! - [`http`]: the axum router from the application's state (GraphQL over HTTP and
+//!   WebSocket, OAuth, health, the sandbox's helpers) and serving it, over TLS if asked.
+//! - [`app`]: builds the application once at start (services, gateway, keys, schema).
 //! - [`graphql`]: the schema; resolvers parse input, call a service and map the result.
-//! - [`service`]: use cases over the database; each money operation is one transaction.
-//! - [`domain`]: pure business rules (money, plans, schedules, checkout validation).
-//! - [`auth`]: principals and merchant API keys.
-//! - [`events`]: change notifications for subscriptions; [`jobs`]: background work.
-//! - [`app`], [`config`], [`db`], [`clock`], [`demo`]: wiring, configuration and start-up;
-//!   [`synthetic`]: data at volume for the benchmark and the index checks.
+//!   Beside it, on the same services: [`jobs`], the background work (expiry,
+//!   reconciliation, collection, the outbox relay and webhook delivery); [`demo`], the
+//!   development demo data; [`synthetic`], data at volume for the benchmark and the index
+//!   checks.
+//! - [`service`]: use cases over the database, with their caches; money moves as payment
+//!   attempts in three steps ([`service::attempts`]), every other change is one
+//!   transaction.
+//! - [`events`]: the event catalogue, published events, the in-process bus, the Redis
+//!   broker, envelopes and the webhook sender; [`payments`]: the card gateways (the
+//!   sandbox and Stripe); [`config`]: typed configuration.
+//! - [`domain`]: pure business rules (money, plans, schedules, checkout validation,
+//!   refunds, risk); [`auth`]: principals, keys and tokens; [`ids`]: global IDs, the wire
+//!   format of identity; [`encryption`], [`db`], [`clock`], [`tls`]: the low plumbing.
 //!
-//! Dependencies point inwards: `http`/`graphql` → `service` → `domain` + `entity`.
+//! Entities (`entity`) and migrations (`migration`) are crates of their own, below all of
+//! it; the benchmark (`bench`) is a crate above it.
 
 pub mod app;
 pub mod auth;
@@ -23,6 +35,7 @@ pub mod encryption;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod payments;
 pub mod server;

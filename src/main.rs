@@ -13,7 +13,7 @@ use paylater::{
     demo,
     domain::checkout::MaxTotal,
     graphql,
-    graphql::ids::{NodeKind, decode, encode},
+    ids::{NodeKind, decode, encode},
     service::{ServiceError, audit::Actor, key_rotation, merchants, staff},
 };
 use tracing_subscriber::{EnvFilter, fmt};
@@ -142,8 +142,7 @@ fn merchant_id(text: &str) -> anyhow::Result<Uuid> {
     if let Ok(uuid) = Uuid::try_parse(text) {
         return Ok(uuid);
     }
-    decode(&async_graphql::ID(text.to_owned()), NodeKind::Merchant)
-        .map_err(|_| anyhow::anyhow!("{text:?} is not a merchant ID"))
+    decode(text, NodeKind::Merchant).map_err(|_| anyhow::anyhow!("{text:?} is not a merchant ID"))
 }
 
 /// What a merchant's maximum checkout total is, for people and for scripts.
@@ -152,7 +151,7 @@ fn describe_maximum(merchant: &entity::merchant::Model, platform: MaxTotal, json
         .max_checkout_total_minor
         .map(MaxTotal::from_hundredths);
     let effective = platform.lowered_by(own);
-    let id = encode(NodeKind::Merchant, merchant.id).0;
+    let id = encode(NodeKind::Merchant, merchant.id);
     if json {
         serde_json::json!({
             "merchantId": id,
@@ -272,7 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .map_err(|err| anyhow::anyhow!(err.describe()))?;
-            let id = encode(NodeKind::Merchant, created.merchant.id).0;
+            let id = encode(NodeKind::Merchant, created.merchant.id);
             if json {
                 let out = serde_json::json!({
                     "merchantId": id,
@@ -329,7 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = staff::create(&state.services, &Actor::command_line(), &email, role)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.describe()))?;
-            let id = encode(NodeKind::StaffMember, created.member.id).0;
+            let id = encode(NodeKind::StaffMember, created.member.id);
             if json {
                 let out = serde_json::json!({
                     "staffMemberId": id,

@@ -9,7 +9,7 @@ use std::sync::{
 use anyhow::Context as _;
 use hyper::{body::Bytes, header::HeaderValue};
 use paylater::{
-    graphql::ids::{NodeKind, encode},
+    ids::{NodeKind, encode},
     synthetic::{self, Population},
 };
 use rand::{Rng as _, rngs::StdRng, seq::IndexedRandom as _};
@@ -155,7 +155,7 @@ impl Fixtures {
                 .context("login answered no access token")?;
             logged_in.push(Shopper {
                 authorization: bearer(token)?,
-                card_id: encode(NodeKind::PaymentMethod, consumer.card_id).0,
+                card_id: encode(NodeKind::PaymentMethod, consumer.card_id),
             });
         }
         let read = read_tokens.min(population.checkout_tokens.len());
@@ -266,7 +266,7 @@ pub fn merchant_auths(population: &Population) -> anyhow::Result<Vec<MerchantAut
         .map(|merchant| {
             Ok(MerchantAuth {
                 authorization: bearer(&merchant.api_key)?,
-                global_id: encode(NodeKind::Merchant, merchant.id).0,
+                global_id: encode(NodeKind::Merchant, merchant.id),
             })
         })
         .collect()

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Notify, broadcast, mpsc};
 
-use super::relay::PublishedEvent;
+use super::PublishedEvent;
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const CAPACITY: usize = 1024;

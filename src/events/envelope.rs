@@ -5,7 +5,7 @@ use chrono::SecondsFormat;
 use serde_json::{Value, json};
 
 use super::PublishedEvent;
-use crate::graphql::ids::{NodeKind, encode};
+use crate::ids::{NodeKind, encode};
 
 /// The fields of an event's data that hold row ids, and the kind of object each names.
 const IDS: [(&str, NodeKind); 3] = [
@@ -32,7 +32,7 @@ fn public_data(data: &Value) -> Value {
         for (key, kind) in IDS {
             let id = fields.get(key).and_then(|v| v.as_str()?.parse().ok());
             if let Some(id) = id {
-                fields.insert(key.to_owned(), Value::String(encode(kind, id).0));
+                fields.insert(key.to_owned(), Value::String(encode(kind, id)));
             }
         }
     }
@@ -65,7 +65,7 @@ mod tests {
         assert_eq!(body["type"], "order.refunded");
         assert_eq!(body["createdAt"], "2027-01-31T10:00:00.000Z");
         assert_eq!(body["livemode"], false);
-        assert_eq!(body["data"]["orderId"], encode(NodeKind::Order, order).0);
+        assert_eq!(body["data"]["orderId"], encode(NodeKind::Order, order));
         assert_eq!(body["data"]["refundId"], Value::Null);
         assert_eq!(body["data"]["status"], "CAPTURED");
     }

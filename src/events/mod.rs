@@ -1,16 +1,18 @@
 //! Events: what changed, told to whoever listens. Changes write outbox rows in their own
-//! transaction ([`crate::service::outbox`]); the [`relay`] publishes them, in order, to the
-//! in-process [`bus`] that subscriptions listen to (and, through the optional Redis
-//! [`broker`], to every instance's), and queues their [`webhooks`]. The
-//! [`catalogue`] names every kind; the [`envelope`] is what goes out.
+//! transaction ([`crate::service::outbox`]); the relay job ([`crate::jobs`]) publishes them,
+//! in order, as [`PublishedEvent`]s to the in-process [`bus`] that subscriptions listen to
+//! (and, through the optional Redis [`broker`], to every instance's), and queues their
+//! webhooks, which the [`webhook_sender`] POSTs. The [`catalogue`] names every kind; the
+//! [`envelope`] is what goes out.
 
 pub mod broker;
 pub mod bus;
 pub mod catalogue;
 pub mod envelope;
-pub mod relay;
-pub mod webhooks;
+pub mod published;
+pub mod webhook_sender;
 
 pub use bus::EventBus;
 pub use catalogue::EventType;
-pub use relay::PublishedEvent;
+pub use published::PublishedEvent;
+pub use webhook_sender::WebhookSender;

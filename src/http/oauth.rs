@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::{
     app::AppState,
     auth::{Scopes, oauth},
-    graphql::ids::{NodeKind, decode},
+    ids::{NodeKind, decode},
     service::merchants,
 };
 
@@ -132,8 +132,8 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         (Some(credentials), None) | (None, Some(credentials)) => credentials,
         (None, None) => return Err(OAuthError::invalid_client()),
     };
-    let merchant_id = decode(&async_graphql::ID(client_id), NodeKind::Merchant)
-        .map_err(|_| OAuthError::invalid_client())?;
+    let merchant_id =
+        decode(&client_id, NodeKind::Merchant).map_err(|_| OAuthError::invalid_client())?;
     let services = &state.services;
     let principal = merchants::authenticate(services, &secret)
         .await

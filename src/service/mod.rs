@@ -85,7 +85,7 @@ pub struct Services {
     /// Which URLs may receive webhooks, and how long failures are retried.
     pub webhooks: webhooks::WebhookSettings,
     /// Sends webhook requests.
-    pub webhook_sender: Arc<crate::events::webhooks::WebhookSender>,
+    pub webhook_sender: Arc<crate::events::WebhookSender>,
     /// Read-mostly data kept in memory.
     pub caches: cache::SharedCaches,
 }

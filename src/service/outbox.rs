@@ -1,6 +1,6 @@
 //! The transactional outbox: every change that others must hear about writes its event
 //! here, in the same transaction as the change, so an event exists exactly when its change
-//! committed. The relay ([`crate::events::relay`]) publishes them later; committing through
+//! committed. The relay ([`crate::jobs::relay`]) publishes them later; committing through
 //! [`commit`] wakes it at once.
 
 use chrono::{DateTime, Utc};

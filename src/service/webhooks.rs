@@ -1,6 +1,6 @@
 //! A merchant's webhooks: its endpoint (one per merchant), the signing secret (shown once,
 //! stored encrypted, rotated with an overlap), the delivery log and redelivery. Sending
-//! lives in [`crate::events::webhooks`].
+//! is the delivery job's ([`crate::jobs::webhook_delivery`]).
 
 use std::collections::HashMap;
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use entity::outbox_event;
-use paylater::{clock::Clock, events::relay};
+use paylater::{clock::Clock, jobs::relay};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::fixtures::placed_order;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
-use paylater::{clock::Clock, events::relay};
+use paylater::{clock::Clock, jobs::relay};
 use serde_json::{Value, json};
 
 use crate::{
@@ -426,7 +426,7 @@ async fn a_relay_crash_before_publishing_queues_each_webhook_once() {
 
     // The relay queues the webhooks of the batch and dies before acknowledging it.
     let claimed = relay::claim(services, 100).await.unwrap();
-    paylater::events::webhooks::fanout::queue(
+    paylater::jobs::webhook_fanout::queue(
         claimed.transaction(),
         claimed.events(),
         false,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sender::Outcome;
+use crate::events::webhook_sender::Outcome;
 use crate::{
     auth::signing,
     db::begin_write,

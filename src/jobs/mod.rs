@@ -1,6 +1,12 @@
 //! Background work that runs beside the HTTP server. Each job takes "now" as an argument,
 //! claims its rows so several instances may run it at once, and handles a batch per
-//! round until its backlog is gone.
+//! round until its backlog is gone: checkout expiry, payment reconciliation, voids and
+//! instalment collection (through the services), the outbox [`relay`] with its
+//! [`webhook_fanout`], and the [`webhook_delivery`].
+
+pub mod relay;
+pub mod webhook_delivery;
+pub mod webhook_fanout;
 
 use std::{future::Future, ops::AddAssign, time::Duration};
 
@@ -8,12 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
-use crate::{
-    events::{relay, webhooks},
-    service::{
-        ServiceResult, Services, attempts, checkouts,
-        orders::{self, collection},
-    },
+use crate::service::{
+    ServiceResult, Services, attempts, checkouts,
+    orders::{self, collection},
 };
 
 /// Most rows one job handles per round; a larger backlog takes several rounds.
@@ -178,7 +181,7 @@ async fn relay_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<Job
 /// Sends every webhook due at `now`.
 async fn deliver_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     drain(|| async {
-        let sent = webhooks::deliver_due(services, now, BATCH as u64).await?;
+        let sent = webhook_delivery::deliver_due(services, now, BATCH as u64).await?;
         Ok(JobReport {
             webhooks_delivered: sent.delivered,
             webhooks_failed: sent.failed,
