@@ -8,7 +8,7 @@ use super::{
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
     money::Money,
-    order_list::{OrderFilterInput, OrderSort, list_orders},
+    order_queries::{OrderFilterInput, OrderSort, list_orders},
     orders::{Installment, Order},
     payment_methods::PaymentMethod,
     scalars::DateTime,

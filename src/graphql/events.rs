@@ -218,7 +218,7 @@ async fn checkout_stream(
         })
         .then(move |_| {
             let db = db.clone();
-            async move { checkouts::reload(&db, id).await }
+            async move { checkouts::by_id(&db, id).await }
         });
     let items = stream::once(async { Ok(current) })
         .chain(later)

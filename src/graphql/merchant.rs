@@ -12,7 +12,7 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode, encode},
     loaders::load_one,
-    order_list::{OrderFilterInput, OrderSort, list_orders},
+    order_queries::{OrderFilterInput, OrderSort, list_orders},
     orders::Order,
     scalars::DateTime,
     webhooks::{WebhookDelivery, WebhookDeliveryFilterInput, WebhookEndpoint, list_deliveries},

@@ -17,7 +17,7 @@ pub mod loaders;
 pub mod merchant;
 pub mod money;
 pub mod node;
-pub mod order_list;
+pub mod order_queries;
 pub mod orders;
 pub mod parsed;
 pub mod payment_methods;
@@ -48,7 +48,7 @@ pub struct QueryRoot(
     plans::PlanQuery,
     staff::StaffQuery,
     audit::AuditQuery,
-    order_list::OrderQuery,
+    order_queries::OrderQuery,
     node::NodeQuery,
 );
 

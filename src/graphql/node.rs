@@ -91,7 +91,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         }
         // Staff read every merchant's checkouts; the shopper's data is masked for them.
         (Principal::Staff(_), NodeKind::Checkout) => {
-            Node::Checkout(Checkout(checkouts::get_any(db, uuid).await?))
+            Node::Checkout(Checkout(checkouts::by_id(db, uuid).await?))
         }
         (Principal::Merchant(merchant), NodeKind::Checkout) => Node::Checkout(Checkout(
             checkouts::get(db, merchant.merchant_id, uuid).await?,

@@ -406,14 +406,6 @@ pub async fn expire_due(
     Ok(ids)
 }
 
-/// A checkout by id, for a caller already allowed to see it (a subscription opened by token).
-pub async fn reload(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
-    checkout::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound)
-}
-
 /// A checkout of this merchant; another merchant's checkout is `NotFound`.
 pub async fn get(
     db: &DatabaseConnection,
@@ -439,8 +431,9 @@ pub async fn by_ids(
     Ok(rows.into_iter().map(|row| (row.id, row)).collect())
 }
 
-/// Any merchant's checkout, for staff, who help every merchant and shopper.
-pub async fn get_any(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
+/// A checkout by id, whoever's it is: for callers already allowed to see it (staff, who
+/// help every merchant and shopper; a subscription opened by the checkout's token).
+pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout::Model> {
     checkout::Entity::find_by_id(id)
         .one(db)
         .await?

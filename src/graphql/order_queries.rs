@@ -1,4 +1,5 @@
-//! Lists of orders in the API: `merchant { orders }`, `me { orders }`, and `order(id)`.
+//! The queries of orders in the API: the lists `merchant { orders }` and `me { orders }`
+//! with their filters and sorts, and `order(id)`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::order as order_row;
