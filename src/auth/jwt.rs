@@ -118,10 +118,33 @@ impl RegisteredClaims {
     }
 }
 
-/// When a token expires, read without checking it: only for a token already verified.
-pub fn expiry_of_verified(token: &str) -> Option<DateTime<Utc>> {
-    let claims: RegisteredClaims = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
-    DateTime::from_timestamp(claims.exp, 0)
+/// What a verified token stands for, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified<P> {
+    /// The principal the token speaks for.
+    pub principal: P,
+    /// When the token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl<P> Verified<P> {
+    /// The principal of a token whose verified claims are `registered`.
+    pub fn new(principal: P, registered: &RegisteredClaims) -> Result<Self, TokenError> {
+        let expires_at =
+            DateTime::from_timestamp(registered.exp, 0).ok_or(TokenError::Malformed)?;
+        Ok(Self {
+            principal,
+            expires_at,
+        })
+    }
+
+    /// The same expiry for another view of the principal.
+    pub fn map<Q>(self, view: impl FnOnce(P) -> Q) -> Verified<Q> {
+        Verified {
+            principal: view(self.principal),
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 /// A token's claims: the registered ones, plus whatever a kind of token adds.

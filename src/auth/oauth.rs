@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     MerchantPrincipal, Scopes,
-    jwt::{Claims, KeyRing, RegisteredClaims, TokenError},
+    jwt::{Claims, KeyRing, RegisteredClaims, TokenError, Verified},
 };
 
 /// The `aud` of merchant access tokens.
@@ -69,11 +69,12 @@ pub fn verify(
     keys: &KeyRing,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<MerchantPrincipal, TokenError> {
+) -> Result<Verified<MerchantPrincipal>, TokenError> {
     let claims: MerchantClaims = keys.verify(token, MERCHANT_AUDIENCE, now)?;
-    Ok(MerchantPrincipal {
+    let principal = MerchantPrincipal {
         merchant_id: claims.registered.sub,
         api_key_id: claims.akid,
         scopes: claims.scope.parse().map_err(|_| TokenError::Malformed)?,
-    })
+    };
+    Verified::new(principal, &claims.registered)
 }

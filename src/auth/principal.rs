@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Scopes,
-    jwt::{KeyRing, TokenError},
+    jwt::{KeyRing, TokenError, Verified},
     oauth,
     session::{self, ConsumerPrincipal},
     staff::{self, StaffPrincipal},
@@ -62,19 +62,21 @@ impl Principal {
         }
     }
 
-    /// The principal a valid access token speaks for. Each kind of token has its own
+    /// The principal a valid access token speaks for, and until when. Each kind of token has its own
     /// audience, so a token of one kind fails as another (`Invalid` or `Malformed`) and
     /// the next kind is tried; any other failure is final.
     pub fn from_access_token(
         keys: &KeyRing,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<Self, TokenError> {
-        type Verify = fn(&KeyRing, &str, DateTime<Utc>) -> Result<Principal, TokenError>;
+    ) -> Result<Verified<Self>, TokenError> {
+        type Verify = fn(&KeyRing, &str, DateTime<Utc>) -> Result<Verified<Principal>, TokenError>;
         let kinds: [Verify; 3] = [
-            |keys, token, now| oauth::verify(keys, token, now).map(Principal::Merchant),
-            |keys, token, now| session::verify(keys, token, now).map(Principal::Consumer),
-            |keys, token, now| staff::verify(keys, token, now).map(Principal::Staff),
+            |keys, token, now| oauth::verify(keys, token, now).map(|v| v.map(Principal::Merchant)),
+            |keys, token, now| {
+                session::verify(keys, token, now).map(|v| v.map(Principal::Consumer))
+            },
+            |keys, token, now| staff::verify(keys, token, now).map(|v| v.map(Principal::Staff)),
         ];
         let mut refusal = TokenError::Malformed;
         for verify in kinds {

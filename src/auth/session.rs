@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError};
+use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError, Verified};
 
 /// The `aud` of consumer access tokens.
 pub const CONSUMER_AUDIENCE: &str = "paylater:consumer";
@@ -56,12 +56,13 @@ pub fn verify(
     keys: &KeyRing,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<ConsumerPrincipal, TokenError> {
+) -> Result<Verified<ConsumerPrincipal>, TokenError> {
     let claims: ConsumerClaims = keys.verify(token, CONSUMER_AUDIENCE, now)?;
-    Ok(ConsumerPrincipal {
+    let principal = ConsumerPrincipal {
         consumer_id: claims.registered.sub,
         session_id: claims.sid,
-    })
+    };
+    Verified::new(principal, &claims.registered)
 }
 
 /// The `aud` of MFA tokens: proof of the password step, good only for `verifyMfa`.

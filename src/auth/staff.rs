@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError};
+use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError, Verified};
 
 /// The `aud` of staff access tokens.
 pub const STAFF_AUDIENCE: &str = "paylater:staff";
@@ -93,12 +93,13 @@ pub fn verify(
     keys: &KeyRing,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<StaffPrincipal, TokenError> {
+) -> Result<Verified<StaffPrincipal>, TokenError> {
     let claims: StaffClaims = keys.verify(token, STAFF_AUDIENCE, now)?;
-    Ok(StaffPrincipal {
+    let principal = StaffPrincipal {
         staff_id: claims.registered.sub,
         role: claims.role,
-    })
+    };
+    Verified::new(principal, &claims.registered)
 }
 
 #[cfg(test)]
@@ -122,7 +123,13 @@ mod tests {
             role: StaffRole::Support,
         };
         let token = issue(&keys, principal, now, Duration::minutes(15)).unwrap();
-        assert_eq!(verify(&keys, &token, now).unwrap(), principal);
+        let verified = verify(&keys, &token, now).unwrap();
+        assert_eq!(verified.principal, principal);
+        // The expiry is the token's own, to the second.
+        assert_eq!(
+            verified.expires_at.timestamp(),
+            (now + Duration::minutes(15)).timestamp()
+        );
         assert!(super::super::session::verify(&keys, &token, now).is_err());
     }
 }

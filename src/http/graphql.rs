@@ -1,4 +1,4 @@
-//! GraphQL over HTTP and WebSocket. Requests are authenticated here, once, and the
+//! GraphQL over HTTP. Requests are authenticated once, by the [`Caller`] extractor, and the
 //! principal travels with the request; resolvers never read headers.
 //!
 //! Only single JSON requests are executed over POST: no batches, no multipart bodies
@@ -9,104 +9,24 @@ use std::net::SocketAddr;
 
 use async_graphql::{ParseRequestError, http::GraphiQLSource};
 use axum::{
-    Json,
     body::Bytes,
     extract::{ConnectInfo, RawQuery, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
-use serde_json::json;
 
+use super::{
+    auth::{Authenticated, Caller},
+    errors::error_response,
+};
 use crate::{
     app::AppState,
-    auth::{ClientIp, Principal, api_key::DEMO_API_KEY, jwt, signing},
+    auth::{ClientIp, api_key::DEMO_API_KEY, signing},
     graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
     http::{caching, security::PLAYGROUND_CSP},
-    service::{Services, merchants},
+    service::Services,
 };
-
-/// Why a request's credentials were refused.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum AuthError {
-    #[error("the Authorization header must be `Bearer <API key>`")]
-    Malformed,
-    #[error("unknown or revoked API key, or invalid access token")]
-    Rejected,
-    #[error("authentication is unavailable")]
-    Unavailable,
-}
-
-/// Who is calling, the secret their requests must be signed with (if they must be), and
-/// when their credential expires (access tokens; API keys live until revoked).
-pub(super) struct Authenticated {
-    pub principal: Principal,
-    pub signing_secret: Option<String>,
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl Authenticated {
-    fn anonymous() -> Self {
-        Self {
-            principal: Principal::Anonymous,
-            signing_secret: None,
-            expires_at: None,
-        }
-    }
-}
-
-fn unavailable(err: &crate::service::ServiceError) -> AuthError {
-    tracing::error!(error = %err.describe(), "authentication lookup failed");
-    AuthError::Unavailable
-}
-
-/// Resolves an `Authorization` value to a principal; no value is anonymous.
-pub(super) async fn authenticate(
-    services: &Services,
-    authorization: Option<&str>,
-) -> Result<Authenticated, AuthError> {
-    let Some(value) = authorization else {
-        return Ok(Authenticated::anonymous());
-    };
-    let token = value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(AuthError::Malformed)?;
-    if !token.starts_with("sk_") {
-        let now = services.clock.now();
-        let principal =
-            Principal::from_access_token(&services.keys, token, now).map_err(|err| {
-                tracing::info!(reason = %err, "access token refused");
-                AuthError::Rejected
-            })?;
-        let signing_secret = match principal.merchant() {
-            Some(merchant) => merchants::signing_secret(services, merchant.merchant_id)
-                .await
-                .map_err(|err| unavailable(&err))?,
-            None => None,
-        };
-        return Ok(Authenticated {
-            principal,
-            signing_secret,
-            expires_at: jwt::expiry_of_verified(token),
-        });
-    }
-    match merchants::authenticate(services, token).await {
-        Ok(Some(key)) => {
-            services
-                .key_usage
-                .record(key.principal.api_key_id, services.clock.now());
-            Ok(Authenticated {
-                principal: Principal::Merchant(key.principal),
-                signing_secret: key.signing_secret,
-                expires_at: None,
-            })
-        }
-        Ok(None) => Err(AuthError::Rejected),
-        Err(err) => Err(unavailable(&err)),
-    }
-}
 
 /// Checks the request signature of a merchant that requires one, and that it is not a
 /// replay of an earlier request.
@@ -146,38 +66,6 @@ async fn check_signature(
         Ok(())
     } else {
         Err(refuse("this signed request was already received"))
-    }
-}
-
-/// A GraphQL-shaped error response for a request that cannot be executed at all.
-fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = Json(
-        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
-    );
-    let mut response = (status, body).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-    }
-    response
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Unavailable => error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Internal,
-                &self.to_string(),
-            ),
-            _ => error_response(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthenticated,
-                &self.to_string(),
-            ),
-        }
     }
 }
 
@@ -235,10 +123,11 @@ pub async fn require_json(request: Request, next: Next) -> Response {
 pub async fn execute(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match caller(&state, &headers, &body).await {
+    let caller = match signed(&state, caller, &headers, &body).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
@@ -262,7 +151,12 @@ pub async fn get(
     let Some(query) = query.filter(|query| !query.is_empty()) else {
         return playground(State(state)).await.into_response();
     };
-    let caller = match caller(&state, &headers, query.as_bytes()).await {
+    // The playground needs no credentials; a persisted query is authenticated like a POST.
+    let caller = match Caller::from_headers(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    let caller = match signed(&state, caller, &headers, query.as_bytes()).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
@@ -280,18 +174,14 @@ pub async fn get(
     run(&state, caller, peer, request.data(ReadOnly), true, &headers).await
 }
 
-/// Who is calling, with a valid signature over `signed` when the merchant requires one.
-async fn caller(
+/// The caller, once their signature over `signed` is checked when their merchant requires
+/// signed requests.
+async fn signed(
     state: &AppState,
+    Caller(caller): Caller,
     headers: &HeaderMap,
     signed: &[u8],
 ) -> Result<Authenticated, Response> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
-    let caller = authenticate(&state.services, authorization)
-        .await
-        .map_err(IntoResponse::into_response)?;
     if let Some(secret) = &caller.signing_secret {
         check_signature(&state.services, secret, headers, signed).await?;
     }

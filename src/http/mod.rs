@@ -1,6 +1,8 @@
 //! The HTTP side: routes and the layers every request passes through.
 
+pub mod auth;
 pub mod caching;
+pub mod errors;
 pub mod graphql;
 pub mod health;
 pub mod oauth;

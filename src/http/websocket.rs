@@ -31,7 +31,7 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt, future};
 
-use super::graphql::authenticate;
+use super::auth::authenticate;
 use crate::{
     app::AppState,
     auth::ClientIp,

@@ -154,7 +154,9 @@ async fn live(plan: &'static str, steps: Vec<(Step, Fault)>) -> Result<(), TestC
     check_books(&app).await?;
     let lost_after = add_card(&app, &shopper, "4000000000001018").await;
     let lost_before = add_card(&app, &shopper, "4000000000001026").await;
-    let principal = session::verify(&app.state.services.keys, &shopper, app.clock.now()).unwrap();
+    let principal = session::verify(&app.state.services.keys, &shopper, app.clock.now())
+        .unwrap()
+        .principal;
     let failpoints = &app.state.services.failpoints;
     let mut reached = 0;
     let mut jobs_at = start_time();
