@@ -21,20 +21,7 @@ pub async fn consumer(app: &TestApp, email: &str) -> String {
 
 /// A sandbox token for a test card number.
 pub async fn card_token(app: &TestApp, number: &str) -> String {
-    let body: Value = app
-        .client
-        .post(format!("{}/sandbox/tokenize", app.base))
-        .json(&json!({ "number": number, "expMonth": 2, "expYear": 2027, "cvc": "123" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned()
+    card_token_expiring(app, number, 2, 2027).await
 }
 
 const ADD: &str = "mutation($t: String!) { addPaymentMethod(input: { token: $t }) {

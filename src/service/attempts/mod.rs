@@ -238,19 +238,20 @@ pub fn in_progress(field: &str) -> ServiceError {
     )
 }
 
+fn stored_request(attempt: &payment_attempt::Model) -> ServiceResult<StoredRequest> {
+    serde_json::from_str(&attempt.request)
+        .map_err(|err| ServiceError::internal(format!("attempt {}: {err}", attempt.id)))
+}
+
 /// The operation's parameters an attempt was recorded with.
 pub fn details<T: DeserializeOwned>(attempt: &payment_attempt::Model) -> ServiceResult<T> {
-    let request: StoredRequest = serde_json::from_str(&attempt.request)
-        .map_err(|err| ServiceError::internal(format!("attempt {}: {err}", attempt.id)))?;
-    serde_json::from_value(request.details)
+    serde_json::from_value(stored_request(attempt)?.details)
         .map_err(|err| ServiceError::internal(format!("attempt {} details: {err}", attempt.id)))
 }
 
 /// The refunds an attempt asks for.
 pub fn legs(attempt: &payment_attempt::Model) -> ServiceResult<Vec<RefundLeg>> {
-    let request: StoredRequest = serde_json::from_str(&attempt.request)
-        .map_err(|err| ServiceError::internal(format!("attempt {}: {err}", attempt.id)))?;
-    Ok(request.legs)
+    Ok(stored_request(attempt)?.legs)
 }
 
 /// The amount of an attempt.
