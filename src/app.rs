@@ -26,7 +26,7 @@ use crate::{
         sandbox::SandboxGateway,
         stripe::{StripeGateway, StripeSettings},
     },
-    service::{Services, webhooks::WebhookSettings},
+    service::{Deps, webhooks::WebhookSettings},
 };
 
 /// Everything a request handler needs, built once at start.
@@ -34,7 +34,7 @@ pub struct App {
     /// The validated configuration.
     pub config: Config,
     /// Use cases over the database.
-    pub services: Services,
+    pub deps: Deps,
     /// The GraphQL schema, holding a copy of the services.
     pub schema: AppSchema,
 }
@@ -77,7 +77,7 @@ impl AppState {
             https_only: config.webhooks_https_only,
             public_addresses_only: config.webhooks_public_addresses_only,
         };
-        let services = Services {
+        let deps = Deps {
             db,
             clock,
             checkout_ttl: Duration::minutes(config.checkout_ttl_minutes),
@@ -121,10 +121,10 @@ impl AppState {
                 std::time::Duration::from_secs(config.webhook_timeout_seconds),
             )),
         };
-        let schema = graphql::build(services.clone(), config.graphql_introspection);
+        let schema = graphql::build(deps.clone(), config.graphql_introspection);
         Ok(Self(Arc::new(App {
             config,
-            services,
+            deps,
             schema,
         })))
     }

@@ -9,7 +9,7 @@ use crate::{
     auth::api_key::{DEMO_API_KEY, NewApiKey},
     ids::{NodeKind, encode},
     service::{
-        ServiceError, ServiceResult, Services,
+        Deps, ServiceError, ServiceResult,
         audit::Actor,
         consumers::{self, Registration},
         merchants,
@@ -36,12 +36,12 @@ pub struct Demo {
 
 /// Creates the demo merchant (with every plan enabled and the built-in API key) and the
 /// demo consumer, unless they exist. Safe to run at every start.
-pub async fn seed(services: &Services) -> ServiceResult<Demo> {
-    if let Err(ServiceError::NotFound) = merchants::get(&services.db, DEMO_MERCHANT_ID).await {
+pub async fn seed(deps: &Deps) -> ServiceResult<Demo> {
+    if let Err(ServiceError::NotFound) = merchants::get(&deps.db, DEMO_MERCHANT_ID).await {
         let key = NewApiKey::from_secret(DEMO_API_KEY.to_owned());
-        merchants::create(services, "Demo Shop", Some(DEMO_MERCHANT_ID), key).await?;
+        merchants::create(deps, "Demo Shop", Some(DEMO_MERCHANT_ID), key).await?;
     }
-    if let Err(ServiceError::NotFound) = consumers::get(services, DEMO_CONSUMER_ID).await {
+    if let Err(ServiceError::NotFound) = consumers::get(deps, DEMO_CONSUMER_ID).await {
         let shopper = Registration {
             email: DEMO_CONSUMER_EMAIL.to_owned(),
             password: DEMO_CONSUMER_PASSWORD.to_owned(),
@@ -54,7 +54,7 @@ pub async fn seed(services: &Services) -> ServiceResult<Demo> {
             id: None,
             ip: None,
         };
-        consumers::register_with_id(services, &system, DEMO_CONSUMER_ID, shopper).await?;
+        consumers::register_with_id(deps, &system, DEMO_CONSUMER_ID, shopper).await?;
     }
     Ok(Demo {
         merchant_id: encode(NodeKind::Merchant, DEMO_MERCHANT_ID),

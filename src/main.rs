@@ -228,7 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "demo data is for development only (APP_ENV=production refuses it)"
             );
             let state = state(config).await?;
-            let demo = demo::seed(&state.services)
+            let demo = demo::seed(&state.deps)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.describe()))?;
             println!(
@@ -239,7 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::RotateKeys => {
             let state = state(configure()?).await?;
-            let rewritten = key_rotation::rotate_all(&state.services)
+            let rewritten = key_rotation::rotate_all(&state.deps)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.describe()))?;
             println!("re-encrypted {rewritten} values under the current key");
@@ -263,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .transpose()?;
             let state = state(config).await?;
             let created = merchants::create_with_maximum(
-                &state.services,
+                &state.deps,
                 &name,
                 None,
                 NewApiKey::generate(live),
@@ -303,9 +303,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let merchant_id = merchant_id(&merchant)?;
             let state = state(configure()?).await?;
-            let services = &state.services;
+            let deps = &state.deps;
             let merchant = merchants::set_max_checkout_total(
-                services,
+                deps,
                 &Actor::command_line(),
                 merchant_id,
                 maximum,
@@ -317,7 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             println!(
                 "{}",
-                describe_maximum(&merchant, services.max_checkout_total, json)
+                describe_maximum(&merchant, deps.max_checkout_total, json)
             );
             Ok(())
         }
@@ -325,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AdminCommand::Create { email, role, json },
         } => {
             let state = state(configure()?).await?;
-            let created = staff::create(&state.services, &Actor::command_line(), &email, role)
+            let created = staff::create(&state.deps, &Actor::command_line(), &email, role)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.describe()))?;
             let id = encode(NodeKind::StaffMember, created.member.id);

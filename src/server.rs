@@ -21,7 +21,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, db, Arc::new(SystemClock))?;
     let demo =
         if state.config.seed_demo {
-            Some(demo::seed(&state.services).await.map_err(|err| {
+            Some(demo::seed(&state.deps).await.map_err(|err| {
                 anyhow::anyhow!("cannot create the demo data: {}", err.describe())
             })?)
         } else {
@@ -38,21 +38,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("{}", demo::banner(scheme, address, demo.as_ref()));
     let broker = match &state.config.redis_url {
         Some(url) => Some(
-            Broker::start(&state.services.events, url, &state.config.redis_channel)
+            Broker::start(&state.deps.events, url, &state.config.redis_channel)
                 .await
                 .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
         ),
         None => None,
     };
     let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
-    let background = jobs::Background::start(&state.services, sweep);
+    let background = jobs::Background::start(&state.deps, sweep);
     tracing::info!(%address, scheme, "listening");
     let served = http::serve_on(state.clone(), listener, shutdown_signal()).await;
     background.stop();
     if let Some(broker) = broker {
         broker.stop();
     }
-    if let Err(err) = state.services.key_usage.flush(&state.services.db).await {
+    if let Err(err) = state.deps.key_usage.flush(&state.deps.db).await {
         tracing::warn!(error = %err, "could not record the last use of API keys");
     }
     served.context("server failed")?;

@@ -30,7 +30,7 @@ use crate::{
     events::EventType,
     payments::sandbox,
     service::{
-        ServiceError, ServiceResult, Services,
+        Deps, ServiceError, ServiceResult,
         audit::{self, Actor},
         checkouts,
         consumers::{self, ConsumerAccount},
@@ -118,7 +118,7 @@ const CITIES: [(&str, &str); 4] = [
 
 /// Writes `volume` worth of data; `progress` hears how many orders are written so far.
 pub async fn populate(
-    services: &Services,
+    deps: &Deps,
     volume: Volume,
     progress: impl Fn(usize),
 ) -> ServiceResult<Population> {
@@ -128,15 +128,15 @@ pub async fn populate(
         let key = NewApiKey::generate(false);
         let secret = key.secret.clone();
         let created =
-            merchants::create(services, &format!("Synthetic Shop {}", i + 1), None, key).await?;
+            merchants::create(deps, &format!("Synthetic Shop {}", i + 1), None, key).await?;
         merchants.push(Merchant {
             id: created.merchant.id,
             api_key: secret,
         });
     }
-    let consumers = make_consumers(services, volume.consumers.max(1), &mut rng).await?;
-    let plans = plan_ids(services).await?;
-    let now = services.clock.now();
+    let consumers = make_consumers(deps, volume.consumers.max(1), &mut rng).await?;
+    let plans = plan_ids(deps).await?;
+    let now = deps.clock.now();
     let mut written = 0;
     while written < volume.orders {
         let count = BATCH.min(volume.orders - written);
@@ -144,17 +144,9 @@ pub async fn populate(
             let merchant = &merchants[(written + n) % merchants.len()];
             let shopper = consumers.choose(&mut rng).unwrap_or(&consumers[0]);
             let age = Duration::milliseconds(rng.random_range(0..365 * 24 * 3_600_000));
-            past_order(
-                services,
-                merchant,
-                shopper,
-                &plans,
-                now - age,
-                now,
-                &mut rng,
-            )
+            past_order(deps, merchant, shopper, &plans, now - age, now, &mut rng)
         });
-        write_orders(services, orders.collect::<ServiceResult<Vec<_>>>()?).await?;
+        write_orders(deps, orders.collect::<ServiceResult<Vec<_>>>()?).await?;
         written += count;
         progress(written);
     }
@@ -166,12 +158,12 @@ pub async fn populate(
         for _ in 0..count {
             let token = random_secret("ct_");
             let merchant = &merchants[checkout_tokens.len() % merchants.len()];
-            let (row, row_items) = checkout_rows(services, merchant, &token, now, &mut rng)?;
+            let (row, row_items) = checkout_rows(deps, merchant, &token, now, &mut rng)?;
             rows.push(row);
             items.extend(row_items);
             checkout_tokens.push(token);
         }
-        let txn = begin_write(&services.db).await?;
+        let txn = begin_write(&deps.db).await?;
         insert_checkouts(&txn, rows, items).await?;
         txn.commit().await?;
     }
@@ -183,7 +175,7 @@ pub async fn populate(
 }
 
 async fn make_consumers(
-    services: &Services,
+    deps: &Deps,
     count: usize,
     rng: &mut StdRng,
 ) -> ServiceResult<Vec<Consumer>> {
@@ -191,7 +183,7 @@ async fn make_consumers(
     let password_hash = password::hash(CONSUMER_PASSWORD)
         .await
         .map_err(ServiceError::internal)?;
-    let now = services.clock.now();
+    let now = deps.clock.now();
     let accounts: Vec<ConsumerAccount> = (0..count)
         .map(|i| ConsumerAccount {
             id: Uuid::now_v7(),
@@ -209,8 +201,8 @@ async fn make_consumers(
     for chunk in accounts.chunks(BATCH) {
         let rows = chunk
             .iter()
-            .map(|a| consumers::new_row(&services.vault, a, password_hash.clone()));
-        insert_all::<consumer::Entity, _>(&services.db, rows).await?;
+            .map(|a| consumers::new_row(&deps.vault, a, password_hash.clone()));
+        insert_all::<consumer::Entity, _>(&deps.db, rows).await?;
     }
     let today = now.date_naive();
     let expiry_year = chrono::Datelike::year(&today) + 3;
@@ -219,7 +211,7 @@ async fn make_consumers(
         let card = sandbox::tokenize("4242424242424242", 12, expiry_year, "123", today)
             .map_err(ServiceError::internal)?;
         let method = payment_methods::add(
-            services,
+            deps,
             &Actor::consumer(account.id, None),
             account.id,
             &card.token,
@@ -235,10 +227,10 @@ async fn make_consumers(
 }
 
 /// The ids of the EUR plans orders are placed on.
-async fn plan_ids(services: &Services) -> ServiceResult<Vec<(PlanCode, Uuid)>> {
+async fn plan_ids(deps: &Deps) -> ServiceResult<Vec<(PlanCode, Uuid)>> {
     let rows = plan::Entity::find()
         .filter(plan::Column::Currency.eq(Currency::Eur.code()))
-        .all(&services.db)
+        .all(&deps.db)
         .await?;
     [PlanCode::PayIn3, PlanCode::PayIn4]
         .into_iter()
@@ -253,7 +245,7 @@ async fn plan_ids(services: &Services) -> ServiceResult<Vec<(PlanCode, Uuid)>> {
 
 /// A checkout as a merchant would create it at `at`, validated like one.
 fn checkout_rows(
-    services: &Services,
+    deps: &Deps,
     merchant: &Merchant,
     token: &str,
     at: DateTime<Utc>,
@@ -302,11 +294,11 @@ fn checkout_rows(
         cancel_url: "https://shop.example.com/cart".to_owned(),
         expires_at: None,
     };
-    let max_total = services.max_checkout_total;
-    let valid = validate(&request, at, services.checkout_ttl, max_total).map_err(|violations| {
+    let max_total = deps.max_checkout_total;
+    let valid = validate(&request, at, deps.checkout_ttl, max_total).map_err(|violations| {
         ServiceError::internal(format!("synthetic checkout invalid: {violations:?}"))
     })?;
-    Ok(checkouts::rows(services, merchant.id, &valid, token, at))
+    Ok(checkouts::rows(deps, merchant.id, &valid, token, at))
 }
 
 /// The rows of one order placed at `at`, paid to date as of `now`, with the checkouts
@@ -321,7 +313,7 @@ struct PastOrder {
 }
 
 fn past_order(
-    services: &Services,
+    deps: &Deps,
     merchant: &Merchant,
     shopper: &Consumer,
     plans: &[(PlanCode, Uuid)],
@@ -329,7 +321,7 @@ fn past_order(
     now: DateTime<Utc>,
     rng: &mut StdRng,
 ) -> ServiceResult<PastOrder> {
-    let (mut checkout, items) = checkout_rows(services, merchant, &random_secret("ct_"), at, rng)?;
+    let (mut checkout, items) = checkout_rows(deps, merchant, &random_secret("ct_"), at, rng)?;
     let total = Money::new(checkout.total_minor, Currency::Eur);
     let (plan, plan_id) = if total.minor() >= 10_000 && rng.random_bool(0.5) {
         plans[1]
@@ -347,7 +339,7 @@ fn past_order(
         if rng.random_bool(share) {
             let started = at - Duration::minutes(rng.random_range(10..600));
             let (mut row, items) =
-                checkout_rows(services, merchant, &random_secret("ct_"), started, rng)?;
+                checkout_rows(deps, merchant, &random_secret("ct_"), started, rng)?;
             row.status = status.as_str().to_owned();
             row.open_reference = None;
             if status == CheckoutStatus::Cancelled {
@@ -364,7 +356,7 @@ fn past_order(
     let schedule = build_schedule(total, plan, at.date_naive())
         .map_err(|err| ServiceError::internal(format!("schedule: {err}")))?;
     let mut order = authorized_order(
-        services,
+        deps,
         Uuid::now_v7(),
         &checkout,
         shopper.id,
@@ -421,7 +413,7 @@ fn past_order(
     })
 }
 
-async fn write_orders(services: &Services, orders: Vec<PastOrder>) -> ServiceResult<()> {
+async fn write_orders(deps: &Deps, orders: Vec<PastOrder>) -> ServiceResult<()> {
     let mut checkouts = Vec::with_capacity(orders.len());
     let mut audits = Vec::with_capacity(orders.len());
     let mut items = Vec::new();
@@ -436,7 +428,7 @@ async fn write_orders(services: &Services, orders: Vec<PastOrder>) -> ServiceRes
         installments.extend(past.installments);
         payments.extend(past.payments);
     }
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     insert_checkouts(&txn, checkouts, items).await?;
     insert_all::<order::Entity, _>(&txn, order_rows).await?;
     insert_all::<installment::Entity, _>(&txn, installments).await?;

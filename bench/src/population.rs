@@ -95,7 +95,7 @@ async fn populate_unpinned(url: &str, volume: Volume) -> anyhow::Result<Populati
     let started = Instant::now();
     let step = (volume.orders / 10).max(1);
     let next_report = Cell::new(step);
-    let population = synthetic::populate(&state.services, volume, |written| {
+    let population = synthetic::populate(&state.deps, volume, |written| {
         if written >= next_report.get() {
             next_report.set(written + step);
             eprintln!(
@@ -115,6 +115,6 @@ async fn populate_unpinned(url: &str, volume: Volume) -> anyhow::Result<Populati
         population.checkout_tokens.len(),
         started.elapsed().as_secs_f64()
     );
-    state.services.db.clone().close().await?;
+    state.deps.db.clone().close().await?;
     Ok(population)
 }

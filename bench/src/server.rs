@@ -50,7 +50,7 @@ pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow:
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let address = listener.local_addr()?;
     let sweep = Duration::from_secs(state.config.expiry_sweep_seconds);
-    let background = jobs::Background::start(&state.services, sweep);
+    let background = jobs::Background::start(&state.deps, sweep);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(answer_parent(statements, stop));
     println!("{LISTENING} {address}");

@@ -5,7 +5,7 @@ use entity::api_key;
 
 use super::{
     connection::{Connection, PageArgs, wants_total_count},
-    context::{ScopeGuard, actor, merchant_with, services},
+    context::{ScopeGuard, actor, deps, merchant_with},
     errors::{UserError, payload_parts},
     ids::{NodeKind, decode, encode},
     scalars::DateTime,
@@ -83,7 +83,7 @@ pub async fn list_api_keys(
 ) -> async_graphql::Result<Connection<ApiKey>> {
     let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;
     let order = "api_keys:created_at:desc";
-    let db = &services(ctx)?.db;
+    let db = &deps(ctx)?.db;
     let rows = api_keys::list(db, merchant.merchant_id, page.request(order)?).await?;
     let total_count = if wants_total_count(ctx) {
         api_keys::count(db, merchant.merchant_id).await?
@@ -152,8 +152,7 @@ impl ApiKeyMutation {
     ) -> async_graphql::Result<CreateApiKeyPayload> {
         let caller = merchant_with(ctx, Scope::ApiKeysManage)?;
         let scopes: Scopes = input.scopes.into_iter().map(Scope::from).collect();
-        let result =
-            api_keys::create(services(ctx)?, caller, &actor(ctx), &input.name, scopes).await;
+        let result = api_keys::create(deps(ctx)?, caller, &actor(ctx), &input.name, scopes).await;
         let (created, user_errors) = payload_parts(result)?;
         Ok(CreateApiKeyPayload {
             secret: created.as_ref().map(|c| c.secret.secret.clone()),
@@ -172,7 +171,7 @@ impl ApiKeyMutation {
     ) -> async_graphql::Result<RevokeApiKeyPayload> {
         let caller = merchant_with(ctx, Scope::ApiKeysManage)?;
         let id = decode(&input.id, NodeKind::ApiKey)?;
-        let revoked = api_keys::revoke(services(ctx)?, caller, &actor(ctx), id).await?;
+        let revoked = api_keys::revoke(deps(ctx)?, caller, &actor(ctx), id).await?;
         Ok(RevokeApiKeyPayload {
             api_key: Some(ApiKey(revoked)),
             user_errors: Vec::new(),

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     connection::{Connection, PageArgs, SortDirection, wants_total_count},
-    context::{StaffGuard, services},
+    context::{StaffGuard, deps},
     errors::ErrorCode,
     scalars::DateTime,
 };
@@ -142,10 +142,10 @@ impl AuditQuery {
         }
         .request(&order)?;
         let filter = AuditFilter::try_from(filter.unwrap_or_default())?;
-        let services = services(ctx)?;
-        let rows = audit::list(services, &filter, direction == SortDirection::Desc, page).await?;
+        let deps = deps(ctx)?;
+        let rows = audit::list(deps, &filter, direction == SortDirection::Desc, page).await?;
         let total_count = if wants_total_count(ctx) {
-            audit::count(services, &filter).await?
+            audit::count(deps, &filter).await?
         } else {
             0
         };

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::{
     connection::{Connection, PageArgs},
-    context::{ConsumerGuard, actor, consumer as calling_consumer, services},
+    context::{ConsumerGuard, actor, consumer as calling_consumer, deps},
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
     money::Money,
@@ -90,7 +90,7 @@ impl Consumer {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Installment>> {
-        let db = &services(ctx)?.db;
+        let db = &deps(ctx)?.db;
         let rows = orders::list::upcoming_installments(db, self.0.id, 20).await?;
         let currency = self.0.currency;
         Ok(rows
@@ -101,7 +101,7 @@ impl Consumer {
 
     /// How much you can still buy with paylater.
     async fn spending_limit(&self, ctx: &Context<'_>) -> async_graphql::Result<SpendingLimit> {
-        let position = orders::list::spending(&services(ctx)?.db, &self.0).await?;
+        let position = orders::list::spending(&deps(ctx)?.db, &self.0).await?;
         let currency = self.0.currency;
         Ok(SpendingLimit {
             limit: Money::minor(position.limit, currency),
@@ -115,7 +115,7 @@ impl Consumer {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<PaymentMethod>> {
-        let methods = payment_methods::list(&services(ctx)?.db, self.0.id).await?;
+        let methods = payment_methods::list(&deps(ctx)?.db, self.0.id).await?;
         Ok(methods.into_iter().map(PaymentMethod).collect())
     }
 }
@@ -241,7 +241,7 @@ impl ConsumerQuery {
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Consumer> {
         let principal = calling_consumer(ctx)?;
         Ok(Consumer(
-            consumers::get(services(ctx)?, principal.consumer_id).await?,
+            consumers::get(deps(ctx)?, principal.consumer_id).await?,
         ))
     }
 }
@@ -265,7 +265,7 @@ impl ConsumerMutation {
             family_name: input.family_name,
             phone: input.phone,
         };
-        let result = consumers::register(services(ctx)?, &actor(ctx), registration).await;
+        let result = consumers::register(deps(ctx)?, &actor(ctx), registration).await;
         let (consumer, user_errors) = payload_parts(result)?;
         Ok(RegisterConsumerPayload {
             consumer: consumer.map(Consumer),
@@ -280,8 +280,7 @@ impl ConsumerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Email and password.")] input: LoginInput,
     ) -> async_graphql::Result<LoginPayload> {
-        let result =
-            consumers::login(services(ctx)?, &actor(ctx), &input.email, &input.password).await;
+        let result = consumers::login(deps(ctx)?, &actor(ctx), &input.email, &input.password).await;
         let (outcome, user_errors) = payload_parts(result)?;
         Ok(match outcome {
             Some(LoginOutcome::Session(tokens)) => LoginPayload {
@@ -312,7 +311,7 @@ impl ConsumerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The current refresh token.")] input: RefreshSessionInput,
     ) -> async_graphql::Result<SessionPayload> {
-        let tokens = consumers::refresh(services(ctx)?, &actor(ctx), &input.refresh_token).await?;
+        let tokens = consumers::refresh(deps(ctx)?, &actor(ctx), &input.refresh_token).await?;
         Ok(SessionPayload {
             session: Some(tokens.into()),
             user_errors: Vec::new(),
@@ -323,7 +322,7 @@ impl ConsumerMutation {
     #[graphql(guard = "ConsumerGuard")]
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
         let principal = calling_consumer(ctx)?;
-        consumers::logout(services(ctx)?, &actor(ctx), principal).await?;
+        consumers::logout(deps(ctx)?, &actor(ctx), principal).await?;
         Ok(LogoutPayload {
             logged_out: true,
             user_errors: Vec::new(),
@@ -335,7 +334,7 @@ impl ConsumerMutation {
     #[graphql(guard = "ConsumerGuard")]
     async fn enroll_totp(&self, ctx: &Context<'_>) -> async_graphql::Result<EnrollTotpPayload> {
         let principal = calling_consumer(ctx)?;
-        let result = mfa::enroll(services(ctx)?, &actor(ctx), principal.consumer_id).await;
+        let result = mfa::enroll(deps(ctx)?, &actor(ctx), principal.consumer_id).await;
         let (enrollment, user_errors) = payload_parts(result)?;
         Ok(EnrollTotpPayload {
             secret: enrollment.as_ref().map(|e| e.secret.clone()),
@@ -353,13 +352,8 @@ impl ConsumerMutation {
         #[graphql(desc = "A current code from the authenticator app.")] input: TotpCodeInput,
     ) -> async_graphql::Result<ConfirmTotpPayload> {
         let principal = calling_consumer(ctx)?;
-        let result = mfa::confirm(
-            services(ctx)?,
-            &actor(ctx),
-            principal.consumer_id,
-            &input.code,
-        )
-        .await;
+        let result =
+            mfa::confirm(deps(ctx)?, &actor(ctx), principal.consumer_id, &input.code).await;
         let (codes, user_errors) = payload_parts(result)?;
         Ok(ConfirmTotpPayload {
             recovery_codes: codes,
@@ -375,13 +369,8 @@ impl ConsumerMutation {
         #[graphql(desc = "A current code or a recovery code.")] input: TotpCodeInput,
     ) -> async_graphql::Result<DisableTotpPayload> {
         let principal = calling_consumer(ctx)?;
-        let result = mfa::disable(
-            services(ctx)?,
-            &actor(ctx),
-            principal.consumer_id,
-            &input.code,
-        )
-        .await;
+        let result =
+            mfa::disable(deps(ctx)?, &actor(ctx), principal.consumer_id, &input.code).await;
         let (done, user_errors) = payload_parts(result)?;
         Ok(DisableTotpPayload {
             mfa_enabled: done.is_none(),
@@ -397,7 +386,7 @@ impl ConsumerMutation {
         #[graphql(desc = "The MFA token from `login` and a code.")] input: VerifyMfaInput,
     ) -> async_graphql::Result<SessionPayload> {
         let result =
-            mfa::verify_login(services(ctx)?, &actor(ctx), &input.mfa_token, &input.code).await;
+            mfa::verify_login(deps(ctx)?, &actor(ctx), &input.mfa_token, &input.code).await;
         let (tokens, user_errors) = payload_parts(result)?;
         Ok(SessionPayload {
             session: tokens.map(Session::from),

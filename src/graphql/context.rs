@@ -10,7 +10,7 @@ use crate::{
         session::ConsumerPrincipal,
         staff::{StaffPrincipal, StaffRole},
     },
-    service::{Services, audit::Actor},
+    service::{Deps, audit::Actor},
 };
 
 /// The caller of this request (anonymous when no credentials were sent).
@@ -95,9 +95,9 @@ impl Guard for StaffGuard {
     }
 }
 
-/// The application's services.
-pub fn services<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Services> {
-    ctx.data::<Services>()
+/// What every use case depends on.
+pub fn deps<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Deps> {
+    ctx.data::<Deps>()
         .map_err(|_| ErrorCode::Internal.error("internal error"))
 }
 

@@ -12,7 +12,7 @@ use async_graphql::{
 
 use super::{
     checkout::Checkout,
-    context::{principal, services},
+    context::{deps, principal},
     errors::ErrorCode,
     ids::{NodeKind, decode, encode},
     live::{Heard, heard, on_connection, through_first},
@@ -24,7 +24,7 @@ use crate::{
     auth::Principal,
     domain::checkout::CheckoutStatus,
     events::{self, PublishedEvent},
-    service::{Services, checkouts, orders},
+    service::{Deps, checkouts, orders},
 };
 
 /// What happened: the wire name of each (`CHECKOUT_COMPLETED` is `checkout.completed` in
@@ -144,11 +144,11 @@ impl EventSubscription {
                 .error("orderEvents needs credentials: send them in connection_init"));
         }
         let viewer = order_viewer(ctx)?;
-        let services = services(ctx)?.clone();
+        let deps = deps(ctx)?.clone();
         let only = match order_id {
             Some(id) => {
                 let id = decode(&id, NodeKind::Order)?;
-                orders::get(&services.db, viewer, id).await?;
+                orders::get(&deps.db, viewer, id).await?;
                 Some(id)
             }
             None => None,
@@ -165,8 +165,8 @@ impl EventSubscription {
                     orders::Viewer::Staff => true,
                 }
         };
-        let db = services.db.clone();
-        let items = heard(&services)
+        let db = deps.db.clone();
+        let items = heard(&deps)
             .filter_map(move |heard| {
                 let relevant = match heard {
                     Heard::Event(event) => sees(&event).then_some(Ok(event)),
@@ -188,7 +188,7 @@ impl EventSubscription {
             });
         // A subscription that fell behind ends with its error.
         let items = through_first(items, Result::is_err);
-        on_connection(ctx, &services, items)
+        on_connection(ctx, &deps, items)
     }
 }
 
@@ -202,12 +202,12 @@ async fn checkout_stream(
     ctx: &Context<'_>,
     token: String,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Checkout>> + use<>> {
-    let services: Services = services(ctx)?.clone();
+    let deps: Deps = deps(ctx)?.clone();
     // Listen before reading, so no change between the read and the subscription is lost.
-    let changes = heard(&services);
-    let current = checkouts::by_token(&services.db, &token).await?;
+    let changes = heard(&deps);
+    let current = checkouts::by_token(&deps.db, &token).await?;
     let id = current.id;
-    let db = services.db.clone();
+    let db = deps.db.clone();
     let later = changes
         .filter(move |heard| {
             std::future::ready(match heard {
@@ -230,5 +230,5 @@ async fn checkout_stream(
             .is_ok_and(CheckoutStatus::is_final),
         Err(_) => true,
     });
-    on_connection(ctx, &services, items)
+    on_connection(ctx, &deps, items)
 }

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast::error::RecvError};
 use uuid::Uuid;
 
 use super::errors::ErrorCode;
-use crate::{events::PublishedEvent, service::Services};
+use crate::{events::PublishedEvent, service::Deps};
 
 /// Most subscriptions one WebSocket connection may hold at once.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
@@ -54,8 +54,8 @@ pub enum Heard {
 
 /// The relayed events from now on, each once: the relay delivers at least once, so ids
 /// already seen are dropped.
-pub fn heard(services: &Services) -> impl Stream<Item = Heard> + Send + use<> {
-    let start = (services.events.subscribe(), Seen::default());
+pub fn heard(deps: &Deps) -> impl Stream<Item = Heard> + Send + use<> {
+    let start = (deps.events.subscribe(), Seen::default());
     stream::unfold(start, |(mut receiver, mut seen)| async move {
         loop {
             match receiver.recv().await {
@@ -117,7 +117,7 @@ where
 /// `UNAUTHENTICATED` when the connection's credential expires.
 pub fn on_connection<T, S>(
     ctx: &Context<'_>,
-    services: &Services,
+    deps: &Deps,
     items: S,
 ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<T>> + Send + use<T, S>>
 where
@@ -135,7 +135,7 @@ where
         })
         .transpose()?;
     let expires_at = session.and_then(|session| session.expires_at);
-    let clock = services.clock.clone();
+    let clock = deps.clock.clone();
     let expiry: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
         let Some(expires_at) = expires_at else {
             return std::future::pending().await;

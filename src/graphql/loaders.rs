@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::{
     encryption::Vault,
     service::{
-        self, ServiceError, ServiceResult, Services, cache::SharedCaches,
-        consumers::ConsumerAccount, plans::OfferedPlan,
+        self, Deps, ServiceError, ServiceResult, SharedCaches, consumers::ConsumerAccount,
+        plans::OfferedPlan,
     },
 };
 
@@ -176,11 +176,11 @@ fn loader<T: Batch>(source: &Source) -> RequestLoader<T> {
 
 impl Loaders {
     /// Fresh loaders for a new request.
-    pub fn new(services: &Services) -> Self {
+    pub fn new(deps: &Deps) -> Self {
         let source = &Source {
-            db: services.db.clone(),
-            caches: services.caches.clone(),
-            vault: services.vault.clone(),
+            db: deps.db.clone(),
+            caches: deps.caches.clone(),
+            vault: deps.vault.clone(),
         };
         Self {
             merchants: loader(source),
@@ -197,8 +197,8 @@ impl Loaders {
 
     /// Loaders for a WebSocket connection, which lives for hours: they batch like a
     /// request's but never cache, so every subscription event reads current rows.
-    pub fn uncached(services: &Services) -> Self {
-        let loaders = Self::new(services);
+    pub fn uncached(deps: &Deps) -> Self {
+        let loaders = Self::new(deps);
         loaders.merchants.enable_all_cache(false);
         loaders.checkouts.enable_all_cache(false);
         loaders.consumers.enable_all_cache(false);

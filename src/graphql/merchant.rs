@@ -8,7 +8,7 @@ use super::{
     api_keys::{ApiKey, list_api_keys},
     checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
     connection::{Connection, PageArgs, SortDirection},
-    context::{MerchantGuard, ScopeGuard, loaders, merchant as calling_merchant, services},
+    context::{MerchantGuard, ScopeGuard, deps, loaders, merchant as calling_merchant},
     errors::ErrorCode,
     ids::{NodeKind, decode, encode},
     loaders::load_one,
@@ -145,7 +145,7 @@ impl Merchant {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<WebhookEndpoint>> {
-        let endpoint = crate::service::webhooks::endpoint(&services(ctx)?.db, self.0.id).await?;
+        let endpoint = crate::service::webhooks::endpoint(&deps(ctx)?.db, self.0.id).await?;
         Ok(endpoint.map(WebhookEndpoint))
     }
 
@@ -213,7 +213,7 @@ impl MerchantQuery {
     async fn merchant(&self, ctx: &Context<'_>) -> async_graphql::Result<Merchant> {
         let principal = calling_merchant(ctx)?;
         Ok(Merchant(
-            merchants::get(&services(ctx)?.db, principal.merchant_id).await?,
+            merchants::get(&deps(ctx)?.db, principal.merchant_id).await?,
         ))
     }
 

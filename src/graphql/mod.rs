@@ -31,7 +31,7 @@ pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::service::Services;
+use crate::service::Deps;
 
 /// Largest nesting of selections a query may have.
 pub const MAX_DEPTH: usize = 12;
@@ -88,13 +88,13 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// The schema served over HTTP, with the services its resolvers use. Without
 /// `introspection`, the schema cannot be queried and unknown names get no suggestions, so
 /// a production API does not hand out its map.
-pub fn build(services: Services, introspection: bool) -> AppSchema {
+pub fn build(deps: Deps, introspection: bool) -> AppSchema {
     let persisted = persisted::PersistedQueries::new(persisted::CAPACITY);
     let parsed = parsed::ParsedQueries::new(parsed::CAPACITY_BYTES);
     let builder = builder()
         .extension(extensions::Pipeline::new(Some(persisted.clone()), parsed))
         .data(persisted)
-        .data(services);
+        .data(deps);
     if introspection {
         builder.finish()
     } else {

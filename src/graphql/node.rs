@@ -7,7 +7,7 @@ use super::{
     api_keys::ApiKey,
     checkout::Checkout,
     consumers::Consumer,
-    context::{merchant_with, principal, services},
+    context::{deps, merchant_with, principal},
     errors::ErrorCode,
     ids::{NodeKind, decode_any},
     merchant::Merchant,
@@ -69,11 +69,11 @@ pub(crate) fn order_viewer(ctx: &Context<'_>) -> async_graphql::Result<orders::V
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
     let (kind, uuid) = decode_any(id)?;
     let not_found = || ErrorCode::NotFound.error("not found");
-    let services = services(ctx)?;
-    let db = &services.db;
+    let deps = deps(ctx)?;
+    let db = &deps.db;
     Ok(match (principal(ctx), kind) {
         (Principal::Consumer(consumer), NodeKind::Consumer) if uuid == consumer.consumer_id => {
-            Node::Consumer(Consumer(consumers::get(services, uuid).await?))
+            Node::Consumer(Consumer(consumers::get(deps, uuid).await?))
         }
         (Principal::Consumer(consumer), NodeKind::PaymentMethod) => Node::PaymentMethod(
             PaymentMethod(payment_methods::get(db, consumer.consumer_id, uuid).await?),
@@ -87,7 +87,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
             Node::Refund(Refund(refund, currency))
         }
         (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {
-            Node::StaffMember(StaffMember(staff::get(services, uuid).await?))
+            Node::StaffMember(StaffMember(staff::get(deps, uuid).await?))
         }
         // Staff read every merchant's checkouts; the shopper's data is masked for them.
         (Principal::Staff(_), NodeKind::Checkout) => {

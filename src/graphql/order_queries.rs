@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     connection::{Connection, PageArgs, SortDirection, wants_total_count},
-    context::{loaders, principal, services},
+    context::{deps, loaders, principal},
     errors::ErrorCode,
     ids::{NodeKind, decode},
     loaders::{Batch, RequestLoader, load_failed},
@@ -118,12 +118,12 @@ pub async fn list_orders(
         created_before: filter.created_before.map(|at| at.0),
         merchant_reference: filter.merchant_reference,
     };
-    let services = services(ctx)?;
+    let deps = deps(ctx)?;
     let descending = sort.direction == SortDirection::Desc;
-    let rows = orders::list::list(services, owner, &filter, descending, page).await?;
+    let rows = orders::list::list(deps, owner, &filter, descending, page).await?;
     prefetch(ctx, &rows.rows).await?;
     let total_count = if wants_total_count(ctx) {
-        orders::list::count(services, owner, &filter).await?
+        orders::list::count(deps, owner, &filter).await?
     } else {
         0
     };
@@ -157,6 +157,6 @@ impl OrderQuery {
             }
             _ => super::node::order_viewer(ctx)?,
         };
-        Ok(Order(orders::get(&services(ctx)?.db, viewer, uuid).await?))
+        Ok(Order(orders::get(&deps(ctx)?.db, viewer, uuid).await?))
     }
 }

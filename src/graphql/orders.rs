@@ -6,7 +6,7 @@ use entity::{installment, order, payment, refund};
 use super::{
     checkout::{Address, CheckoutItem, shopper_data},
     context::{
-        ConsumerGuard, ScopeGuard, actor, consumer, loaders, merchant_with, principal, services,
+        ConsumerGuard, ScopeGuard, actor, consumer, deps, loaders, merchant_with, principal,
     },
     errors::{ErrorCode, UserError, payload_parts},
     ids::{NodeKind, decode, encode},
@@ -417,7 +417,7 @@ async fn order_payload(
             user_errors,
         });
     };
-    let db = &services(ctx)?.db;
+    let db = &deps(ctx)?.db;
     let order = orders::get(db, orders::Viewer::Merchant(merchant_id), changed.order_id).await?;
     let currency: Currency =
         parse_stored(&order.currency, "currency").map_err(ServiceError::from)?;
@@ -448,7 +448,7 @@ impl MerchantOrderMutation {
         let merchant = merchant_with(ctx, Scope::OrdersWrite)?;
         let id = decode(&input.id, NodeKind::Order)?;
         let result = merchant_ops::capture(
-            services(ctx)?,
+            deps(ctx)?,
             &actor(ctx),
             merchant.merchant_id,
             id,
@@ -469,7 +469,7 @@ impl MerchantOrderMutation {
         let merchant = merchant_with(ctx, Scope::OrdersWrite)?;
         let id = decode(&input.id, NodeKind::Order)?;
         let result = merchant_ops::void(
-            services(ctx)?,
+            deps(ctx)?,
             &actor(ctx),
             merchant.merchant_id,
             id,
@@ -507,7 +507,7 @@ impl MerchantOrderMutation {
             merchant_refund_reference: input.merchant_refund_reference,
         };
         let result = merchant_ops::refund(
-            services(ctx)?,
+            deps(ctx)?,
             &actor(ctx),
             merchant.merchant_id,
             id,
@@ -587,7 +587,7 @@ impl OrderMutation {
         input: PayInstallmentInput,
     ) -> async_graphql::Result<PayInstallmentPayload> {
         let consumer = consumer(ctx)?;
-        let services = services(ctx)?;
+        let deps = deps(ctx)?;
         let payment = EarlyPayment {
             order_id: decode(&input.order_id, NodeKind::Order)?,
             sequence: input.sequence,
@@ -598,12 +598,12 @@ impl OrderMutation {
                 .transpose()?,
             idempotency_key: input.idempotency_key,
         };
-        let result = early::pay_early(services, &actor(ctx), consumer.consumer_id, &payment).await;
+        let result = early::pay_early(deps, &actor(ctx), consumer.consumer_id, &payment).await;
         let (paid, user_errors) = payload_parts(result)?;
         let order = match paid {
             Some(paid) => Some(Order(
                 orders::get(
-                    &services.db,
+                    &deps.db,
                     orders::Viewer::Consumer(consumer.consumer_id),
                     paid.order_id,
                 )
@@ -623,15 +623,14 @@ impl OrderMutation {
         #[graphql(desc = "Checkout, plan, card and idempotency key.")] input: ConfirmCheckoutInput,
     ) -> async_graphql::Result<ConfirmCheckoutPayload> {
         let consumer = consumer(ctx)?;
-        let services = services(ctx)?;
+        let deps = deps(ctx)?;
         let confirmation = Confirmation {
             checkout_token: input.token,
             plan: input.plan.into(),
             payment_method_id: decode(&input.payment_method_id, NodeKind::PaymentMethod)?,
             idempotency_key: input.idempotency_key,
         };
-        let result =
-            confirm::confirm(services, &actor(ctx), consumer.consumer_id, &confirmation).await;
+        let result = confirm::confirm(deps, &actor(ctx), consumer.consumer_id, &confirmation).await;
         let (confirmed, user_errors) = payload_parts(result)?;
         let Some(confirmed) = confirmed else {
             return Ok(ConfirmCheckoutPayload {
@@ -641,7 +640,7 @@ impl OrderMutation {
             });
         };
         let order = orders::get(
-            &services.db,
+            &deps.db,
             orders::Viewer::Consumer(consumer.consumer_id),
             confirmed.order_id,
         )

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::payment_method;
 
 use super::{
-    context::{ConsumerGuard, actor, consumer, services},
+    context::{ConsumerGuard, actor, consumer, deps},
     errors::{UserError, payload_parts},
     ids::{NodeKind, decode, encode},
     scalars::DateTime,
@@ -119,13 +119,8 @@ impl PaymentMethodMutation {
         #[graphql(desc = "The gateway token.")] input: AddPaymentMethodInput,
     ) -> async_graphql::Result<PaymentMethodPayload> {
         let consumer = consumer(ctx)?;
-        let result = payment_methods::add(
-            services(ctx)?,
-            &actor(ctx),
-            consumer.consumer_id,
-            &input.token,
-        )
-        .await;
+        let result =
+            payment_methods::add(deps(ctx)?, &actor(ctx), consumer.consumer_id, &input.token).await;
         let (method, user_errors) = payload_parts(result)?;
         Ok(PaymentMethodPayload {
             payment_method: method.map(PaymentMethod),
@@ -142,7 +137,7 @@ impl PaymentMethodMutation {
     ) -> async_graphql::Result<PaymentMethodPayload> {
         let consumer = consumer(ctx)?;
         let id = decode(&input.id, NodeKind::PaymentMethod)?;
-        let result = payment_methods::set_default(services(ctx)?, consumer.consumer_id, id).await;
+        let result = payment_methods::set_default(deps(ctx)?, consumer.consumer_id, id).await;
         let (method, user_errors) = payload_parts(result)?;
         Ok(PaymentMethodPayload {
             payment_method: method.map(PaymentMethod),
@@ -161,7 +156,7 @@ impl PaymentMethodMutation {
         let consumer = consumer(ctx)?;
         let id = decode(&input.id, NodeKind::PaymentMethod)?;
         let result =
-            payment_methods::remove(services(ctx)?, &actor(ctx), consumer.consumer_id, id).await;
+            payment_methods::remove(deps(ctx)?, &actor(ctx), consumer.consumer_id, id).await;
         let (removed, user_errors) = payload_parts(result)?;
         Ok(RemovePaymentMethodPayload {
             removed_payment_method_id: removed.map(|()| input.id),

@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::NaiveDate;
 
 use super::{
-    context::{loaders, services},
+    context::{deps, loaders},
     errors::ErrorCode,
     ids::{NodeKind, decode},
     loaders::load_one,
@@ -76,7 +76,7 @@ impl From<PlanPreview> for InstallmentPlan {
 
 /// Today's date, where a schedule confirmed now would start.
 pub fn today(ctx: &Context<'_>) -> async_graphql::Result<NaiveDate> {
-    Ok(services(ctx)?.clock.now().date_naive())
+    Ok(deps(ctx)?.clock.now().date_naive())
 }
 
 /// The plans a merchant offers for `amount`, with their schedules.

@@ -6,7 +6,7 @@ use async_graphql::{ServerError, ValidationResult, extensions::ExtensionContext}
 use super::errors::ErrorCode;
 use crate::{
     auth::{ClientIp, Principal, throttle::Refusal},
-    service::Services,
+    service::Deps,
 };
 
 /// The bucket key of a principal: all keys and tokens of one merchant share one bucket.
@@ -37,13 +37,13 @@ pub fn charge(
     ctx: &ExtensionContext<'_>,
     validated: &ValidationResult,
 ) -> Result<(), Vec<ServerError>> {
-    let Some(services) = ctx.data_opt::<Services>() else {
+    let Some(deps) = ctx.data_opt::<Deps>() else {
         return Ok(());
     };
     let principal = principal_key(ctx.data_opt::<Principal>());
     let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
     let cost = u32::try_from(validated.complexity).unwrap_or(u32::MAX);
-    match services.request_limiter.charge(principal, ip, cost) {
+    match deps.request_limiter.charge(principal, ip, cost) {
         Ok(()) => Ok(()),
         Err(Refusal::RetryAfter(wait)) => Err(vec![rate_limited(wait.as_secs().max(1))]),
         Err(Refusal::TooExpensive) => {

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::{
-    context::{ScopeGuard, actor, merchant_with, services},
+    context::{ScopeGuard, actor, deps, merchant_with},
     errors::UserError,
 };
 use crate::{auth::Scope, service::merchants};
@@ -45,7 +45,7 @@ impl RequestSigningMutation {
     ) -> async_graphql::Result<EnableRequestSigningPayload> {
         let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;
         let secret =
-            merchants::enable_request_signing(services(ctx)?, &actor(ctx), merchant.merchant_id)
+            merchants::enable_request_signing(deps(ctx)?, &actor(ctx), merchant.merchant_id)
                 .await?;
         Ok(EnableRequestSigningPayload {
             signing_secret: secret,
@@ -61,8 +61,7 @@ impl RequestSigningMutation {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<DisableRequestSigningPayload> {
         let merchant = merchant_with(ctx, Scope::ApiKeysManage)?;
-        merchants::disable_request_signing(services(ctx)?, &actor(ctx), merchant.merchant_id)
-            .await?;
+        merchants::disable_request_signing(deps(ctx)?, &actor(ctx), merchant.merchant_id).await?;
         Ok(DisableRequestSigningPayload {
             request_signing_required: false,
             user_errors: Vec::new(),

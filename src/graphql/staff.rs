@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
-    context::{StaffGuard, actor, services, staff_with},
+    context::{StaffGuard, actor, deps, staff_with},
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
 };
@@ -102,7 +102,7 @@ impl StaffQuery {
     async fn staff_member(&self, ctx: &Context<'_>) -> async_graphql::Result<StaffMember> {
         let principal = staff_with(ctx, Role::Support)?;
         Ok(StaffMember(
-            staff::get(services(ctx)?, principal.staff_id).await?,
+            staff::get(deps(ctx)?, principal.staff_id).await?,
         ))
     }
 }
@@ -121,7 +121,7 @@ impl StaffMutation {
         #[graphql(desc = "Email, password and code.")] input: StaffLoginInput,
     ) -> async_graphql::Result<StaffLoginPayload> {
         let result = staff::login(
-            services(ctx)?,
+            deps(ctx)?,
             &actor(ctx),
             &input.email,
             &input.password,

@@ -6,7 +6,7 @@ use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 
 use super::{
     connection::{Connection, PageArgs, SortDirection, wants_total_count},
-    context::{ScopeGuard, actor, loaders, merchant_with, services},
+    context::{ScopeGuard, actor, deps, loaders, merchant_with},
     errors::{UserError, payload_parts},
     events::EventType,
     ids::{NodeKind, decode, encode},
@@ -245,7 +245,7 @@ pub async fn list_deliveries(
         status: filter.status.map(Into::into),
         event_type: filter.event_type.map(Into::into),
     };
-    let db = &services(ctx)?.db;
+    let db = &deps(ctx)?.db;
     let descending = direction == SortDirection::Desc;
     let rows = webhooks::list_deliveries(db, merchant_id, &filter, descending, page).await?;
     let ids: Vec<_> = rows.rows.iter().map(|row| row.id).collect();
@@ -348,7 +348,7 @@ impl WebhookMutation {
             event_types: input.event_types.into_iter().map(Into::into).collect(),
         };
         let set =
-            webhooks::set_endpoint(services(ctx)?, &actor(ctx), merchant.merchant_id, &input).await;
+            webhooks::set_endpoint(deps(ctx)?, &actor(ctx), merchant.merchant_id, &input).await;
         let (set, user_errors) = payload_parts(set)?;
         let (endpoint, signing_secret) = set.unzip();
         Ok(SetWebhookEndpointPayload {
@@ -370,8 +370,7 @@ impl WebhookMutation {
         let merchant = merchant_with(ctx, Scope::WebhooksManage)?;
         let overlap = chrono::Duration::seconds(i64::from(input.keep_previous_secret_for_seconds));
         let rotated =
-            webhooks::rotate_secret(services(ctx)?, &actor(ctx), merchant.merchant_id, overlap)
-                .await;
+            webhooks::rotate_secret(deps(ctx)?, &actor(ctx), merchant.merchant_id, overlap).await;
         let (rotated, user_errors) = payload_parts(rotated)?;
         let (endpoint, signing_secret) = rotated.unzip();
         Ok(RotateWebhookSecretPayload {
@@ -392,8 +391,7 @@ impl WebhookMutation {
     ) -> async_graphql::Result<RedeliverWebhookPayload> {
         let merchant = merchant_with(ctx, Scope::WebhooksManage)?;
         let id = decode(&input.delivery_id, NodeKind::WebhookDelivery)?;
-        let queued =
-            webhooks::redeliver(services(ctx)?, &actor(ctx), merchant.merchant_id, id).await;
+        let queued = webhooks::redeliver(deps(ctx)?, &actor(ctx), merchant.merchant_id, id).await;
         let (delivery, user_errors) = payload_parts(queued)?;
         Ok(RedeliverWebhookPayload {
             delivery: delivery.map(WebhookDelivery),

@@ -14,7 +14,7 @@ use crate::{
     app::AppState,
     auth::{Principal, jwt::Verified},
     graphql::errors::ErrorCode,
-    service::{Services, merchants},
+    service::{Deps, merchants},
 };
 
 /// Why a request's credentials were refused.
@@ -56,7 +56,7 @@ fn unavailable(err: &crate::service::ServiceError) -> AuthError {
 
 /// Resolves an `Authorization` value to a principal; no value is anonymous.
 pub async fn authenticate(
-    services: &Services,
+    deps: &Deps,
     authorization: Option<&str>,
 ) -> Result<Authenticated, AuthError> {
     let Some(value) = authorization else {
@@ -68,16 +68,16 @@ pub async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(AuthError::Malformed)?;
     if !token.starts_with("sk_") {
-        let now = services.clock.now();
+        let now = deps.clock.now();
         let Verified {
             principal,
             expires_at,
-        } = Principal::from_access_token(&services.keys, token, now).map_err(|err| {
+        } = Principal::from_access_token(&deps.keys, token, now).map_err(|err| {
             tracing::info!(reason = %err, "access token refused");
             AuthError::Rejected
         })?;
         let signing_secret = match principal.merchant() {
-            Some(merchant) => merchants::signing_secret(services, merchant.merchant_id)
+            Some(merchant) => merchants::signing_secret(deps, merchant.merchant_id)
                 .await
                 .map_err(|err| unavailable(&err))?,
             None => None,
@@ -88,11 +88,10 @@ pub async fn authenticate(
             expires_at: Some(expires_at),
         });
     }
-    match merchants::authenticate(services, token).await {
+    match merchants::authenticate(deps, token).await {
         Ok(Some(key)) => {
-            services
-                .key_usage
-                .record(key.principal.api_key_id, services.clock.now());
+            deps.key_usage
+                .record(key.principal.api_key_id, deps.clock.now());
             Ok(Authenticated {
                 principal: Principal::Merchant(key.principal),
                 signing_secret: key.signing_secret,
@@ -130,7 +129,7 @@ impl Caller {
         let authorization = headers
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().unwrap_or(""));
-        authenticate(&state.services, authorization).await.map(Self)
+        authenticate(&state.deps, authorization).await.map(Self)
     }
 }
 

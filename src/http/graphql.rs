@@ -25,13 +25,13 @@ use crate::{
     auth::{ClientIp, api_key::DEMO_API_KEY, signing},
     graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
     http::{caching, security::PLAYGROUND_CSP},
-    service::Services,
+    service::Deps,
 };
 
 /// Checks the request signature of a merchant that requires one, and that it is not a
 /// replay of an earlier request.
 async fn check_signature(
-    services: &Services,
+    deps: &Deps,
     secret: &str,
     headers: &HeaderMap,
     body: &[u8],
@@ -44,7 +44,7 @@ async fn check_signature(
             message,
         )
     };
-    let now = services.clock.now().timestamp();
+    let now = deps.clock.now().timestamp();
     signing::verify(
         secret,
         header(signing::TIMESTAMP_HEADER),
@@ -56,7 +56,7 @@ async fn check_signature(
     let signature = header(signing::SIGNATURE_HEADER)
         .unwrap_or_default()
         .to_owned();
-    let first_use = services
+    let first_use = deps
         .signature_replays
         .entry(signature)
         .or_insert(())
@@ -183,7 +183,7 @@ async fn signed(
     signed: &[u8],
 ) -> Result<Authenticated, Response> {
     if let Some(secret) = &caller.signing_secret {
-        check_signature(&state.services, secret, headers, signed).await?;
+        check_signature(&state.deps, secret, headers, signed).await?;
     }
     Ok(caller)
 }
@@ -200,7 +200,7 @@ async fn run(
     let request = request
         .data(caller.principal)
         .data(ClientIp(peer.ip()))
-        .data(Loaders::new(&state.services));
+        .data(Loaders::new(&state.deps));
     let response = state.schema.execute(request).await;
     caching::respond(response, get, headers)
 }

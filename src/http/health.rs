@@ -13,7 +13,7 @@ pub async fn live() -> Json<Value> {
 
 /// The instance can serve traffic: the database answers and every migration is applied.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let db = &state.services.db;
+    let db = &state.deps.db;
     if let Err(err) = db.ping().await {
         tracing::warn!(error = %err, "readiness: database unreachable");
         return unready("database unreachable");

@@ -134,8 +134,8 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     };
     let merchant_id =
         decode(&client_id, NodeKind::Merchant).map_err(|_| OAuthError::invalid_client())?;
-    let services = &state.services;
-    let principal = merchants::authenticate(services, &secret)
+    let deps = &state.deps;
+    let principal = merchants::authenticate(deps, &secret)
         .await
         .map_err(|err| {
             tracing::error!(error = %err.describe(), "token endpoint lookup failed");
@@ -159,15 +159,14 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             });
         }
     };
-    services
-        .key_usage
-        .record(principal.api_key_id, services.clock.now());
+    deps.key_usage
+        .record(principal.api_key_id, deps.clock.now());
     let issued = oauth::issue(
-        &services.keys,
+        &deps.keys,
         &principal,
         scopes,
-        services.clock.now(),
-        services.access_token_ttl,
+        deps.clock.now(),
+        deps.access_token_ttl,
     )
     .map_err(|err| {
         tracing::error!(error = %err, "cannot sign an access token");
@@ -197,7 +196,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
 pub async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.services.keys.jwks()),
+        Json(state.deps.keys.jwks()),
     )
         .into_response()
 }

@@ -48,7 +48,7 @@ pub async fn tokenize(State(state): State<AppState>, body: Bytes) -> Response {
             "send JSON with number, expMonth, expYear and cvc",
         ));
     };
-    let today = state.services.clock.now().date_naive();
+    let today = state.deps.clock.now().date_naive();
     let response = match sandbox::tokenize(
         &card.number,
         card.exp_month,
@@ -100,8 +100,8 @@ pub async fn run_jobs(State(state): State<AppState>, body: Bytes) -> Response {
             "send JSON like {\"at\": \"2027-03-01T00:00:00Z\"}",
         ));
     };
-    let at = request.at.unwrap_or_else(|| state.services.clock.now());
-    match crate::jobs::run_due(&state.services, at).await {
+    let at = request.at.unwrap_or_else(|| state.deps.clock.now());
+    match crate::jobs::run_due(&state.deps, at).await {
         Ok(report) => no_store(Json(json!({ "at": at, "report": report })).into_response()),
         Err(err) => {
             tracing::error!(error = %err.describe(), "sandbox job run failed");

@@ -88,7 +88,7 @@ async fn initialise(
         .iter()
         .find_map(|key| payload.get(key))
         .and_then(|value| value.as_str());
-    let caller = authenticate(&state.services, authorization)
+    let caller = authenticate(&state.deps, authorization)
         .await
         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
     if caller.signing_secret.is_some() {
@@ -99,7 +99,7 @@ async fn initialise(
     let mut data = Data::default();
     data.insert(caller.principal);
     data.insert(ClientIp(peer.ip()));
-    data.insert(Loaders::uncached(&state.services));
+    data.insert(Loaders::uncached(&state.deps));
     data.insert(SocketSession::new(caller.expires_at));
     Ok(data)
 }

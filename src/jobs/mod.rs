@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
 use crate::service::{
-    ServiceResult, Services, attempts, checkouts,
+    Deps, ServiceResult, attempts, checkouts,
     orders::{self, collection},
 };
 
@@ -103,20 +103,20 @@ pub enum Job {
 
 impl Job {
     /// Runs the job once as of `now`, through its whole backlog.
-    pub async fn run(self, services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+    pub async fn run(self, deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
         match self {
-            Self::Due => run_due(services, now).await,
-            Self::Relay => relay_all(services, now).await,
-            Self::Webhooks => deliver_all(services, now).await,
+            Self::Due => run_due(deps, now).await,
+            Self::Relay => relay_all(deps, now).await,
+            Self::Webhooks => deliver_all(deps, now).await,
         }
     }
 
     /// Waits for this process to announce work for the job (never, for time-driven work).
-    async fn woken(self, services: &Services) {
+    async fn woken(self, deps: &Deps) {
         match self {
             Self::Due => std::future::pending().await,
-            Self::Relay => services.events.wait_for_writes().await,
-            Self::Webhooks => services.events.wait_for_deliveries().await,
+            Self::Relay => deps.events.wait_for_writes().await,
+            Self::Webhooks => deps.events.wait_for_deliveries().await,
         }
     }
 }
@@ -125,17 +125,17 @@ impl Job {
 /// (so lists and subscribers see it), payments left pending are reconciled, orders not
 /// captured in time are voided, due instalments are charged, then the outbox is relayed
 /// and due webhooks are sent.
-pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+pub async fn run_due(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     let limit = BATCH as u64;
     let mut report = drain(|| async {
         Ok(JobReport {
-            expired_checkouts: checkouts::expire_due(services, now, limit).await?.len(),
+            expired_checkouts: checkouts::expire_due(deps, now, limit).await?.len(),
             ..JobReport::default()
         })
     })
     .await?;
     report += drain(|| async {
-        let reconciled = attempts::reconcile(services, now, limit, orders::settlement_for).await?;
+        let reconciled = attempts::reconcile(deps, now, limit, orders::settlement_for).await?;
         Ok(JobReport {
             reconciled_payments: reconciled.settled,
             pending_payments: reconciled.unanswered,
@@ -144,7 +144,7 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
     })
     .await?;
     report += drain(|| async {
-        let voided = collection::void_lapsed(services, now, limit).await?;
+        let voided = collection::void_lapsed(deps, now, limit).await?;
         Ok(JobReport {
             voided_orders: voided.voided,
             pending_payments: voided.pending,
@@ -153,7 +153,7 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
     })
     .await?;
     report += drain(|| async {
-        let charged = collection::charge_due(services, now, limit).await?;
+        let charged = collection::charge_due(deps, now, limit).await?;
         Ok(JobReport {
             paid_installments: charged.paid,
             failed_installments: charged.failed,
@@ -162,16 +162,16 @@ pub async fn run_due(services: &Services, now: DateTime<Utc>) -> ServiceResult<J
         })
     })
     .await?;
-    report += relay_all(services, now).await?;
-    report += deliver_all(services, now).await?;
+    report += relay_all(deps, now).await?;
+    report += deliver_all(deps, now).await?;
     Ok(report)
 }
 
 /// Relays every unpublished outbox event.
-async fn relay_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+async fn relay_all(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     drain(|| async {
         Ok(JobReport {
-            relayed_events: relay::relay_once(services, now, BATCH as u64).await?,
+            relayed_events: relay::relay_once(deps, now, BATCH as u64).await?,
             ..JobReport::default()
         })
     })
@@ -179,9 +179,9 @@ async fn relay_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<Job
 }
 
 /// Sends every webhook due at `now`.
-async fn deliver_all(services: &Services, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+async fn deliver_all(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     drain(|| async {
-        let sent = webhook_delivery::deliver_due(services, now, BATCH as u64).await?;
+        let sent = webhook_delivery::deliver_due(deps, now, BATCH as u64).await?;
         Ok(JobReport {
             webhooks_delivered: sent.delivered,
             webhooks_failed: sent.failed,
@@ -205,13 +205,13 @@ pub struct Background(Vec<JoinHandle<()>>);
 impl Background {
     /// Starts due work every `sweep` (expiries, collections, voids), the key-usage flush,
     /// the rate-limiter cleanup, the outbox relay and webhook delivery.
-    pub fn start(services: &Services, sweep: Duration) -> Self {
+    pub fn start(deps: &Deps, sweep: Duration) -> Self {
         Self(vec![
-            spawn(services.clone(), Job::Due, sweep),
-            spawn_key_usage_flush(services.clone(), KEY_USAGE_FLUSH),
-            spawn_limiter_cleanup(services.clone()),
-            spawn(services.clone(), Job::Relay, RELAY_INTERVAL),
-            spawn(services.clone(), Job::Webhooks, DELIVERY_INTERVAL),
+            spawn(deps.clone(), Job::Due, sweep),
+            spawn_key_usage_flush(deps.clone(), KEY_USAGE_FLUSH),
+            spawn_limiter_cleanup(deps.clone()),
+            spawn(deps.clone(), Job::Relay, RELAY_INTERVAL),
+            spawn(deps.clone(), Job::Webhooks, DELIVERY_INTERVAL),
         ])
     }
 
@@ -225,16 +225,16 @@ impl Background {
 
 /// Runs `job` as of the clock's now every `every`, and at once when this process announces
 /// work for it. A failed run is logged and tried again next time.
-pub fn spawn(services: Services, job: Job, every: Duration) -> JoinHandle<()> {
+pub fn spawn(deps: Deps, job: Job, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
-                () = job.woken(&services) => {}
+                () = job.woken(&deps) => {}
             }
-            match job.run(&services, services.clock.now()).await {
+            match job.run(&deps, deps.clock.now()).await {
                 Ok(report) if job == Job::Due && report != JobReport::default() => {
                     tracing::info!(?report, "background jobs ran");
                 }
@@ -254,13 +254,13 @@ pub fn spawn(services: Services, job: Job, every: Duration) -> JoinHandle<()> {
 pub const KEY_USAGE_FLUSH: Duration = Duration::from_secs(30);
 
 /// Every `every`, writes the last use of API keys noted since the previous round.
-pub fn spawn_key_usage_flush(services: Services, every: Duration) -> JoinHandle<()> {
+pub fn spawn_key_usage_flush(deps: Deps, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = services.key_usage.flush(&services.db).await {
+            if let Err(err) = deps.key_usage.flush(&deps.db).await {
                 tracing::warn!(error = %err, "could not record the last use of API keys");
             }
         }
@@ -268,13 +268,13 @@ pub fn spawn_key_usage_flush(services: Services, every: Duration) -> JoinHandle<
 }
 
 /// Every minute, drops rate-limit buckets that have refilled, so memory stays bounded.
-pub fn spawn_limiter_cleanup(services: Services) -> JoinHandle<()> {
+pub fn spawn_limiter_cleanup(deps: Deps) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(60));
         loop {
             ticker.tick().await;
-            services.request_limiter.forget_idle();
-            services.login_throttle.forget_idle();
+            deps.request_limiter.forget_idle();
+            deps.login_throttle.forget_idle();
         }
     })
 }

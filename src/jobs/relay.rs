@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     events::PublishedEvent,
-    service::{ServiceResult, Services},
+    service::{Deps, ServiceResult},
 };
 
 /// A batch of events claimed by this relay, oldest first, held until acknowledged.
@@ -59,8 +59,8 @@ fn unpublished() -> sea_orm::Select<outbox_event::Entity> {
 
 /// Claims up to `limit` unpublished events, oldest first. A row this version cannot read
 /// is logged and claimed without being published, so it cannot hold up the rest.
-pub async fn claim(services: &Services, limit: u64) -> ServiceResult<Claimed> {
-    let txn = crate::db::begin_write(&services.db).await?;
+pub async fn claim(deps: &Deps, limit: u64) -> ServiceResult<Claimed> {
+    let txn = crate::db::begin_write(&deps.db).await?;
     let rows = unpublished()
         .order_by_asc(outbox_event::Column::CreatedAt)
         .order_by_asc(outbox_event::Column::Id)
@@ -84,28 +84,20 @@ pub async fn claim(services: &Services, limit: u64) -> ServiceResult<Claimed> {
 /// Relays one batch: claim, queue its webhooks, publish it to the bus, acknowledge (the
 /// webhooks commit with the acknowledgement). Returns how many rows it took; none when
 /// nothing waits, without taking a write lock.
-pub async fn relay_once(
-    services: &Services,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> ServiceResult<usize> {
-    if unpublished().one(&services.db).await?.is_none() {
+pub async fn relay_once(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<usize> {
+    if unpublished().one(&deps.db).await?.is_none() {
         return Ok(0);
     }
-    let claimed = claim(services, limit).await?;
-    let queued = super::webhook_fanout::queue(
-        claimed.transaction(),
-        claimed.events(),
-        services.live_mode,
-        now,
-    )
-    .await?;
+    let claimed = claim(deps, limit).await?;
+    let queued =
+        super::webhook_fanout::queue(claimed.transaction(), claimed.events(), deps.live_mode, now)
+            .await?;
     for event in claimed.events() {
-        services.events.publish(event.clone());
+        deps.events.publish(event.clone());
     }
     let relayed = claimed.acknowledge(now).await?;
     if queued > 0 {
-        services.events.deliveries_queued();
+        deps.events.deliveries_queued();
     }
     Ok(relayed)
 }

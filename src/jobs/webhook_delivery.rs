@@ -23,7 +23,7 @@ use crate::{
     db::begin_write,
     domain::webhook::{DeliveryStatus, EndpointStatus, next_attempt, should_disable},
     service::{
-        ServiceResult, Services,
+        Deps, ServiceResult,
         audit::{self, Actor},
         webhooks::signing_secrets,
     },
@@ -50,12 +50,12 @@ fn pending() -> sea_orm::Select<webhook_delivery::Entity> {
 /// Takes a delivery for one attempt: its attempt count goes up and its next attempt moves
 /// a lease ahead, unless another instance took it first.
 async fn claim(
-    services: &Services,
+    deps: &Deps,
     row: &webhook_delivery::Model,
     now: DateTime<Utc>,
 ) -> ServiceResult<bool> {
     use webhook_delivery::Column;
-    let lease = chrono::Duration::from_std(services.webhook_sender.lease())
+    let lease = chrono::Duration::from_std(deps.webhook_sender.lease())
         .unwrap_or(chrono::Duration::minutes(5));
     let claimed = webhook_delivery::Entity::update_many()
         .col_expr(Column::AttemptCount, Expr::value(row.attempt_count + 1))
@@ -67,14 +67,14 @@ async fn claim(
         .filter(Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .filter(Column::AttemptCount.eq(row.attempt_count))
         .filter(Column::NextAttemptAt.lte(now.timestamp_millis()))
-        .exec(&services.db)
+        .exec(&deps.db)
         .await?;
     Ok(claimed.rows_affected == 1)
 }
 
 /// Sends every delivery due at `now`, up to `limit`, and records the attempts.
 pub async fn deliver_due(
-    services: &Services,
+    deps: &Deps,
     now: DateTime<Utc>,
     limit: u64,
 ) -> ServiceResult<DeliveryReport> {
@@ -82,11 +82,11 @@ pub async fn deliver_due(
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now.timestamp_millis()))
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
         .limit(limit)
-        .all(&services.db)
+        .all(&deps.db)
         .await?;
     let mut claimed = Vec::with_capacity(due.len());
     for row in due {
-        if claim(services, &row, now).await? {
+        if claim(deps, &row, now).await? {
             claimed.push(webhook_delivery::Model {
                 attempt_count: row.attempt_count + 1,
                 ..row
@@ -98,7 +98,7 @@ pub async fn deliver_due(
     }
     let endpoints: HashMap<Uuid, webhook_endpoint::Model> = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Id.is_in(claimed.iter().map(|row| row.endpoint_id)))
-        .all(&services.db)
+        .all(&deps.db)
         .await?
         .into_iter()
         .map(|endpoint| (endpoint.id, endpoint))
@@ -107,7 +107,7 @@ pub async fn deliver_due(
         .map(|row| {
             let endpoint = endpoints.get(&row.endpoint_id);
             async move {
-                let outcome = attempt(services, endpoint, &row, now).await?;
+                let outcome = attempt(deps, endpoint, &row, now).await?;
                 Ok::<_, crate::service::ServiceError>((row, outcome))
             }
         })
@@ -123,14 +123,14 @@ pub async fn deliver_due(
             report.failed += 1;
         }
         let endpoint = endpoints.get(&row.endpoint_id);
-        record(services, endpoint, &row, &outcome, now).await?;
+        record(deps, endpoint, &row, &outcome, now).await?;
     }
     Ok(report)
 }
 
 /// POSTs one delivery, signed with every secret valid at `now`.
 async fn attempt(
-    services: &Services,
+    deps: &Deps,
     endpoint: Option<&webhook_endpoint::Model>,
     row: &webhook_delivery::Model,
     now: DateTime<Utc>,
@@ -142,7 +142,7 @@ async fn attempt(
             duration: std::time::Duration::ZERO,
         });
     };
-    let secrets = signing_secrets(services, endpoint, now)?;
+    let secrets = signing_secrets(deps, endpoint, now)?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let signature = signing::header(now.timestamp(), &secrets, row.payload.as_bytes());
     let headers = [
@@ -152,7 +152,7 @@ async fn attempt(
         ("paylater-delivery-id", row.id.to_string()),
         ("paylater-attempt", row.attempt_count.to_string()),
     ];
-    Ok(services
+    Ok(deps
         .webhook_sender
         .post(&endpoint.url, &headers, row.payload.clone())
         .await)
@@ -161,14 +161,14 @@ async fn attempt(
 /// Stores an attempt and what follows from it, in one transaction: the delivery done, or
 /// due again later, or given up; the endpoint healthy again, or failing, or disabled.
 async fn record(
-    services: &Services,
+    deps: &Deps,
     endpoint: Option<&webhook_endpoint::Model>,
     row: &webhook_delivery::Model,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     use webhook_delivery::Column;
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let at = ChronoUnixTimestampMillis(now);
     webhook_attempt::Entity::insert(
         webhook_attempt::Model {
@@ -185,7 +185,7 @@ async fn record(
     )
     .exec_without_returning(&txn)
     .await?;
-    let window = services.webhooks.retry_window;
+    let window = deps.webhooks.retry_window;
     let enabled = endpoint.is_some_and(|e| e.status == EndpointStatus::Enabled.as_str());
     let next = if outcome.succeeded() || !enabled {
         None
@@ -221,7 +221,7 @@ async fn record(
         .exec(&txn)
         .await?;
     if let Some(endpoint) = endpoint.filter(|_| enabled) {
-        endpoint_health(services, &txn, endpoint.id, outcome, now).await?;
+        endpoint_health(deps, &txn, endpoint.id, outcome, now).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -231,7 +231,7 @@ async fn record(
 /// extends it, and one as long as the retry window disables the endpoint and gives up its
 /// pending deliveries.
 async fn endpoint_health(
-    services: &Services,
+    deps: &Deps,
     txn: &DatabaseTransaction,
     endpoint_id: Uuid,
     outcome: &Outcome,
@@ -259,7 +259,7 @@ async fn endpoint_health(
         return Ok(());
     }
     let since = endpoint.failing_since.map_or(now, |since| since.0);
-    if !should_disable(since, now, services.webhooks.retry_window) {
+    if !should_disable(since, now, deps.webhooks.retry_window) {
         if endpoint.failing_since.is_none() {
             webhook_endpoint::Entity::update_many()
                 .col_expr(Column::FailingSince, Expr::value(now.timestamp_millis()))
@@ -269,7 +269,7 @@ async fn endpoint_health(
         }
         return Ok(());
     }
-    let hours = services.webhooks.retry_window.num_hours();
+    let hours = deps.webhooks.retry_window.num_hours();
     let reason = format!(
         "every delivery failed for {hours} hours (last: {}); set the endpoint again to enable it",
         outcome.error.as_deref().unwrap_or("unknown error")

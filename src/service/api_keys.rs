@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     pagination::{Cursor, Keyset, Page, PageRequest},
 };
@@ -49,7 +49,7 @@ fn rejected(field: &str, code: ViolationCode, message: impl Into<String>) -> Ser
 /// Creates a key for the calling merchant. A key may only grant scopes it holds itself,
 /// so a narrow key cannot mint a broader one.
 pub async fn create(
-    services: &Services,
+    deps: &Deps,
     caller: &MerchantPrincipal,
     actor: &Actor,
     name: &str,
@@ -80,8 +80,8 @@ pub async fn create(
             format!("this API key holds only: {}", caller.scopes),
         ));
     }
-    let now = services.clock.now();
-    let secret = NewApiKey::generate(services.live_mode);
+    let now = deps.clock.now();
+    let secret = NewApiKey::generate(deps.live_mode);
     let key = api_key::Model {
         id: Uuid::now_v7(),
         merchant_id: caller.merchant_id,
@@ -93,7 +93,7 @@ pub async fn create(
         last_used_at: None,
         revoked_at: None,
     };
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     api_key::Entity::insert(key.clone().into_active_model())
         .exec_without_returning(&txn)
         .await?;
@@ -108,20 +108,20 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    services.caches.api_keys.invalidate(&key.secret_hash).await;
+    deps.caches.api_keys.invalidate(&key.secret_hash).await;
     Ok(CreatedApiKey { key, secret })
 }
 
 /// Revokes a key of the calling merchant; it stops working at once. Revoking a revoked key
 /// changes nothing and returns it as it is.
 pub async fn revoke(
-    services: &Services,
+    deps: &Deps,
     caller: &MerchantPrincipal,
     actor: &Actor,
     id: Uuid,
 ) -> ServiceResult<api_key::Model> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let key = api_key::Entity::find_by_id(id)
         .filter(api_key::Column::MerchantId.eq(caller.merchant_id))
         .lock_exclusive()
@@ -154,11 +154,7 @@ pub async fn revoke(
     )
     .await?;
     txn.commit().await?;
-    services
-        .caches
-        .api_keys
-        .invalidate(&revoked.secret_hash)
-        .await;
+    deps.caches.api_keys.invalidate(&revoked.secret_hash).await;
     Ok(revoked)
 }
 

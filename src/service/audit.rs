@@ -13,7 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    ServiceResult, Services,
+    Deps, ServiceResult,
     pagination::{Cursor, Keyset, Page, PageRequest},
 };
 use crate::auth::MerchantPrincipal;
@@ -214,7 +214,7 @@ pub fn cursor(entry: &audit_log::Model) -> Cursor {
 
 /// One page of the audit log by time, in one statement.
 pub async fn list(
-    services: &Services,
+    deps: &Deps,
     filter: &AuditFilter,
     descending: bool,
     page: PageRequest,
@@ -224,10 +224,10 @@ pub async fn list(
         id: audit_log::Column::Id,
         descending,
     };
-    Ok(keyset.fetch(&services.db, filtered(filter), page).await?)
+    Ok(keyset.fetch(&deps.db, filtered(filter), page).await?)
 }
 
 /// How many entries match `filter`.
-pub async fn count(services: &Services, filter: &AuditFilter) -> ServiceResult<u64> {
-    Ok(filtered(filter).count(&services.db).await?)
+pub async fn count(deps: &Deps, filter: &AuditFilter) -> ServiceResult<u64> {
+    Ok(filtered(filter).count(&deps.db).await?)
 }

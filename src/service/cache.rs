@@ -1,23 +1,15 @@
-//! In-memory caches of read-mostly data (moka): API-key lookups, merchants and their plan
-//! settings, merchants' request-signing secrets. Every write that changes cached data
-//! invalidates it on this instance at once; a time to live bounds how long other
-//! instances may serve the old value. Each cache counts its hits and misses.
+//! The in-memory cache of read-mostly data (moka) that counts its hits and misses. Every
+//! write that changes cached data invalidates it on this instance at once; a time to live
+//! bounds how long other instances may serve the old value. Which caches an instance
+//! keeps is [`super::Caches`].
 
 use std::{
     collections::HashMap,
     future::Future,
     hash::Hash,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
-
-use entity::merchant;
-use uuid::Uuid;
-
-use super::{merchants::AuthenticatedKey, plans::OfferedPlan};
 
 /// How long a cached value may be served after another instance changed it.
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);
@@ -127,45 +119,6 @@ where
         }
     }
 }
-
-/// The caches of one instance.
-pub struct Caches {
-    /// API keys by the hash of their secret; `None` for an unknown, revoked or inactive one.
-    pub api_keys: Counted<String, Option<AuthenticatedKey>>,
-    /// Merchants by id.
-    pub merchants: Counted<Uuid, merchant::Model>,
-    /// The plans each merchant offers, by merchant id.
-    pub offered_plans: Counted<Uuid, Vec<OfferedPlan>>,
-    /// Merchants' request-signing secrets (decrypted), for callers with access tokens.
-    pub signing_secrets: Counted<Uuid, Option<String>>,
-}
-
-impl Default for Caches {
-    fn default() -> Self {
-        Self {
-            api_keys: Counted::new("api_keys", 100_000),
-            merchants: Counted::new("merchants", 100_000),
-            offered_plans: Counted::new("offered_plans", 100_000),
-            signing_secrets: Counted::new("signing_secrets", 100_000),
-        }
-    }
-}
-
-impl Caches {
-    /// Forgets what is cached about a merchant and its keys, after it changed.
-    pub async fn merchant_changed(&self, merchant_id: Uuid) {
-        self.merchants.invalidate(&merchant_id).await;
-        self.offered_plans.invalidate(&merchant_id).await;
-        self.signing_secrets.invalidate(&merchant_id).await;
-        self.api_keys.invalidate_where(move |_, key| {
-            key.as_ref()
-                .is_some_and(|key| key.principal.merchant_id == merchant_id)
-        });
-    }
-}
-
-/// A shared handle on the caches.
-pub type SharedCaches = Arc<Caches>;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     checkout_pii,
     idempotency::{self, Request},
@@ -112,13 +112,13 @@ fn token_context(checkout_id: Uuid) -> String {
 /// checkout and its items in one transaction. On any violation nothing is stored. With an
 /// idempotency key, a retry of the same request returns the same checkout and token.
 pub async fn create(
-    services: &Services,
+    deps: &Deps,
     merchant_id: Uuid,
     request: &CheckoutRequest,
     idempotency_key: Option<&str>,
 ) -> ServiceResult<CreatedCheckout> {
     let Some(key) = idempotency_key else {
-        return create_once(services, merchant_id, request, None).await;
+        return create_once(deps, merchant_id, request, None).await;
     };
     let idempotent = Request {
         principal: format!("merchant:{merchant_id}"),
@@ -129,8 +129,8 @@ pub async fn create(
     };
     let mut fresh = None;
     let slot = &mut fresh;
-    let creation: Creation = idempotency::run(services, &idempotent, |key_id| async move {
-        let created = create_once(services, merchant_id, request, Some(key_id)).await?;
+    let creation: Creation = idempotency::run(deps, &idempotent, |key_id| async move {
+        let created = create_once(deps, merchant_id, request, Some(key_id)).await?;
         let creation = Creation {
             checkout_id: created.checkout.id,
             sealed_token: String::new(),
@@ -143,58 +143,48 @@ pub async fn create(
         return Ok(created);
     }
     // A replay: the same checkout and token as the first time.
-    let token = services
+    let token = deps
         .vault
         .decrypt(&creation.sealed_token, &token_context(creation.checkout_id))
         .map_err(|err| ServiceError::internal(format!("stored checkout token: {err}")))?;
     Ok(CreatedCheckout {
-        url: services.checkout_url(&token),
-        checkout: get(&services.db, merchant_id, creation.checkout_id).await?,
+        url: deps.checkout_url(&token),
+        checkout: get(&deps.db, merchant_id, creation.checkout_id).await?,
         token,
     })
 }
 
 async fn create_once(
-    services: &Services,
+    deps: &Deps,
     merchant_id: Uuid,
     request: &CheckoutRequest,
     key_id: Option<Uuid>,
 ) -> ServiceResult<CreatedCheckout> {
-    let now = services.clock.now();
-    let merchant = merchants::by_ids(&services.db, &services.caches, &[merchant_id])
+    let now = deps.clock.now();
+    let merchant = merchants::by_ids(&deps.db, &deps.caches, &[merchant_id])
         .await?
         .remove(&merchant_id)
         .ok_or(ServiceError::NotFound)?;
-    let max_total = merchants::max_checkout_total(services, &merchant);
+    let max_total = merchants::max_checkout_total(deps, &merchant);
     let valid =
-        validate(request, now, services.checkout_ttl, max_total).map_err(ServiceError::Rejected)?;
+        validate(request, now, deps.checkout_ttl, max_total).map_err(ServiceError::Rejected)?;
     let token = random_secret("ct_");
-    let (checkout, items) = rows(services, merchant_id, &valid, &token, now);
+    let (checkout, items) = rows(deps, merchant_id, &valid, &token, now);
     let outcome = key_id.map(|key_id| {
         (
             key_id,
             Creation {
                 checkout_id: checkout.id,
-                sealed_token: services.vault.encrypt(&token, &token_context(checkout.id)),
+                sealed_token: deps.vault.encrypt(&token, &token_context(checkout.id)),
             },
         )
     });
 
     // A deadlock between concurrent creations (MySQL gap locks) is retried; the retry then
     // sees the winner's row and reports the duplicate reference.
-    retry_transient(|| {
-        store(
-            services,
-            merchant_id,
-            &checkout,
-            &items,
-            now,
-            outcome.as_ref(),
-        )
-    })
-    .await?;
+    retry_transient(|| store(deps, merchant_id, &checkout, &items, now, outcome.as_ref())).await?;
     Ok(CreatedCheckout {
-        url: services.checkout_url(&token),
+        url: deps.checkout_url(&token),
         checkout,
         token,
     })
@@ -202,14 +192,14 @@ async fn create_once(
 
 /// Stores a checkout and its items in one transaction.
 async fn store(
-    services: &Services,
+    deps: &Deps,
     merchant_id: Uuid,
     checkout: &checkout::Model,
     items: &[checkout_item::Model],
     now: DateTime<Utc>,
     outcome: Option<&(Uuid, Creation)>,
 ) -> ServiceResult<()> {
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     release_expired_reference(&txn, merchant_id, &checkout.merchant_reference, now).await?;
     if let Err(err) = checkout::Entity::insert(checkout.clone().into_active_model())
         .exec_without_returning(&txn)
@@ -239,13 +229,13 @@ async fn store(
     if let Some((key_id, creation)) = outcome {
         idempotency::finish(&txn, *key_id, &Ok::<_, Vec<Violation>>(creation)).await?;
     }
-    outbox::commit(services, txn).await?;
+    outbox::commit(deps, txn).await?;
     Ok(())
 }
 
 /// The rows that store a validated checkout.
 pub(crate) fn rows(
-    services: &Services,
+    deps: &Deps,
     merchant_id: Uuid,
     valid: &ValidCheckout,
     token: &str,
@@ -286,7 +276,7 @@ pub(crate) fn rows(
         completed_at: None,
     };
     checkout_pii::seal(
-        &services.vault,
+        &deps.vault,
         &mut checkout,
         &ShopperData {
             shopper: valid.shopper.clone(),
@@ -364,14 +354,10 @@ pub async fn by_token(db: &DatabaseConnection, token: &str) -> ServiceResult<che
 /// Stores `EXPIRED` on up to `limit` open checkouts whose expiry has passed, releases their
 /// merchant references, and announces each change. Returns the ids it expired. Several
 /// instances may run it at once: on MySQL each claims different rows (`SKIP LOCKED`).
-pub async fn expire_due(
-    services: &Services,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> ServiceResult<Vec<Uuid>> {
+pub async fn expire_due(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<Vec<Uuid>> {
     use checkout::Column;
     let open = CheckoutStatus::Open.as_str();
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let claimed = checkout::Entity::find()
         .filter(Column::Status.eq(open))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
@@ -402,7 +388,7 @@ pub async fn expire_due(
             .exec(&txn)
             .await?;
     }
-    outbox::commit(services, txn).await?;
+    outbox::commit(deps, txn).await?;
     Ok(ids)
 }
 
@@ -443,7 +429,7 @@ pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> ServiceResult<checkout:
 /// Cancels an open checkout of this merchant, audited as `actor`'s. A checkout that is no
 /// longer open, or has expired, is refused with a violation and left as it is.
 pub async fn cancel(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     id: Uuid,
@@ -462,8 +448,8 @@ pub async fn cancel(
             "must be at most 500 characters",
         ));
     }
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let current = checkout::Entity::find_by_id(id)
         .filter(checkout::Column::MerchantId.eq(merchant_id))
         .lock_exclusive()
@@ -555,7 +541,7 @@ pub async fn cancel(
         json!({ "reason": cancelled.cancellation_reason }),
     );
     outbox::record(&txn, event, now).await?;
-    outbox::commit(services, txn).await?;
+    outbox::commit(deps, txn).await?;
     Ok(cancelled)
 }
 
@@ -617,7 +603,7 @@ fn filtered(
 
 /// One page of a merchant's checkouts, in one statement per part of the filter.
 pub async fn list(
-    services: &Services,
+    deps: &Deps,
     merchant_id: Uuid,
     filter: &CheckoutFilter,
     sort: CheckoutSortKey,
@@ -629,21 +615,17 @@ pub async fn list(
         id: checkout::Column::Id,
         descending,
     };
-    let selects = filtered(merchant_id, filter, services.clock.now());
+    let selects = filtered(merchant_id, filter, deps.clock.now());
     Ok(keyset
-        .fetch_union(&services.db, selects, page, |row| sort.cursor(row))
+        .fetch_union(&deps.db, selects, page, |row| sort.cursor(row))
         .await?)
 }
 
 /// How many checkouts of a merchant match `filter`.
-pub async fn count(
-    services: &Services,
-    merchant_id: Uuid,
-    filter: &CheckoutFilter,
-) -> ServiceResult<u64> {
+pub async fn count(deps: &Deps, merchant_id: Uuid, filter: &CheckoutFilter) -> ServiceResult<u64> {
     let mut total = 0;
-    for select in filtered(merchant_id, filter, services.clock.now()) {
-        total += select.count(&services.db).await?;
+    for select in filtered(merchant_id, filter, deps.clock.now()) {
+        total += select.count(&deps.db).await?;
     }
     Ok(total)
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     parse_stored,
 };
@@ -196,16 +196,16 @@ pub fn normalize_email(email: &str) -> String {
 
 /// Opens an account. Refusals come back as violations and store nothing.
 pub async fn register(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     input: Registration,
 ) -> ServiceResult<ConsumerAccount> {
-    register_with_id(services, actor, Uuid::now_v7(), input).await
+    register_with_id(deps, actor, Uuid::now_v7(), input).await
 }
 
 /// [`register`] with a given id (the demo consumer has a stable one).
 pub async fn register_with_id(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     id: Uuid,
     input: Registration,
@@ -254,7 +254,7 @@ pub async fn register_with_id(
     let password_hash = password::hash(&input.password)
         .await
         .map_err(ServiceError::internal)?;
-    let now = ChronoUnixTimestampMillis(services.clock.now());
+    let now = ChronoUnixTimestampMillis(deps.clock.now());
     let account = ConsumerAccount {
         id,
         email,
@@ -267,8 +267,8 @@ pub async fn register_with_id(
         currency: Currency::Eur,
         active: true,
     };
-    let row = new_row(&services.vault, &account, password_hash);
-    let txn = begin_write(&services.db).await?;
+    let row = new_row(&deps.vault, &account, password_hash);
+    let txn = begin_write(&deps.db).await?;
     if let Err(err) = consumer::Entity::insert(row.into_active_model())
         .exec_without_returning(&txn)
         .await
@@ -299,23 +299,22 @@ pub async fn register_with_id(
 /// included, gives the same violation after the same amount of work, and attempts are
 /// throttled per account and per client address.
 pub async fn login(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     email: &str,
     password: &str,
 ) -> ServiceResult<LoginOutcome> {
     let email = normalize_email(email);
-    services
-        .login_throttle
+    deps.login_throttle
         .attempt(&email, actor.ip)
         .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
     let account = consumer::Entity::find()
-        .filter(consumer::Column::EmailLookup.eq(services.vault.lookup_hash(&email)))
-        .one(&services.db)
+        .filter(consumer::Column::EmailLookup.eq(deps.vault.lookup_hash(&email)))
+        .one(&deps.db)
         .await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
     let verified = password::verify(password, stored).await;
-    let now = services.clock.now();
+    let now = deps.clock.now();
     let account = match account {
         Some(account) if verified && account.status == ACTIVE => account,
         account => {
@@ -326,7 +325,7 @@ pub async fn login(
             };
             let target = account.as_ref().map(|a| ("consumer", a.id));
             audit::record(
-                &services.db,
+                &deps.db,
                 &who,
                 "consumer.login_failed",
                 target,
@@ -342,14 +341,14 @@ pub async fn login(
         }
     };
     if account.totp_confirmed_at.is_some() {
-        let mfa_token = session::issue_mfa(&services.keys, account.id, now)
+        let mfa_token = session::issue_mfa(&deps.keys, account.id, now)
             .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
         return Ok(LoginOutcome::MfaRequired {
             mfa_token,
             expires_in: session::MFA_TOKEN_LIFETIME.num_seconds(),
         });
     }
-    start_session(services, actor, &account, "consumer.login_succeeded")
+    start_session(deps, actor, &account, "consumer.login_succeeded")
         .await
         .map(LoginOutcome::Session)
 }
@@ -370,14 +369,14 @@ pub enum LoginOutcome {
 
 /// Starts a session for an authenticated account and audits it as `action`.
 pub(crate) async fn start_session(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     account: &consumer::Model,
     action: &str,
 ) -> ServiceResult<SessionTokens> {
-    let now = services.clock.now();
+    let now = deps.clock.now();
     let session_id = Uuid::now_v7();
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     consumer_session::Entity::insert(
         consumer_session::Model {
             id: session_id,
@@ -403,8 +402,8 @@ pub(crate) async fn start_session(
     )
     .await?;
     txn.commit().await?;
-    let opened = open(&services.vault, account)?;
-    tokens(services, opened, session_id, refresh, now)
+    let opened = open(&deps.vault, account)?;
+    tokens(deps, opened, session_id, refresh, now)
 }
 
 async fn new_refresh_token(
@@ -429,7 +428,7 @@ async fn new_refresh_token(
 }
 
 fn tokens(
-    services: &Services,
+    deps: &Deps,
     consumer: ConsumerAccount,
     session_id: Uuid,
     refresh_token: String,
@@ -439,12 +438,11 @@ fn tokens(
         consumer_id: consumer.id,
         session_id,
     };
-    let access_token =
-        session::issue(&services.keys, &principal, now, services.access_token_ttl)
-            .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
+    let access_token = session::issue(&deps.keys, &principal, now, deps.access_token_ttl)
+        .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
     Ok(SessionTokens {
         access_token,
-        expires_in: services.access_token_ttl.num_seconds(),
+        expires_in: deps.access_token_ttl.num_seconds(),
         refresh_token,
         consumer,
     })
@@ -457,13 +455,9 @@ fn invalid_refresh() -> ServiceError {
 /// Exchanges a refresh token for a new access token and a new refresh token. A token is
 /// good once: presenting a spent one means it was stolen or replayed, so the whole session
 /// is revoked and every token of it stops working.
-pub async fn refresh(
-    services: &Services,
-    actor: &Actor,
-    token: &str,
-) -> ServiceResult<SessionTokens> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+pub async fn refresh(deps: &Deps, actor: &Actor, token: &str) -> ServiceResult<SessionTokens> {
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let presented = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_secret(token)))
         .lock_exclusive()
@@ -507,8 +501,8 @@ pub async fn refresh(
     }
     let next = new_refresh_token(&txn, session.id, now).await?;
     txn.commit().await?;
-    let account = get(services, session.consumer_id).await?;
-    tokens(services, account, session.id, next, now)
+    let account = get(deps, session.consumer_id).await?;
+    tokens(deps, account, session.id, next, now)
 }
 
 async fn revoke_session(
@@ -533,12 +527,12 @@ async fn revoke_session(
 /// Ends the caller's session: its refresh tokens stop working at once (its access tokens
 /// when they expire, within minutes).
 pub async fn logout(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     principal: &ConsumerPrincipal,
 ) -> ServiceResult<()> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     revoke_session(&txn, principal.session_id, "logout", now).await?;
     audit::record(
         &txn,
@@ -554,10 +548,10 @@ pub async fn logout(
 }
 
 /// A consumer account, decrypted, or `NotFound`.
-pub async fn get(services: &Services, id: Uuid) -> ServiceResult<ConsumerAccount> {
+pub async fn get(deps: &Deps, id: Uuid) -> ServiceResult<ConsumerAccount> {
     let row = consumer::Entity::find_by_id(id)
-        .one(&services.db)
+        .one(&deps.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    open(&services.vault, &row)
+    open(&deps.vault, &row)
 }

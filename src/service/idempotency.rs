@@ -21,7 +21,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, Services};
+use super::{Deps, ServiceError, ServiceResult};
 use crate::domain::violation::{Violation, ViolationCode};
 
 /// How long a key is remembered.
@@ -68,7 +68,7 @@ fn refused(code: ViolationCode, message: &str) -> ServiceError {
 
 /// Claims a key for a request, or finds its earlier outcome.
 pub async fn claim<T: DeserializeOwned>(
-    services: &Services,
+    deps: &Deps,
     request: &Request<'_>,
 ) -> ServiceResult<Claim<T>> {
     let key = request.key;
@@ -78,7 +78,7 @@ pub async fn claim<T: DeserializeOwned>(
             "use 1 to 255 printable characters, e.g. a UUID",
         ));
     }
-    let now = services.clock.now();
+    let now = deps.clock.now();
     for _ in 0..2 {
         let id = Uuid::now_v7();
         let row = idempotency_key::Model {
@@ -93,7 +93,7 @@ pub async fn claim<T: DeserializeOwned>(
             expires_at: ChronoUnixTimestampMillis(now + KEY_LIFETIME),
         };
         match idempotency_key::Entity::insert(row.into_active_model())
-            .exec_without_returning(&services.db)
+            .exec_without_returning(&deps.db)
             .await
         {
             Ok(_) => return Ok(Claim::Fresh(id)),
@@ -103,19 +103,19 @@ pub async fn claim<T: DeserializeOwned>(
         let Some(existing) = idempotency_key::Entity::find()
             .filter(idempotency_key::Column::Principal.eq(&request.principal))
             .filter(idempotency_key::Column::Key.eq(key))
-            .one(&services.db)
+            .one(&deps.db)
             .await?
         else {
             continue; // released meanwhile: claim again
         };
         let expired = existing.expires_at.0 <= now && existing.status == DONE;
-        if expired || is_stale(&existing, now, services.reconcile_after) {
+        if expired || is_stale(&existing, now, deps.reconcile_after) {
             // Expired, or its request died before asking for money: take it over if nobody
             // else did first (or moved it on meanwhile).
             idempotency_key::Entity::delete_many()
                 .filter(idempotency_key::Column::Id.eq(existing.id))
                 .filter(idempotency_key::Column::Status.eq(existing.status.clone()))
-                .exec(&services.db)
+                .exec(&deps.db)
                 .await?;
             continue;
         }
@@ -241,9 +241,9 @@ pub async fn finish<T: Serialize>(
 }
 
 /// Forgets a claimed key whose request failed for reasons outside the caller's control.
-pub async fn release(services: &Services, id: Uuid) {
+pub async fn release(deps: &Deps, id: Uuid) {
     let deleted = idempotency_key::Entity::delete_by_id(id)
-        .exec(&services.db)
+        .exec(&deps.db)
         .await;
     if let Err(err) = deleted {
         tracing::warn!(error = %err, "cannot release an idempotency key; it expires on its own");
@@ -253,17 +253,13 @@ pub async fn release(services: &Services, id: Uuid) {
 /// Runs `operation` under an idempotency key. Refusals are stored as the key's outcome
 /// here; a success must be stored by the operation itself, in its transaction, with
 /// [`finish`] and the row id it is given.
-pub async fn run<T, F, Fut>(
-    services: &Services,
-    request: &Request<'_>,
-    operation: F,
-) -> ServiceResult<T>
+pub async fn run<T, F, Fut>(deps: &Deps, request: &Request<'_>, operation: F) -> ServiceResult<T>
 where
     T: Serialize + DeserializeOwned,
     F: FnOnce(Uuid) -> Fut,
     Fut: Future<Output = ServiceResult<T>>,
 {
-    let id = match claim::<T>(services, request).await? {
+    let id = match claim::<T>(deps, request).await? {
         Claim::Replay(outcome) => return outcome.map_err(ServiceError::Rejected),
         Claim::Fresh(id) => id,
     };
@@ -273,13 +269,13 @@ where
             if !violations.iter().any(|v| v.code.is_transient()) =>
         {
             let outcome: Result<T, Vec<Violation>> = Err(violations);
-            if finish(&services.db, id, &outcome).await.is_err() {
-                release(services, id).await;
+            if finish(&deps.db, id, &outcome).await.is_err() {
+                release(deps, id).await;
             }
             outcome.map_err(ServiceError::Rejected)
         }
         Err(other) => {
-            release(services, id).await;
+            release(deps, id).await;
             Err(other)
         }
     }

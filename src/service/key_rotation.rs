@@ -8,23 +8,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, Services, checkout_pii};
+use super::{Deps, ServiceError, ServiceResult, checkout_pii};
 use crate::encryption::column_context;
 
 /// Rows read per statement.
 const BATCH: u64 = 500;
 
 /// Re-encrypts every stale value of one column; returns how many it rewrote.
-async fn rotate_column<E>(
-    services: &Services,
-    id: E::Column,
-    column: E::Column,
-) -> ServiceResult<usize>
+async fn rotate_column<E>(deps: &Deps, id: E::Column, column: E::Column) -> ServiceResult<usize>
 where
     E: EntityTrait,
 {
     let table = E::default().table_name().to_owned();
-    let vault = &services.vault;
+    let vault = &deps.vault;
     let mut rewritten = 0;
     let mut after: Option<Uuid> = None;
     loop {
@@ -38,7 +34,7 @@ where
         if let Some(after) = after {
             select = select.filter(id.gt(after));
         }
-        let rows: Vec<(Uuid, String)> = select.into_tuple().all(&services.db).await?;
+        let rows: Vec<(Uuid, String)> = select.into_tuple().all(&deps.db).await?;
         let Some(&(last, _)) = rows.last() else {
             return Ok(rewritten);
         };
@@ -55,7 +51,7 @@ where
                 .col_expr(column, Expr::value(vault.encrypt(&plain, &context)))
                 .filter(id.eq(row_id))
                 .filter(column.eq(sealed))
-                .exec(&services.db)
+                .exec(&deps.db)
                 .await?;
             rewritten += usize::try_from(updated.rows_affected).unwrap_or(0);
         }
@@ -63,7 +59,7 @@ where
 }
 
 /// Re-encrypts every encrypted column; returns how many values it rewrote.
-pub async fn rotate_all(services: &Services) -> ServiceResult<usize> {
+pub async fn rotate_all(deps: &Deps) -> ServiceResult<usize> {
     use consumer::Column as Consumer;
     let mut rewritten = 0;
     for column in [
@@ -73,22 +69,22 @@ pub async fn rotate_all(services: &Services) -> ServiceResult<usize> {
         Consumer::Phone,
         Consumer::TotpSecret,
     ] {
-        rewritten += rotate_column::<consumer::Entity>(services, Consumer::Id, column).await?;
+        rewritten += rotate_column::<consumer::Entity>(deps, Consumer::Id, column).await?;
     }
     rewritten += rotate_column::<merchant::Entity>(
-        services,
+        deps,
         merchant::Column::Id,
         merchant::Column::RequestSigningSecret,
     )
     .await?;
     rewritten += rotate_column::<payment_method::Entity>(
-        services,
+        deps,
         payment_method::Column::Id,
         payment_method::Column::GatewayToken,
     )
     .await?;
     rewritten += rotate_column::<staff_member::Entity>(
-        services,
+        deps,
         staff_member::Column::Id,
         staff_member::Column::TotpSecret,
     )
@@ -97,16 +93,12 @@ pub async fn rotate_all(services: &Services) -> ServiceResult<usize> {
         webhook_endpoint::Column::Secret,
         webhook_endpoint::Column::PreviousSecret,
     ] {
-        rewritten += rotate_column::<webhook_endpoint::Entity>(
-            services,
-            webhook_endpoint::Column::Id,
-            column,
-        )
-        .await?;
+        rewritten +=
+            rotate_column::<webhook_endpoint::Entity>(deps, webhook_endpoint::Column::Id, column)
+                .await?;
     }
     for column in checkout_pii::ENCRYPTED_COLUMNS {
-        rewritten +=
-            rotate_column::<checkout::Entity>(services, checkout::Column::Id, column).await?;
+        rewritten += rotate_column::<checkout::Entity>(deps, checkout::Column::Id, column).await?;
     }
     Ok(rewritten)
 }

@@ -10,9 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Caches, Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
-    cache::Caches,
     parse_stored,
 };
 use crate::{
@@ -40,24 +39,24 @@ pub struct OnboardedMerchant {
 /// Creates a merchant with a first API key and every active plan enabled, in one transaction.
 /// `id` and `key` are given only by the demo seed, which needs stable values.
 pub async fn create(
-    services: &Services,
+    deps: &Deps,
     name: &str,
     id: Option<Uuid>,
     key: NewApiKey,
 ) -> ServiceResult<OnboardedMerchant> {
-    create_with_maximum(services, name, id, key, None).await
+    create_with_maximum(deps, name, id, key, None).await
 }
 
 /// [`create`], with the merchant's own maximum checkout total (see
 /// [`set_max_checkout_total`]) when `max_checkout_total` is given.
 pub async fn create_with_maximum(
-    services: &Services,
+    deps: &Deps,
     name: &str,
     id: Option<Uuid>,
     key: NewApiKey,
     max_checkout_total: Option<MaxTotal>,
 ) -> ServiceResult<OnboardedMerchant> {
-    check_maximum(services, max_checkout_total)?;
+    check_maximum(deps, max_checkout_total)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
     {
@@ -65,8 +64,8 @@ pub async fn create_with_maximum(
             "a merchant name must be 1 to {MAX_NAME_LEN} printable characters"
         )));
     }
-    let now = ChronoUnixTimestampMillis(services.clock.now());
-    let txn = begin_write(&services.db).await?;
+    let now = ChronoUnixTimestampMillis(deps.clock.now());
+    let txn = begin_write(&deps.db).await?;
     let merchant = merchant::ActiveModel {
         id: Set(id.unwrap_or_else(Uuid::now_v7)),
         name: Set(name.to_owned()),
@@ -141,18 +140,15 @@ pub struct AuthenticatedKey {
 
 /// Resolves an API key secret to its merchant in one statement (the key joined with its
 /// merchant); `None` for an unknown or revoked key, or a merchant that is not active.
-pub async fn authenticate(
-    services: &Services,
-    secret: &str,
-) -> ServiceResult<Option<AuthenticatedKey>> {
+pub async fn authenticate(deps: &Deps, secret: &str) -> ServiceResult<Option<AuthenticatedKey>> {
     let hash = hash_secret(secret);
-    if let Some(known) = services.caches.api_keys.get(&hash).await {
+    if let Some(known) = deps.caches.api_keys.get(&hash).await {
         return Ok(known);
     }
     let found = api_key::Entity::find()
         .filter(api_key::Column::SecretHash.eq(hash.as_str()))
         .find_also_related(merchant::Entity)
-        .one(&services.db)
+        .one(&deps.db)
         .await?;
     let key = match found {
         Some((key, Some(merchant))) if key.revoked_at.is_none() && merchant.status == ACTIVE => {
@@ -162,12 +158,12 @@ pub async fn authenticate(
                     api_key_id: key.id,
                     scopes: parse_stored(&key.scopes, "API key scopes")?,
                 },
-                signing_secret: open_signing_secret(services, &merchant)?,
+                signing_secret: open_signing_secret(deps, &merchant)?,
             })
         }
         _ => None,
     };
-    services.caches.api_keys.insert(hash, key.clone()).await;
+    deps.caches.api_keys.insert(hash, key.clone()).await;
     Ok(key)
 }
 
@@ -175,34 +171,23 @@ fn signing_context(merchant_id: Uuid) -> String {
     column_context("merchants", "request_signing_secret", merchant_id)
 }
 
-fn open_signing_secret(
-    services: &Services,
-    merchant: &merchant::Model,
-) -> ServiceResult<Option<String>> {
+fn open_signing_secret(deps: &Deps, merchant: &merchant::Model) -> ServiceResult<Option<String>> {
     merchant
         .request_signing_secret
         .as_ref()
-        .map(|sealed| {
-            services
-                .vault
-                .decrypt(sealed, &signing_context(merchant.id))
-        })
+        .map(|sealed| deps.vault.decrypt(sealed, &signing_context(merchant.id)))
         .transpose()
         .map_err(|err| ServiceError::internal(format!("signing secret: {err}")))
 }
 
 /// The request-signing secret of a merchant, for callers authenticated by access token.
-pub async fn signing_secret(
-    services: &Services,
-    merchant_id: Uuid,
-) -> ServiceResult<Option<String>> {
-    if let Some(known) = services.caches.signing_secrets.get(&merchant_id).await {
+pub async fn signing_secret(deps: &Deps, merchant_id: Uuid) -> ServiceResult<Option<String>> {
+    if let Some(known) = deps.caches.signing_secrets.get(&merchant_id).await {
         return Ok(known);
     }
-    let merchant = get(&services.db, merchant_id).await?;
-    let secret = open_signing_secret(services, &merchant)?;
-    services
-        .caches
+    let merchant = get(&deps.db, merchant_id).await?;
+    let secret = open_signing_secret(deps, &merchant)?;
+    deps.caches
         .signing_secrets
         .insert(merchant_id, secret.clone())
         .await;
@@ -212,40 +197,38 @@ pub async fn signing_secret(
 /// Requires signed requests from now on, with a new secret (returned once; a previous one
 /// stops working).
 pub async fn enable_request_signing(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
 ) -> ServiceResult<String> {
     let secret = crate::auth::secret::random_secret("rss_");
-    let sealed = services
-        .vault
-        .encrypt(&secret, &signing_context(merchant_id));
+    let sealed = deps.vault.encrypt(&secret, &signing_context(merchant_id));
     let action = "merchant.request_signing_enabled";
-    set_signing_secret(services, actor, merchant_id, Some(sealed), action).await?;
+    set_signing_secret(deps, actor, merchant_id, Some(sealed), action).await?;
     Ok(secret)
 }
 
 /// Stops requiring signed requests.
 pub async fn disable_request_signing(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
 ) -> ServiceResult<()> {
     let action = "merchant.request_signing_disabled";
-    set_signing_secret(services, actor, merchant_id, None, action).await
+    set_signing_secret(deps, actor, merchant_id, None, action).await
 }
 
 /// Stores (or clears) the sealed signing secret and audits it as `action`, in one
 /// transaction.
 async fn set_signing_secret(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     sealed: Option<String>,
     action: &str,
 ) -> ServiceResult<()> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     merchant::Entity::update_many()
         .col_expr(merchant::Column::RequestSigningSecret, Expr::value(sealed))
         .col_expr(
@@ -258,14 +241,14 @@ async fn set_signing_secret(
     let target = Some(("merchant", merchant_id));
     audit::record(&txn, actor, action, target, serde_json::json!(null), now).await?;
     txn.commit().await?;
-    services.caches.merchant_changed(merchant_id).await;
+    deps.caches.merchant_changed(merchant_id).await;
     Ok(())
 }
 
 /// A merchant's own maximum must be a positive whole number of major units, and can only
 /// lower the platform's.
-fn check_maximum(services: &Services, maximum: Option<MaxTotal>) -> ServiceResult<()> {
-    let platform = services.max_checkout_total;
+fn check_maximum(deps: &Deps, maximum: Option<MaxTotal>) -> ServiceResult<()> {
+    let platform = deps.max_checkout_total;
     match maximum {
         Some(maximum) if maximum.hundredths() < 100 || maximum > platform => {
             Err(ServiceError::BadInput(format!(
@@ -281,15 +264,15 @@ fn check_maximum(services: &Services, maximum: Option<MaxTotal>) -> ServiceResul
 /// platform's maximum, so a value above that is refused. Audited; this instance's caches
 /// forget the merchant at once, other instances within [`super::cache::TIME_TO_LIVE`].
 pub async fn set_max_checkout_total(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     maximum: Option<MaxTotal>,
 ) -> ServiceResult<merchant::Model> {
-    check_maximum(services, maximum)?;
-    let now = services.clock.now();
+    check_maximum(deps, maximum)?;
+    let now = deps.clock.now();
     let stored = maximum.map(MaxTotal::hundredths);
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let changed = merchant::Entity::update_many()
         .col_expr(merchant::Column::MaxCheckoutTotalMinor, Expr::value(stored))
         .col_expr(
@@ -311,14 +294,14 @@ pub async fn set_max_checkout_total(
         .await?
         .ok_or(ServiceError::NotFound)?;
     txn.commit().await?;
-    services.caches.merchant_changed(merchant_id).await;
+    deps.caches.merchant_changed(merchant_id).await;
     Ok(merchant)
 }
 
 /// The largest total a checkout of this merchant may have: the platform's maximum,
 /// lowered by the merchant's own.
-pub fn max_checkout_total(services: &Services, merchant: &merchant::Model) -> MaxTotal {
-    services.max_checkout_total.lowered_by(
+pub fn max_checkout_total(deps: &Deps, merchant: &merchant::Model) -> MaxTotal {
+    deps.max_checkout_total.lowered_by(
         merchant
             .max_checkout_total_minor
             .map(MaxTotal::from_hundredths),

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     consumers::{SessionTokens, open, start_session},
 };
@@ -45,12 +45,8 @@ async fn account(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<consume
 }
 
 /// Starts (or restarts) enrolment with a new secret, stored encrypted and unconfirmed.
-pub async fn enroll(
-    services: &Services,
-    actor: &Actor,
-    consumer_id: Uuid,
-) -> ServiceResult<Enrollment> {
-    let row = account(&services.db, consumer_id).await?;
+pub async fn enroll(deps: &Deps, actor: &Actor, consumer_id: Uuid) -> ServiceResult<Enrollment> {
+    let row = account(&deps.db, consumer_id).await?;
     if row.totp_confirmed_at.is_some() {
         return Err(ServiceError::refused(
             "consumer",
@@ -58,20 +54,16 @@ pub async fn enroll(
             "disable MFA before enrolling again",
         ));
     }
-    let email = open(&services.vault, &row)?.email;
+    let email = open(&deps.vault, &row)?.email;
     let secret = totp::new_secret();
     let provisioning_uri = totp::provisioning_uri(&secret, &email)
         .ok_or_else(|| ServiceError::internal("cannot build a TOTP URI"))?;
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     consumer::Entity::update_many()
         .col_expr(
             consumer::Column::TotpSecret,
-            Expr::value(
-                services
-                    .vault
-                    .encrypt(&secret, &secret_context(consumer_id)),
-            ),
+            Expr::value(deps.vault.encrypt(&secret, &secret_context(consumer_id))),
         )
         .col_expr(
             consumer::Column::TotpLastStep,
@@ -100,7 +92,7 @@ pub async fn enroll(
 /// Accepts a TOTP code of `row` at `now` once: the step must be later than the last one
 /// accepted, and the guarded update wins only once under concurrency.
 async fn accept_totp(
-    services: &Services,
+    deps: &Deps,
     txn: &impl ConnectionTrait,
     row: &consumer::Model,
     code: &str,
@@ -109,7 +101,7 @@ async fn accept_totp(
     let Some(sealed) = &row.totp_secret else {
         return Ok(false);
     };
-    let Some(step) = totp_step(services, sealed, &secret_context(row.id), code, now)? else {
+    let Some(step) = totp_step(deps, sealed, &secret_context(row.id), code, now)? else {
         return Ok(false);
     };
     let accepted = consumer::Entity::update_many()
@@ -128,13 +120,13 @@ async fn accept_totp(
 /// The time step `code` is valid for under the sealed secret, if it is. Callers then
 /// accept the step only if it is later than the last one they accepted.
 pub(crate) fn totp_step(
-    services: &Services,
+    deps: &Deps,
     sealed: &str,
     context: &str,
     code: &str,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<i64>> {
-    let secret = services
+    let secret = deps
         .vault
         .decrypt(sealed, context)
         .map_err(|err| ServiceError::internal(format!("TOTP secret: {err}")))?;
@@ -164,13 +156,13 @@ async fn accept_recovery_code(
 /// Confirms enrolment with a first code; MFA is on from then. Returns the recovery codes,
 /// shown this once and stored hashed.
 pub async fn confirm(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     code: &str,
 ) -> ServiceResult<Vec<String>> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let row = account(&txn, consumer_id).await?;
     if row.totp_confirmed_at.is_some() {
         return Err(ServiceError::refused(
@@ -186,7 +178,7 @@ pub async fn confirm(
             "start with enrollTotp",
         ));
     }
-    if !accept_totp(services, &txn, &row, code, now).await? {
+    if !accept_totp(deps, &txn, &row, code, now).await? {
         return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
@@ -234,13 +226,13 @@ pub async fn confirm(
 
 /// Turns MFA off, given a valid TOTP or recovery code.
 pub async fn disable(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     code: &str,
 ) -> ServiceResult<()> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let row = account(&txn, consumer_id).await?;
     if row.totp_confirmed_at.is_none() {
         return Err(ServiceError::refused(
@@ -249,7 +241,7 @@ pub async fn disable(
             "MFA is not on",
         ));
     }
-    let valid = accept_totp(services, &txn, &row, code, now).await?
+    let valid = accept_totp(deps, &txn, &row, code, now).await?
         || accept_recovery_code(&txn, &row, code, now).await?;
     if !valid {
         return Err(ServiceError::refused(
@@ -290,22 +282,21 @@ pub async fn disable(
 /// The second login step: a valid MFA token and a TOTP or recovery code start the session.
 /// Attempts are throttled like logins.
 pub async fn verify_login(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     mfa_token: &str,
     code: &str,
 ) -> ServiceResult<SessionTokens> {
-    let now = services.clock.now();
-    let consumer_id = session::verify_mfa(&services.keys, mfa_token, now).map_err(|_| {
+    let now = deps.clock.now();
+    let consumer_id = session::verify_mfa(&deps.keys, mfa_token, now).map_err(|_| {
         ServiceError::Unauthenticated("the MFA token is not valid; log in again".into())
     })?;
-    services
-        .login_throttle
+    deps.login_throttle
         .attempt(&format!("mfa:{consumer_id}"), actor.ip)
         .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let row = account(&txn, consumer_id).await?;
-    let by_totp = accept_totp(services, &txn, &row, code, now).await?;
+    let by_totp = accept_totp(deps, &txn, &row, code, now).await?;
     let valid = by_totp || accept_recovery_code(&txn, &row, code, now).await?;
     let who = Actor::consumer(consumer_id, actor.ip);
     if !valid || row.totp_confirmed_at.is_none() {
@@ -337,16 +328,16 @@ pub async fn verify_login(
         .await?;
     }
     txn.commit().await?;
-    start_session(services, &who, &row, "consumer.login_succeeded").await
+    start_session(deps, &who, &row, "consumer.login_succeeded").await
 }
 
 /// Whether MFA is on for a consumer.
-pub async fn enabled(services: &Services, consumer_id: Uuid) -> ServiceResult<bool> {
+pub async fn enabled(deps: &Deps, consumer_id: Uuid) -> ServiceResult<bool> {
     let confirmed: Option<Option<i64>> = consumer::Entity::find_by_id(consumer_id)
         .select_only()
         .column(consumer::Column::TotpConfirmedAt)
         .into_tuple()
-        .one(&services.db)
+        .one(&deps.db)
         .await?;
     Ok(confirmed.flatten().is_some())
 }

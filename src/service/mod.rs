@@ -23,7 +23,9 @@ pub mod webhooks;
 use std::{future::Future, sync::Arc};
 
 use chrono::Duration;
+use entity::merchant;
 use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
 
 use crate::{
     auth::{
@@ -40,9 +42,10 @@ use crate::{
     payments::PaymentGateway,
 };
 
-/// What every use case needs: the database, the clock and the business settings.
+/// What every use case depends on: the database, the clock, the business settings and the
+/// shared machinery (gateway, event bus, caches, limiters), built once at start.
 #[derive(Clone)]
-pub struct Services {
+pub struct Deps {
     /// Connection pool.
     pub db: DatabaseConnection,
     /// Source of "now".
@@ -87,15 +90,54 @@ pub struct Services {
     /// Sends webhook requests.
     pub webhook_sender: Arc<crate::events::WebhookSender>,
     /// Read-mostly data kept in memory.
-    pub caches: cache::SharedCaches,
+    pub caches: SharedCaches,
 }
 
-impl Services {
+impl Deps {
     /// The checkout app's URL for a checkout token.
     pub fn checkout_url(&self, token: &str) -> String {
         format!("{}/{token}", self.checkout_app_url.trim_end_matches('/'))
     }
 }
+
+/// The caches of one instance.
+pub struct Caches {
+    /// API keys by the hash of their secret; `None` for an unknown, revoked or inactive one.
+    pub api_keys: cache::Counted<String, Option<merchants::AuthenticatedKey>>,
+    /// Merchants by id.
+    pub merchants: cache::Counted<Uuid, merchant::Model>,
+    /// The plans each merchant offers, by merchant id.
+    pub offered_plans: cache::Counted<Uuid, Vec<plans::OfferedPlan>>,
+    /// Merchants' request-signing secrets (decrypted), for callers with access tokens.
+    pub signing_secrets: cache::Counted<Uuid, Option<String>>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            api_keys: cache::Counted::new("api_keys", 100_000),
+            merchants: cache::Counted::new("merchants", 100_000),
+            offered_plans: cache::Counted::new("offered_plans", 100_000),
+            signing_secrets: cache::Counted::new("signing_secrets", 100_000),
+        }
+    }
+}
+
+impl Caches {
+    /// Forgets what is cached about a merchant and its keys, after it changed.
+    pub async fn merchant_changed(&self, merchant_id: Uuid) {
+        self.merchants.invalidate(&merchant_id).await;
+        self.offered_plans.invalidate(&merchant_id).await;
+        self.signing_secrets.invalidate(&merchant_id).await;
+        self.api_keys.invalidate_where(move |_, key| {
+            key.as_ref()
+                .is_some_and(|key| key.principal.merchant_id == merchant_id)
+        });
+    }
+}
+
+/// A shared handle on the caches.
+pub type SharedCaches = Arc<Caches>;
 
 /// Why a use case did not complete.
 ///

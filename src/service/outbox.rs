@@ -12,7 +12,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::Services;
+use super::Deps;
 use crate::{
     domain::{Currency, Money, order::OrderStatus},
     events::EventType,
@@ -145,9 +145,9 @@ pub async fn record(
 
 /// Commits a transaction that recorded events and tells the relay, so they go out now
 /// rather than at its next round.
-pub async fn commit(services: &Services, txn: DatabaseTransaction) -> Result<(), DbErr> {
+pub async fn commit(deps: &Deps, txn: DatabaseTransaction) -> Result<(), DbErr> {
     txn.commit().await?;
-    services.events.outbox_written();
+    deps.events.outbox_written();
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     retry_transient,
 };
@@ -32,9 +32,8 @@ fn token_context(id: Uuid) -> String {
 }
 
 /// The gateway token of a stored card, decrypted, to charge it.
-pub fn token(services: &Services, method: &payment_method::Model) -> ServiceResult<String> {
-    services
-        .vault
+pub fn token(deps: &Deps, method: &payment_method::Model) -> ServiceResult<String> {
+    deps.vault
         .decrypt(&method.gateway_token, &token_context(method.id))
         .map_err(|err| ServiceError::internal(format!("payment method {}: {err}", method.id)))
 }
@@ -70,9 +69,8 @@ pub async fn get(
 /// The keyed hash that finds a consumer's card by the gateway's fingerprint of it, without
 /// storing the fingerprint: the lookup hash of the vault, kept apart from other lookups by
 /// its prefix.
-pub fn fingerprint_hash(services: &Services, fingerprint: &str) -> String {
-    services
-        .vault
+pub fn fingerprint_hash(deps: &Deps, fingerprint: &str) -> String {
+    deps.vault
         .lookup_hash(&format!("payment_methods.fingerprint:{fingerprint}"))
 }
 
@@ -109,13 +107,13 @@ struct Card {
 /// differ. Every gateway call happens before the transaction; the transaction locks the
 /// consumer, so parallel adds of one card make one payment method.
 pub async fn add(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     gateway_token: &str,
 ) -> ServiceResult<payment_method::Model> {
     let gateway_token = gateway_token.trim();
-    let details = services
+    let details = deps
         .gateway
         .card(gateway_token)
         .await
@@ -127,7 +125,7 @@ pub async fn add(
             ),
             other => ServiceError::internal(format!("gateway: {other}")),
         })?;
-    let now = services.clock.now();
+    let now = deps.clock.now();
     if card::check_expiry(details.exp_month, details.exp_year, now.date_naive()).is_err() {
         return Err(ServiceError::refused(
             "token",
@@ -135,18 +133,18 @@ pub async fn add(
             "the card has expired",
         ));
     }
-    let fingerprint_hash = fingerprint_hash(services, &details.fingerprint);
+    let fingerprint_hash = fingerprint_hash(deps, &details.fingerprint);
     // A card the consumer has under this very token needs no saving; any other is saved
     // (again) at the gateway, outside any transaction.
-    let known = with_fingerprint(&services.db, consumer_id, &fingerprint_hash, false).await?;
+    let known = with_fingerprint(&deps.db, consumer_id, &fingerprint_hash, false).await?;
     let stored_token = known
         .as_ref()
-        .map(|method| token(services, method))
+        .map(|method| token(deps, method))
         .transpose()?;
     let id = Uuid::now_v7();
     let saved_token = match stored_token {
         Some(stored) if stored == gateway_token => stored,
-        _ => services
+        _ => deps
             .gateway
             .save_card(gateway_token, &format!("payment-method:{id}"))
             .await
@@ -157,21 +155,21 @@ pub async fn add(
         fingerprint_hash,
         saved_token,
     };
-    retry_transient(|| store(services, actor, consumer_id, id, &card)).await
+    retry_transient(|| store(deps, actor, consumer_id, id, &card)).await
 }
 
 /// Stores a new card, or refreshes the consumer's card with the same fingerprint, in one
 /// transaction under the consumer's row lock.
 async fn store(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     id: Uuid,
     card: &Card,
 ) -> ServiceResult<payment_method::Model> {
-    let now = services.clock.now();
+    let now = deps.clock.now();
     let details = &card.details;
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     consumer::Entity::find_by_id(consumer_id)
         .lock_exclusive()
         .one(&txn)
@@ -181,7 +179,7 @@ async fn store(
         with_fingerprint(&txn, consumer_id, &card.fingerprint_hash, true).await?
     {
         let saved = &card.saved_token;
-        let new_token = (*saved != token(services, &existing)?).then_some(saved);
+        let new_token = (*saved != token(deps, &existing)?).then_some(saved);
         let new_expiry =
             (details.exp_month, details.exp_year) != (existing.exp_month, existing.exp_year);
         if new_token.is_none() && !new_expiry {
@@ -191,7 +189,7 @@ async fn store(
         let refreshed = payment_method::Model {
             gateway_token: new_token.map_or_else(
                 || existing.gateway_token.clone(),
-                |saved| services.vault.encrypt(saved, &token_context(existing.id)),
+                |saved| deps.vault.encrypt(saved, &token_context(existing.id)),
             ),
             exp_month: details.exp_month,
             exp_year: details.exp_year,
@@ -234,7 +232,7 @@ async fn store(
     let row = payment_method::Model {
         id,
         consumer_id,
-        gateway_token: services.vault.encrypt(saved, &token_context(id)),
+        gateway_token: deps.vault.encrypt(saved, &token_context(id)),
         brand: details.brand.as_str().to_owned(),
         last4: details.last4.clone(),
         exp_month: details.exp_month,
@@ -262,11 +260,11 @@ async fn store(
 
 /// Makes a card the consumer's default.
 pub async fn set_default(
-    services: &Services,
+    deps: &Deps,
     consumer_id: Uuid,
     id: Uuid,
 ) -> ServiceResult<payment_method::Model> {
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let chosen = get(&txn, consumer_id, id).await?;
     mark_default(&txn, consumer_id, id).await?;
     txn.commit().await?;
@@ -294,14 +292,9 @@ async fn mark_default(
 
 /// Removes a card. Refused while it is the consumer's last card and an open order still
 /// has instalments to collect; otherwise open orders move to the (new) default card.
-pub async fn remove(
-    services: &Services,
-    actor: &Actor,
-    consumer_id: Uuid,
-    id: Uuid,
-) -> ServiceResult<()> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+pub async fn remove(deps: &Deps, actor: &Actor, consumer_id: Uuid, id: Uuid) -> ServiceResult<()> {
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let removed = payment_method::Entity::find_by_id(id)
         .filter(payment_method::Column::ConsumerId.eq(consumer_id))
         .filter(payment_method::Column::DeletedAt.is_null())

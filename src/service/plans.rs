@@ -7,7 +7,7 @@ use entity::{merchant_plan_setting, plan};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{ServiceResult, cache::Caches, parse_stored};
+use super::{Caches, ServiceResult, parse_stored};
 use crate::domain::{
     AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule,
 };

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     consumers::normalize_email,
     mfa::totp_step,
@@ -82,13 +82,13 @@ fn secret_context(id: Uuid) -> String {
 
 /// How long a staff access token lives: the consumer access-token lifetime, capped at
 /// 15 minutes, since staff read every merchant's data.
-fn token_lifetime(services: &Services) -> Duration {
-    services.access_token_ttl.min(Duration::minutes(15))
+fn token_lifetime(deps: &Deps) -> Duration {
+    deps.access_token_ttl.min(Duration::minutes(15))
 }
 
 /// Creates a member of staff with a generated password and TOTP secret.
 pub async fn create(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     email: &str,
     role: StaffRole,
@@ -109,8 +109,8 @@ pub async fn create(
     let password_hash = password::hash(&password)
         .await
         .map_err(ServiceError::internal)?;
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let taken = staff_member::Entity::find()
         .filter(staff_member::Column::Email.eq(&email))
         .one(&txn)
@@ -128,7 +128,7 @@ pub async fn create(
         email: email.clone(),
         role: role.as_str().to_owned(),
         password_hash,
-        totp_secret: services.vault.encrypt(&totp_secret, &secret_context(id)),
+        totp_secret: deps.vault.encrypt(&totp_secret, &secret_context(id)),
         totp_last_step: None,
         created_at: ChronoUnixTimestampMillis(now),
         disabled_at: None,
@@ -158,33 +158,26 @@ pub async fn create(
 /// failure gives the same violation; attempts are throttled per account and address, and
 /// a code is accepted once.
 pub async fn login(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     email: &str,
     password: &str,
     code: &str,
 ) -> ServiceResult<StaffSession> {
     let email = normalize_email(email);
-    services
-        .login_throttle
+    deps.login_throttle
         .attempt(&format!("staff:{email}"), actor.ip)
         .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
     let row = staff_member::Entity::find()
         .filter(staff_member::Column::Email.eq(&email))
-        .one(&services.db)
+        .one(&deps.db)
         .await?;
     let verified = password::verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await;
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let accepted = match &row {
         Some(row) if verified && row.disabled_at.is_none() => {
-            match totp_step(
-                services,
-                &row.totp_secret,
-                &secret_context(row.id),
-                code,
-                now,
-            )? {
+            match totp_step(deps, &row.totp_secret, &secret_context(row.id), code, now)? {
                 Some(step) => {
                     staff_member::Entity::update_many()
                         .col_expr(staff_member::Column::TotpLastStep, Expr::value(step))
@@ -230,9 +223,9 @@ pub async fn login(
     .await?;
     txn.commit().await?;
     let member = StaffMember::try_from(row)?;
-    let ttl = token_lifetime(services);
+    let ttl = token_lifetime(deps);
     let access_token = staff::issue(
-        &services.keys,
+        &deps.keys,
         StaffPrincipal {
             staff_id: member.id,
             role: member.role,
@@ -249,9 +242,9 @@ pub async fn login(
 }
 
 /// A member of staff by id.
-pub async fn get(services: &Services, id: Uuid) -> ServiceResult<StaffMember> {
+pub async fn get(deps: &Deps, id: Uuid) -> ServiceResult<StaffMember> {
     staff_member::Entity::find_by_id(id)
-        .one(&services.db)
+        .one(&deps.db)
         .await?
         .ok_or(ServiceError::NotFound)?
         .try_into()

@@ -16,7 +16,7 @@ use url::Host;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     audit::{self, Actor},
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
@@ -57,37 +57,30 @@ fn secret_context(endpoint_id: Uuid, column: &str) -> String {
     column_context("webhook_endpoints", column, endpoint_id)
 }
 
-fn seal(services: &Services, endpoint_id: Uuid, column: &str, secret: &str) -> String {
-    services
-        .vault
+fn seal(deps: &Deps, endpoint_id: Uuid, column: &str, secret: &str) -> String {
+    deps.vault
         .encrypt(secret, &secret_context(endpoint_id, column))
 }
 
-fn open(
-    services: &Services,
-    endpoint_id: Uuid,
-    column: &str,
-    sealed: &str,
-) -> ServiceResult<String> {
-    services
-        .vault
+fn open(deps: &Deps, endpoint_id: Uuid, column: &str, sealed: &str) -> ServiceResult<String> {
+    deps.vault
         .decrypt(sealed, &secret_context(endpoint_id, column))
         .map_err(|err| ServiceError::internal(format!("webhook secret of {endpoint_id}: {err}")))
 }
 
 /// The secrets that sign at `now`: the current one, and the previous one until it expires.
 pub fn signing_secrets(
-    services: &Services,
+    deps: &Deps,
     endpoint: &webhook_endpoint::Model,
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<String>> {
-    let mut secrets = vec![open(services, endpoint.id, "secret", &endpoint.secret)?];
+    let mut secrets = vec![open(deps, endpoint.id, "secret", &endpoint.secret)?];
     if let (Some(previous), Some(until)) = (
         &endpoint.previous_secret,
         endpoint.previous_secret_expires_at,
     ) && until.0 > now
     {
-        secrets.push(open(services, endpoint.id, "previous_secret", previous)?);
+        secrets.push(open(deps, endpoint.id, "previous_secret", previous)?);
     }
     Ok(secrets)
 }
@@ -152,21 +145,21 @@ async fn checked_url(url: &str, policy: UrlPolicy) -> ServiceResult<String> {
 /// Sets the merchant's endpoint: creates it with a new signing secret (returned, once), or
 /// changes its URL and events, enabling it again if it was disabled (the secret stays).
 pub async fn set_endpoint(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     input: &EndpointInput,
 ) -> ServiceResult<(webhook_endpoint::Model, Option<String>)> {
-    let url = checked_url(&input.url, services.webhooks.policy).await?;
+    let url = checked_url(&input.url, deps.webhooks.policy).await?;
     let mut names: Vec<&str> = input.event_types.iter().map(|t| t.as_str()).collect();
     names.sort_unstable();
     names.dedup();
     let event_types = serde_json::to_string(&names)
         .map_err(|err| ServiceError::internal(format!("event types: {err}")))?;
     retry_transient(|| async {
-        let now = services.clock.now();
+        let now = deps.clock.now();
         let at = ChronoUnixTimestampMillis(now);
-        let txn = begin_write(&services.db).await?;
+        let txn = begin_write(&deps.db).await?;
         let existing = locked_endpoint(&txn, merchant_id).await?;
         let (endpoint, secret) = match existing {
             Some(existing) => {
@@ -195,7 +188,7 @@ pub async fn set_endpoint(
                     merchant_id,
                     url: url.clone(),
                     event_types: event_types.clone(),
-                    secret: seal(services, id, "secret", &secret),
+                    secret: seal(deps, id, "secret", &secret),
                     previous_secret: None,
                     previous_secret_expires_at: None,
                     status: EndpointStatus::Enabled.as_str().to_owned(),
@@ -234,7 +227,7 @@ async fn locked_endpoint(
 /// beside it for `overlap` (up to [`MAX_SECRET_OVERLAP`]), so receivers can switch
 /// without missing a delivery.
 pub async fn rotate_secret(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     overlap: Duration,
@@ -246,8 +239,8 @@ pub async fn rotate_secret(
             "must be between 0 and 604800 (7 days)",
         ));
     }
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let current = locked_endpoint(&txn, merchant_id).await?.ok_or_else(|| {
         ServiceError::refused(
             "keepPreviousSecretForSeconds",
@@ -255,12 +248,12 @@ pub async fn rotate_secret(
             "set a webhook endpoint first",
         )
     })?;
-    let old = open(services, current.id, "secret", &current.secret)?;
+    let old = open(deps, current.id, "secret", &current.secret)?;
     let secret = random_secret("whsec_");
     let keep = overlap > Duration::zero();
     let rotated = webhook_endpoint::Model {
-        secret: seal(services, current.id, "secret", &secret),
-        previous_secret: keep.then(|| seal(services, current.id, "previous_secret", &old)),
+        secret: seal(deps, current.id, "secret", &secret),
+        previous_secret: keep.then(|| seal(deps, current.id, "previous_secret", &old)),
         previous_secret_expires_at: keep.then_some(ChronoUnixTimestampMillis(now + overlap)),
         updated_at: ChronoUnixTimestampMillis(now),
         ..current
@@ -376,13 +369,13 @@ pub async fn attempts_by_delivery(
 /// Sends a delivery again now, whatever its status: one more attempt, then the usual
 /// retries while its window lasts. Refused while the endpoint is disabled.
 pub async fn redeliver(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     delivery_id: Uuid,
 ) -> ServiceResult<webhook_delivery::Model> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let current = webhook_delivery::Entity::find_by_id(delivery_id)
         .filter(webhook_delivery::Column::MerchantId.eq(merchant_id))
         .lock_exclusive()
@@ -440,6 +433,6 @@ pub async fn redeliver(
     )
     .await?;
     txn.commit().await?;
-    services.events.deliveries_queued();
+    deps.events.deliveries_queued();
     Ok(queued)
 }

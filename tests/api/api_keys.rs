@@ -140,7 +140,7 @@ async fn keys_are_listed_with_prefix_scopes_and_last_use() {
     app.clock.advance(chrono::Duration::minutes(3));
     app.gql(Some(&secret), "query { merchant { name } }", json!({}))
         .await;
-    app.state.services.key_usage.flush(&app.db).await.unwrap();
+    app.state.deps.key_usage.flush(&app.db).await.unwrap();
 
     let body = app.gql(Some(&merchant.key), LIST, json!({})).await;
     let keys = &body["data"]["merchant"]["apiKeys"];

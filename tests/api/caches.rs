@@ -21,7 +21,7 @@ async fn a_cached_key_stops_working_the_moment_it_is_revoked() {
         .await;
     let secret = created["data"]["createApiKey"]["secret"].as_str().unwrap();
     let id = created["data"]["createApiKey"]["apiKey"]["id"].clone();
-    let keys = &app.state.services.caches.api_keys;
+    let keys = &app.state.deps.caches.api_keys;
 
     assert_eq!(
         app.post(Some(secret), "{ __typename }", json!({}))
@@ -73,7 +73,7 @@ async fn merchants_and_their_plans_are_read_once() {
         statements,
         "merchant and plans come from memory"
     );
-    let caches = &app.state.services.caches;
+    let caches = &app.state.deps.caches;
     assert!(caches.merchants.stats().hits >= 1 && caches.offered_plans.stats().hits >= 1);
 }
 

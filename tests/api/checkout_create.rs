@@ -459,14 +459,14 @@ async fn a_total_above_the_platform_maximum_is_refused() {
 #[tokio::test]
 async fn a_merchant_maximum_lowers_the_platform_one() {
     let app = TestApp::spawn_with(|config| config.max_checkout_total = 1_000).await;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     let actor = paylater::service::audit::Actor::command_line();
     let merchant = app.merchant("Careful Shop").await;
     let other = app.merchant("Other Shop").await;
     let id = merchant_uuid(&merchant);
     let set = |major: Option<i64>| {
         let maximum = major.map(|major| MaxTotal::from_major(major).unwrap());
-        paylater::service::merchants::set_max_checkout_total(services, &actor, id, maximum)
+        paylater::service::merchants::set_max_checkout_total(deps, &actor, id, maximum)
     };
     let stored = set(Some(50)).await.unwrap();
     assert_eq!(stored.max_checkout_total_minor, Some(5_000));
@@ -482,11 +482,10 @@ async fn a_merchant_maximum_lowers_the_platform_one() {
     let above = set(Some(1_001)).await.unwrap_err().describe();
     assert!(above.contains("platform maximum of 1000"), "{above}");
     let cents = MaxTotal::from_hundredths(50);
-    let below =
-        paylater::service::merchants::set_max_checkout_total(services, &actor, id, Some(cents))
-            .await
-            .unwrap_err()
-            .describe();
+    let below = paylater::service::merchants::set_max_checkout_total(deps, &actor, id, Some(cents))
+        .await
+        .unwrap_err()
+        .describe();
     assert!(below.contains("between 1 and"), "{below}");
     assert_eq!(
         entity::merchant::Entity::find_by_id(id)

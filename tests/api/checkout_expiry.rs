@@ -27,7 +27,7 @@ async fn stores_expired_on_due_open_checkouts_only() {
 
     assert!(
         expire_due(
-            &app.state.services,
+            &app.state.deps,
             paylater::clock::Clock::now(app.clock.as_ref()),
             100
         )
@@ -39,7 +39,7 @@ async fn stores_expired_on_due_open_checkouts_only() {
     app.clock.advance(chrono::Duration::minutes(60));
     assert_eq!(
         expire_due(
-            &app.state.services,
+            &app.state.deps,
             paylater::clock::Clock::now(app.clock.as_ref()),
             100
         )
@@ -50,7 +50,7 @@ async fn stores_expired_on_due_open_checkouts_only() {
     );
     assert!(
         expire_due(
-            &app.state.services,
+            &app.state.deps,
             paylater::clock::Clock::now(app.clock.as_ref()),
             100
         )
@@ -106,7 +106,7 @@ async fn concurrent_sweeps_expire_each_checkout_once() {
         let mut mine = Vec::new();
         loop {
             let batch = expire_due(
-                &app.state.services,
+                &app.state.deps,
                 paylater::clock::Clock::now(app.clock.as_ref()),
                 4,
             )

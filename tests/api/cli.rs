@@ -43,7 +43,7 @@ async fn merchant_create_prints_an_id_and_a_working_key_once() {
     let config = paylater::config::Config::default();
     let clock = std::sync::Arc::new(paylater::clock::SystemClock);
     let state = paylater::app::AppState::new(config, db, clock).unwrap();
-    let principal = paylater::service::merchants::authenticate(&state.services, key)
+    let principal = paylater::service::merchants::authenticate(&state.deps, key)
         .await
         .unwrap()
         .expect("key works")
@@ -482,7 +482,7 @@ async fn admin_create_prints_credentials_that_sign_in() {
         paylater::app::AppState::new(paylater::config::Config::default(), db, clock).unwrap();
     let now = chrono::Utc::now();
     let session = paylater::service::staff::login(
-        &state.services,
+        &state.deps,
         &paylater::service::audit::Actor::anonymous(None),
         "root@paylater.test",
         created["password"].as_str().unwrap(),

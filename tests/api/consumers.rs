@@ -277,7 +277,7 @@ async fn consumers_and_merchants_stay_in_their_lanes() {
 #[tokio::test]
 async fn the_demo_shopper_can_log_in() {
     let app = TestApp::spawn().await;
-    paylater::demo::seed(&app.state.services).await.unwrap();
+    paylater::demo::seed(&app.state.deps).await.unwrap();
     let body = login(
         &app,
         paylater::demo::DEMO_CONSUMER_EMAIL,

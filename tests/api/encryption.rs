@@ -115,7 +115,7 @@ async fn consumer_pii_is_ciphertext_in_the_database() {
 }
 
 /// The services of the same database with other encryption keys.
-fn with_keys(app: &TestApp, keys: Vec<EncryptionKeyConfig>) -> paylater::service::Services {
+fn with_keys(app: &TestApp, keys: Vec<EncryptionKeyConfig>) -> paylater::service::Deps {
     let config = Config {
         encryption_keys: keys,
         encryption_lookup_key: Some(LOOKUP.to_owned()),
@@ -123,7 +123,7 @@ fn with_keys(app: &TestApp, keys: Vec<EncryptionKeyConfig>) -> paylater::service
     };
     AppState::new(config, app.db.clone(), app.clock.clone())
         .unwrap()
-        .services
+        .deps
         .clone()
 }
 
@@ -143,19 +143,19 @@ async fn keys_rotate_without_losing_data() {
         .id;
     // Every other kind of encrypted value: a TOTP secret, a request-signing secret, a
     // staff TOTP secret and a checkout's shopper data.
-    let services = &app.state.services;
-    let totp = mfa::enroll(services, &Actor::consumer(id, None), id)
+    let deps = &app.state.deps;
+    let totp = mfa::enroll(deps, &Actor::consumer(id, None), id)
         .await
         .unwrap()
         .secret;
     let merchant = app.merchant("Shop").await;
     let merchant_id = decode_merchant(&merchant.id);
     create_checkout(&app, &merchant, checkout_input("o-1")).await;
-    let signing = merchants::enable_request_signing(services, &Actor::command_line(), merchant_id)
+    let signing = merchants::enable_request_signing(deps, &Actor::command_line(), merchant_id)
         .await
         .unwrap();
     let staff_member = staff::create(
-        services,
+        deps,
         &Actor::command_line(),
         "ops@paylater.test",
         StaffRole::Admin,
@@ -168,11 +168,11 @@ async fn keys_rotate_without_losing_data() {
         event_types: vec![],
     };
     let (_, first_webhook_secret) =
-        webhooks::set_endpoint(services, &Actor::command_line(), merchant_id, &endpoint)
+        webhooks::set_endpoint(deps, &Actor::command_line(), merchant_id, &endpoint)
             .await
             .unwrap();
     let (_, webhook_secret) = webhooks::rotate_secret(
-        services,
+        deps,
         &Actor::command_line(),
         merchant_id,
         chrono::Duration::hours(1),

@@ -266,7 +266,7 @@ async fn login(app: &TestApp, email: &str) -> String {
 async fn every_list_query_is_answered_from_an_index() {
     let app = TestApp::spawn().await;
     let population = synthetic::populate(
-        &app.state.services,
+        &app.state.deps,
         Volume {
             merchants: 20,
             consumers: 1_200,

@@ -293,7 +293,7 @@ impl TestApp {
     pub async fn start_broker(&self) -> paylater::events::broker::Broker {
         let config = &self.state.config;
         paylater::events::broker::Broker::start(
-            &self.state.services.events,
+            &self.state.deps.events,
             config.redis_url.as_deref().expect("redis_url"),
             &config.redis_channel,
         )
@@ -303,10 +303,9 @@ impl TestApp {
 
     /// Onboards a merchant with every plan enabled.
     pub async fn merchant(&self, name: &str) -> TestMerchant {
-        let created =
-            merchants::create(&self.state.services, name, None, NewApiKey::generate(false))
-                .await
-                .expect("create merchant");
+        let created = merchants::create(&self.state.deps, name, None, NewApiKey::generate(false))
+            .await
+            .expect("create merchant");
         TestMerchant {
             id: encode(NodeKind::Merchant, created.merchant.id).0,
             key: created.api_key.secret,
@@ -316,7 +315,7 @@ impl TestApp {
     /// Creates a member of staff as `paylater admin create` does, and signs them in over
     /// HTTP with password and TOTP code.
     pub async fn staff(&self, email: &str, role: StaffRole) -> TestStaff {
-        let created = staff::create(&self.state.services, &Actor::command_line(), email, role)
+        let created = staff::create(&self.state.deps, &Actor::command_line(), email, role)
             .await
             .expect("create staff");
         let code = totp::code_at(&created.totp_secret, self.clock.now()).unwrap();
@@ -382,7 +381,7 @@ impl TestApp {
     /// not start it.
     pub fn start_relay(&self) {
         paylater::jobs::spawn(
-            self.state.services.clone(),
+            self.state.deps.clone(),
             paylater::jobs::Job::Relay,
             paylater::jobs::RELAY_INTERVAL,
         );
@@ -392,7 +391,7 @@ impl TestApp {
     /// committed next reach them.
     pub async fn listening(&self, count: usize) {
         let wait = async {
-            while self.state.services.events.listeners() < count {
+            while self.state.deps.events.listeners() < count {
                 tokio::task::yield_now().await;
             }
         };

@@ -154,10 +154,10 @@ async fn live(plan: &'static str, steps: Vec<(Step, Fault)>) -> Result<(), TestC
     check_books(&app).await?;
     let lost_after = add_card(&app, &shopper, "4000000000001018").await;
     let lost_before = add_card(&app, &shopper, "4000000000001026").await;
-    let principal = session::verify(&app.state.services.keys, &shopper, app.clock.now())
+    let principal = session::verify(&app.state.deps.keys, &shopper, app.clock.now())
         .unwrap()
         .principal;
-    let failpoints = &app.state.services.failpoints;
+    let failpoints = &app.state.deps.failpoints;
     let mut reached = 0;
     let mut jobs_at = start_time();
     for (n, (step, fault)) in steps.into_iter().enumerate() {
@@ -194,7 +194,7 @@ async fn live(plan: &'static str, steps: Vec<(Step, Fault)>) -> Result<(), TestC
                     };
                     // A fresh access token of the session: time has passed.
                     let session = session::issue(
-                        &app.state.services.keys,
+                        &app.state.deps.keys,
                         &principal,
                         app.clock.now(),
                         Duration::minutes(15),

@@ -22,17 +22,17 @@ async fn unpublished(app: &crate::helpers::TestApp) -> u64 {
 async fn a_crash_between_publishing_and_marking_loses_nothing() {
     let placed = placed_order("PAY_IN_3").await;
     let app = &placed.app;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     let now = app.clock.now();
     // The confirmation wrote its events with the order; the test server runs no relay.
     let written = unpublished(app).await;
     assert_eq!(written, 2, "checkout.completed and order.authorized");
-    let mut subscriber = services.events.subscribe();
+    let mut subscriber = deps.events.subscribe();
 
     // A relay claims and publishes, then dies before marking the events published.
-    let claimed = relay::claim(services, 100).await.unwrap();
+    let claimed = relay::claim(deps, 100).await.unwrap();
     for event in claimed.events() {
-        services.events.publish(event.clone());
+        deps.events.publish(event.clone());
     }
     drop(claimed);
     assert_eq!(
@@ -43,12 +43,12 @@ async fn a_crash_between_publishing_and_marking_loses_nothing() {
 
     // After the restart the next run publishes them again, and marks them.
     assert_eq!(
-        relay::relay_once(services, now, 100).await.unwrap() as u64,
+        relay::relay_once(deps, now, 100).await.unwrap() as u64,
         written
     );
     assert_eq!(unpublished(app).await, 0);
     assert_eq!(
-        relay::relay_once(services, now, 100).await.unwrap(),
+        relay::relay_once(deps, now, 100).await.unwrap(),
         0,
         "published once"
     );
@@ -79,12 +79,12 @@ async fn a_crash_between_publishing_and_marking_loses_nothing() {
 async fn two_relays_at_once_publish_each_event_once() {
     let placed = placed_order("PAY_IN_3").await;
     let app = &placed.app;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     let now = app.clock.now();
-    let mut subscriber = services.events.subscribe();
+    let mut subscriber = deps.events.subscribe();
     let (a, b) = tokio::join!(
-        relay::relay_once(services, now, 100),
-        relay::relay_once(services, now, 100)
+        relay::relay_once(deps, now, 100),
+        relay::relay_once(deps, now, 100)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 2);
     let mut ids = Vec::new();
@@ -102,7 +102,7 @@ async fn a_subscriber_sees_a_republished_event_once() {
 
     let placed = placed_order("PAY_IN_3").await;
     let app = &placed.app;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     let now = app.clock.now();
     let mut socket = connect(app, Some(&placed.merchant.key)).await;
     subscribe(
@@ -115,13 +115,13 @@ async fn a_subscriber_sees_a_republished_event_once() {
     app.listening(1).await;
 
     // The relay publishes the confirmation's events, then dies before marking them.
-    let claimed = relay::claim(services, 100).await.unwrap();
+    let claimed = relay::claim(deps, 100).await.unwrap();
     for event in claimed.events() {
-        services.events.publish(event.clone());
+        deps.events.publish(event.clone());
     }
     drop(claimed);
     // Restarted, it publishes them again.
-    relay::relay_once(services, now, 100).await.unwrap();
+    relay::relay_once(deps, now, 100).await.unwrap();
 
     let first = next(&mut socket).await;
     assert_eq!(
@@ -140,7 +140,7 @@ async fn a_subscriber_sees_a_republished_event_once() {
         json!({ "i": placed.order }),
     )
     .await;
-    relay::relay_once(services, now, 100).await.unwrap();
+    relay::relay_once(deps, now, 100).await.unwrap();
     let second = next(&mut socket).await;
     assert_eq!(
         second["payload"]["data"]["orderEvents"]["type"],

@@ -67,7 +67,7 @@ async fn checkout_status(app: &TestApp, token: &str) -> Value {
 /// client of a server that died would.
 async fn cut_off(app: &TestApp, request: impl Future<Output = Value>) {
     let crashed = async {
-        app.state.services.failpoints.wait_reached(1).await;
+        app.state.deps.failpoints.wait_reached(1).await;
     };
     let raced = tokio::time::timeout(PATIENCE, async {
         tokio::select! {
@@ -146,7 +146,7 @@ async fn confirmation_finished_by_the_reconciler(stop: Stop) {
     };
     let created = create_checkout(&app, &merchant, checkout_input("o-1")).await;
     let token = created["checkoutToken"].as_str().unwrap();
-    let failpoints = &app.state.services.failpoints;
+    let failpoints = &app.state.deps.failpoints;
     let charged_before_reconciling = match stop {
         Stop::Crash(point) => {
             failpoints.arm(point, AttemptKind::Confirmation, Failure::Crash, 1);
@@ -238,7 +238,7 @@ async fn a_confirmation_whose_request_is_lost_before_the_charge_is_finished_once
 async fn refund_finished_by_the_reconciler(stop: Failpoint) {
     let placed: PlacedOrder = placed_order("PAY_IN_3").await;
     placed.capture("cap").await;
-    let failpoints = &placed.app.state.services.failpoints;
+    let failpoints = &placed.app.state.deps.failpoints;
     if stop == Failpoint::OutcomeWritten {
         failpoints.arm(stop, AttemptKind::Refund, Failure::WriteFails, 1);
         let body = placed.refund("85.00", "r-1").await;
@@ -305,7 +305,7 @@ async fn installment_statuses(app: &TestApp) -> Vec<String> {
 async fn collection_finished_by_the_reconciler(stop: Failpoint) {
     let placed = placed_order("PAY_IN_3").await;
     placed.capture("cap").await;
-    let failpoints = &placed.app.state.services.failpoints;
+    let failpoints = &placed.app.state.deps.failpoints;
     let due = "2027-02-28T06:00:00Z";
     if stop == Failpoint::OutcomeWritten {
         failpoints.arm(stop, AttemptKind::InstallmentCharge, Failure::WriteFails, 1);
@@ -382,7 +382,7 @@ async fn a_collection_whose_outcome_cannot_be_written_is_finished_once() {
 async fn pay_installment_retried_after_a_failed_write_charges_once() {
     let placed = placed_order("PAY_IN_3").await;
     let app = &placed.app;
-    app.state.services.failpoints.arm(
+    app.state.deps.failpoints.arm(
         Failpoint::OutcomeWritten,
         AttemptKind::EarlyPayment,
         Failure::WriteFails,

@@ -277,9 +277,9 @@ async fn another_token_of_the_same_card_refreshes_its_payment_method() {
     let rows = payment_method::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     assert_eq!(
-        paylater::service::payment_methods::token(services, row).unwrap(),
+        paylater::service::payment_methods::token(deps, row).unwrap(),
         second_token
     );
     use paylater::payments::PaymentGateway;
@@ -287,7 +287,7 @@ async fn another_token_of_the_same_card_refreshes_its_payment_method() {
     let hash = row.fingerprint_hash.clone().expect("a fingerprint hash");
     assert_eq!(
         hash,
-        paylater::service::payment_methods::fingerprint_hash(services, &fingerprint)
+        paylater::service::payment_methods::fingerprint_hash(deps, &fingerprint)
     );
     assert!(hash.len() == 64 && !hash.contains(&fingerprint), "{hash}");
     assert!(!format!("{row:?}").contains(&fingerprint));

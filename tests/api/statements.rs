@@ -202,17 +202,16 @@ async fn listing_fifty_webhook_deliveries_costs_a_constant_number_of_statements(
 
     let app = TestApp::spawn().await;
     let merchant = app.merchant("Shop").await;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
     let (_, merchant_id) =
         paylater::graphql::ids::decode_any(&async_graphql::ID(merchant.id.clone())).unwrap();
     let input = webhooks::EndpointInput {
         url: "https://hooks.shop.example/paylater".into(),
         event_types: vec![],
     };
-    let (endpoint, _) =
-        webhooks::set_endpoint(services, &Actor::command_line(), merchant_id, &input)
-            .await
-            .unwrap();
+    let (endpoint, _) = webhooks::set_endpoint(deps, &Actor::command_line(), merchant_id, &input)
+        .await
+        .unwrap();
     let at = ChronoUnixTimestampMillis(Utc::now());
     for _ in 0..50 {
         let delivery = webhook_delivery::Model {

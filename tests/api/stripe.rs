@@ -672,7 +672,7 @@ async fn an_order_is_paid_captured_and_refunded_through_stripe() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        paylater::service::payment_methods::token(&app.state.services, &row).unwrap(),
+        paylater::service::payment_methods::token(&app.state.deps, &row).unwrap(),
         format!("{customer}:{pm}"),
         "the stored token holds both ids"
     );

@@ -101,7 +101,7 @@ async fn subscribers_learn_of_expiry_from_the_sweep() {
     );
     app.clock.advance(chrono::Duration::minutes(60));
     paylater::service::checkouts::expire_due(
-        &app.state.services,
+        &app.state.deps,
         paylater::clock::Clock::now(app.clock.as_ref()),
         100,
     )

@@ -422,10 +422,10 @@ async fn a_relay_crash_before_publishing_queues_each_webhook_once() {
     subscribe(&app, &merchant, &receiver.url, json!([])).await;
     let ada = shopper(&app, "ada@example.com").await;
     place_order(&app, &merchant, &ada, "o-1", "PAY_IN_3").await;
-    let services = &app.state.services;
+    let deps = &app.state.deps;
 
     // The relay queues the webhooks of the batch and dies before acknowledging it.
-    let claimed = relay::claim(services, 100).await.unwrap();
+    let claimed = relay::claim(deps, 100).await.unwrap();
     paylater::jobs::webhook_fanout::queue(
         claimed.transaction(),
         claimed.events(),

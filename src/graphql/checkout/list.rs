@@ -7,7 +7,7 @@ use super::{Checkout, CheckoutStatus, prefetch};
 use crate::{
     graphql::{
         connection::{Connection, PageArgs, SortDirection, wants_total_count},
-        context::services,
+        context::deps,
         scalars::DateTime,
     },
     service::checkouts::{self, CheckoutFilter, CheckoutSortKey},
@@ -74,13 +74,13 @@ pub async fn list_checkouts(
     let filter = CheckoutFilter::from(filter);
     let key = CheckoutSortKey::from(sort.field);
     let descending = sort.direction == SortDirection::Desc;
-    let services = services(ctx)?;
-    let rows = checkouts::list(services, merchant_id, &filter, key, descending, page).await?;
+    let deps = deps(ctx)?;
+    let rows = checkouts::list(deps, merchant_id, &filter, key, descending, page).await?;
     let look = ctx.look_ahead();
     let nodes = [look.field("nodes"), look.field("edges").field("node")];
     prefetch(ctx, &nodes, &rows.rows).await?;
     let total_count = if wants_total_count(ctx) {
-        checkouts::count(services, merchant_id, &filter).await?
+        checkouts::count(deps, merchant_id, &filter).await?
     } else {
         0
     };

@@ -16,7 +16,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{checkout, checkout_item};
 
 use crate::graphql::{
-    context::{loaders, principal, services},
+    context::{deps, loaders, principal},
     ids::{NodeKind, encode},
     loaders::{load_failed, load_one},
     merchant::MerchantProfile,
@@ -119,7 +119,7 @@ impl Checkout {
     fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
         let stored: rules::CheckoutStatus = parse_stored(&self.0.status, "checkout status")
             .map_err(crate::service::ServiceError::from)?;
-        Ok(stored.effective(self.0.expires_at.0, services(ctx)?.clock.now()))
+        Ok(stored.effective(self.0.expires_at.0, deps(ctx)?.clock.now()))
     }
 }
 
@@ -281,7 +281,7 @@ pub fn shopper_data(
     ctx: &Context<'_>,
     checkout: &checkout::Model,
 ) -> async_graphql::Result<ShopperData> {
-    let data = checkout_pii::open(&services(ctx)?.vault, checkout)?;
+    let data = checkout_pii::open(&deps(ctx)?.vault, checkout)?;
     Ok(if seen_by_staff(ctx) {
         masking::shopper_data(data)
     } else {

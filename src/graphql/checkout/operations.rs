@@ -4,7 +4,7 @@
 use async_graphql::{Context, Object};
 
 use crate::graphql::{
-    context::{ScopeGuard, actor, merchant, services},
+    context::{ScopeGuard, actor, deps, merchant},
     errors::payload_parts,
     ids::{NodeKind, decode},
 };
@@ -29,9 +29,7 @@ impl CheckoutQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The checkout token from `createCheckout`.")] token: String,
     ) -> async_graphql::Result<Checkout> {
-        Ok(Checkout(
-            checkouts::by_token(&services(ctx)?.db, &token).await?,
-        ))
+        Ok(Checkout(checkouts::by_token(&deps(ctx)?.db, &token).await?))
     }
 }
 
@@ -51,12 +49,12 @@ impl CheckoutMutation {
         #[graphql(desc = "The checkout to create.")] input: CreateCheckoutInput,
     ) -> async_graphql::Result<CreateCheckoutPayload> {
         let merchant = merchant(ctx)?;
-        let services = services(ctx)?;
+        let deps = deps(ctx)?;
         let idempotency_key = input.idempotency_key.clone();
         let request = CheckoutRequest::from(input);
         let (created, user_errors) = payload_parts(
             checkouts::create(
-                services,
+                deps,
                 merchant.merchant_id,
                 &request,
                 idempotency_key.as_deref(),
@@ -83,7 +81,7 @@ impl CheckoutMutation {
         let merchant = merchant(ctx)?;
         let id = decode(&input.id, NodeKind::Checkout)?;
         let result = checkouts::cancel(
-            services(ctx)?,
+            deps(ctx)?,
             &actor(ctx),
             merchant.merchant_id,
             id,

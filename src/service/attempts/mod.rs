@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     idempotency::{self, Claim, Request},
     outbox, parse_stored, retry_transient,
 };
@@ -163,7 +163,7 @@ pub struct Recorded {
 /// reservation, and the client's key marked as waiting for it. `None` when another pending
 /// attempt holds the reservation.
 pub async fn record(
-    services: &Services,
+    deps: &Deps,
     txn: &DatabaseTransaction,
     new: NewAttempt,
     now: DateTime<Utc>,
@@ -194,7 +194,7 @@ pub async fn record(
         gateway_calls: 0,
         created_at: at,
         updated_at: at,
-        next_check_at: ChronoUnixTimestampMillis(now + services.reconcile_after),
+        next_check_at: ChronoUnixTimestampMillis(now + deps.reconcile_after),
         settled_at: None,
     };
     let inserted = payment_attempt::Entity::insert(row.clone().into_active_model())
@@ -291,7 +291,7 @@ pub trait Settlement: Send + Sync {
     /// attempt is already marked settled), and decides what the client hears.
     async fn settle(
         &self,
-        services: &Services,
+        deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,
@@ -302,32 +302,32 @@ pub trait Settlement: Send + Sync {
 /// Phases 2 and 3 of a recorded attempt, settled as of `now` (the request's time, or the
 /// time a job runs as of).
 pub async fn execute(
-    services: &Services,
+    deps: &Deps,
     recorded: &Recorded,
     settlement: &dyn Settlement,
     now: DateTime<Utc>,
 ) -> ServiceResult<Ending> {
     let attempt = &recorded.attempt;
     let kind: AttemptKind = parse_stored(&attempt.kind, "payment attempt kind")?;
-    services.failpoints.pass(Failpoint::Recorded, kind).await?;
-    let Some(answer) = ask(services, attempt, &recorded.transfer).await? else {
+    deps.failpoints.pass(Failpoint::Recorded, kind).await?;
+    let Some(answer) = ask(deps, attempt, &recorded.transfer).await? else {
         tracing::warn!(attempt = %attempt.id, %kind, "the card gateway did not answer; the payment stays pending");
         return Ok(Ending::Pending);
     };
-    services.failpoints.pass(Failpoint::Answered, kind).await?;
-    Ok(settle(services, attempt, kind, &answer, settlement, now).await)
+    deps.failpoints.pass(Failpoint::Answered, kind).await?;
+    Ok(settle(deps, attempt, kind, &answer, settlement, now).await)
 }
 
 /// Phase 2: asks the gateway, under the attempt's keys; `None` when it did not answer.
 async fn ask(
-    services: &Services,
+    deps: &Deps,
     attempt: &payment_attempt::Model,
     transfer: &Transfer,
 ) -> ServiceResult<Option<Answer>> {
     let amount = amount(attempt)?;
     let answer = match transfer {
         Transfer::Charge { token } => {
-            let charged = services
+            let charged = deps
                 .gateway
                 .charge(ChargeRequest {
                     token,
@@ -351,7 +351,7 @@ async fn ask(
             let mut receipts = Vec::new();
             let mut refusal = None;
             for (leg, refund) in legs.iter().enumerate() {
-                let refunded = services
+                let refunded = deps
                     .gateway
                     .refund(RefundRequest {
                         charge_reference: &refund.charge_reference,
@@ -378,7 +378,7 @@ async fn ask(
 /// Phase 3, tried again on transient database failures; a failure that persists leaves
 /// the attempt pending for the reconciler.
 async fn settle(
-    services: &Services,
+    deps: &Deps,
     attempt: &payment_attempt::Model,
     kind: AttemptKind,
     answer: &Answer,
@@ -386,7 +386,7 @@ async fn settle(
     now: DateTime<Utc>,
 ) -> Ending {
     let settled =
-        retry_transient(|| settle_once(services, attempt, kind, answer, settlement, now)).await;
+        retry_transient(|| settle_once(deps, attempt, kind, answer, settlement, now)).await;
     settled.unwrap_or_else(|err| {
         tracing::error!(attempt = %attempt.id, %kind, error = %err.describe(), "cannot write a payment's outcome; the reconciler will");
         Ending::Pending
@@ -394,14 +394,14 @@ async fn settle(
 }
 
 async fn settle_once(
-    services: &Services,
+    deps: &Deps,
     attempt: &payment_attempt::Model,
     kind: AttemptKind,
     answer: &Answer,
     settlement: &dyn Settlement,
     now: DateTime<Utc>,
 ) -> ServiceResult<Ending> {
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     lock_reserved(&txn, attempt).await?;
     let status = if answer.is_done() {
         AttemptStatus::Succeeded
@@ -439,9 +439,7 @@ async fn settle_once(
     if marked.rows_affected != 1 {
         return Ok(Ending::SettledElsewhere);
     }
-    let verdict = settlement
-        .settle(services, &txn, attempt, answer, now)
-        .await?;
+    let verdict = settlement.settle(deps, &txn, attempt, answer, now).await?;
     if let Some(key) = attempt.idempotency_key_id {
         match &verdict {
             Verdict::Done(value) => {
@@ -453,12 +451,11 @@ async fn settle_once(
             Verdict::Retry(_) => idempotency::release_in(&txn, key).await?,
         }
     }
-    services
-        .failpoints
+    deps.failpoints
         .pass(Failpoint::OutcomeWritten, kind)
         .await?;
-    outbox::commit(services, txn).await?;
-    services.settled.notify();
+    outbox::commit(deps, txn).await?;
+    deps.settled.notify();
     Ok(Ending::Settled(verdict))
 }
 
@@ -523,18 +520,14 @@ fn only_in_progress(err: &ServiceError) -> bool {
 
 /// Phase 1, run again while another payment holds the checkout or order (it waits for
 /// that one to settle, holding no lock), up to [`WAIT_FOR_OTHER_PAYMENT`].
-async fn intend_when_free<T, F, Fut>(
-    services: &Services,
-    key: Uuid,
-    intend: &F,
-) -> ServiceResult<Intent<T>>
+async fn intend_when_free<T, F, Fut>(deps: &Deps, key: Uuid, intend: &F) -> ServiceResult<Intent<T>>
 where
     F: Fn(Uuid) -> Fut,
     Fut: Future<Output = ServiceResult<Intent<T>>>,
 {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_PAYMENT;
     loop {
-        let mut settled = services.settled.0.subscribe();
+        let mut settled = deps.settled.0.subscribe();
         // Phase 1 is one transaction: a deadlock or lost lock wait runs it again.
         let intent = retry_transient(|| intend(key)).await;
         match intent {
@@ -554,7 +547,7 @@ where
 /// its outcome), runs phase 1 (`intend`, given the key's id; run again if another payment
 /// of the same checkout or order is in progress), then phases 2 and 3.
 pub async fn run<T, F, Fut>(
-    services: &Services,
+    deps: &Deps,
     request: &Request<'_>,
     settlement: &dyn Settlement,
     intend: F,
@@ -564,38 +557,35 @@ where
     F: Fn(Uuid) -> Fut,
     Fut: Future<Output = ServiceResult<Intent<T>>>,
 {
-    let key = match idempotency::claim::<T>(services, request).await? {
+    let key = match idempotency::claim::<T>(deps, request).await? {
         Claim::Replay(outcome) => return outcome.map_err(ServiceError::Rejected),
         Claim::Fresh(key) => key,
     };
-    let recorded = match intend_when_free(services, key, &intend).await {
+    let recorded = match intend_when_free(deps, key, &intend).await {
         Ok(Intent::Done(value)) => return Ok(value),
         Ok(Intent::Recorded(recorded)) => *recorded,
         Err(ServiceError::Rejected(violations))
             if !violations.iter().any(|v| v.code.is_transient()) =>
         {
             let outcome: Result<T, Vec<Violation>> = Err(violations);
-            if idempotency::finish(&services.db, key, &outcome)
-                .await
-                .is_err()
-            {
-                idempotency::release(services, key).await;
+            if idempotency::finish(&deps.db, key, &outcome).await.is_err() {
+                idempotency::release(deps, key).await;
             }
             return outcome.map_err(ServiceError::Rejected);
         }
         Err(other) => {
-            idempotency::release(services, key).await;
+            idempotency::release(deps, key).await;
             return Err(other);
         }
     };
-    match execute(services, &recorded, settlement, services.clock.now()).await? {
+    match execute(deps, &recorded, settlement, deps.clock.now()).await? {
         Ending::Settled(Verdict::Done(value)) => serde_json::from_value(value)
             .map_err(|err| ServiceError::internal(format!("payment result: {err}"))),
         Ending::Settled(Verdict::Refused(violations) | Verdict::Retry(violations)) => {
             Err(ServiceError::Rejected(violations))
         }
         Ending::Pending => Err(idempotency::payment_pending()),
-        Ending::SettledElsewhere => match idempotency::stored::<T>(&services.db, key).await? {
+        Ending::SettledElsewhere => match idempotency::stored::<T>(&deps.db, key).await? {
             Some(outcome) => outcome.map_err(ServiceError::Rejected),
             None => Err(idempotency::payment_pending()),
         },

@@ -15,7 +15,7 @@ use sea_orm::{
 use super::{Settlement, Transfer, ask, legs, settle};
 use crate::{
     domain::attempt::{AttemptKind, AttemptStatus, RETRY_HORIZON, next_check_delay},
-    service::{ServiceError, ServiceResult, Services, idempotency, parse_stored, payment_methods},
+    service::{Deps, ServiceError, ServiceResult, idempotency, parse_stored, payment_methods},
 };
 
 /// How many attempts the reconciler asks the gateway about at once.
@@ -36,22 +36,21 @@ pub struct Reconciled {
 /// Finishes, as of `now`, up to `limit` pending attempts due for another look; each kind
 /// is settled by `settlement_for(kind)`.
 pub async fn reconcile(
-    services: &Services,
+    deps: &Deps,
     now: DateTime<Utc>,
     limit: u64,
     settlement_for: fn(AttemptKind) -> &'static dyn Settlement,
 ) -> ServiceResult<Reconciled> {
-    let released_keys =
-        idempotency::release_stale(&services.db, now, services.reconcile_after).await?;
+    let released_keys = idempotency::release_stale(&deps.db, now, deps.reconcile_after).await?;
     let due = payment_attempt::Entity::find()
         .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
         .filter(payment_attempt::Column::NextCheckAt.lte(now.timestamp_millis()))
         .order_by_asc(payment_attempt::Column::NextCheckAt)
         .limit(limit)
-        .all(&services.db)
+        .all(&deps.db)
         .await?;
     let outcomes: Vec<ServiceResult<bool>> = stream::iter(due)
-        .map(|attempt| reconcile_one(services, attempt, now, settlement_for))
+        .map(|attempt| reconcile_one(deps, attempt, now, settlement_for))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -74,7 +73,7 @@ pub async fn reconcile(
 
 /// Asks about one attempt and settles it; `false` if it is still pending.
 async fn reconcile_one(
-    services: &Services,
+    deps: &Deps,
     attempt: payment_attempt::Model,
     now: DateTime<Utc>,
     settlement_for: fn(AttemptKind) -> &'static dyn Settlement,
@@ -83,7 +82,7 @@ async fn reconcile_one(
     let calls = u32::try_from(attempt.gateway_calls).unwrap_or(u32::MAX);
     // Take the look: move the next one on first, so another instance (or this one after a
     // crash) does not ask at the same time, and a failure here waits for the next look.
-    let next = now + next_check_delay(services.reconcile_after, calls + 1);
+    let next = now + next_check_delay(deps.reconcile_after, calls + 1);
     let taken = payment_attempt::Entity::update_many()
         .col_expr(
             payment_attempt::Column::NextCheckAt,
@@ -100,7 +99,7 @@ async fn reconcile_one(
         .filter(payment_attempt::Column::Id.eq(attempt.id))
         .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
         .filter(payment_attempt::Column::NextCheckAt.eq(attempt.next_check_at.0.timestamp_millis()))
-        .exec(&services.db)
+        .exec(&deps.db)
         .await?;
     if taken.rows_affected != 1 {
         return Ok(false);
@@ -118,28 +117,25 @@ async fn reconcile_one(
         gateway_calls: attempt.gateway_calls + 1,
         ..attempt
     };
-    let transfer = transfer_of(services, &attempt).await?;
-    let Some(answer) = ask(services, &attempt, &transfer).await? else {
+    let transfer = transfer_of(deps, &attempt).await?;
+    let Some(answer) = ask(deps, &attempt, &transfer).await? else {
         tracing::warn!(attempt = %attempt.id, %kind, calls = attempt.gateway_calls, "the card gateway still does not answer");
         return Ok(false);
     };
-    let ending = settle(services, &attempt, kind, &answer, settlement_for(kind), now).await;
+    let ending = settle(deps, &attempt, kind, &answer, settlement_for(kind), now).await;
     Ok(!matches!(ending, super::Ending::Pending))
 }
 
 /// What the attempt asks of the gateway, read back from the database.
-async fn transfer_of(
-    services: &Services,
-    attempt: &payment_attempt::Model,
-) -> ServiceResult<Transfer> {
+async fn transfer_of(deps: &Deps, attempt: &payment_attempt::Model) -> ServiceResult<Transfer> {
     let Some(method_id) = attempt.payment_method_id else {
         return Ok(Transfer::Refunds(legs(attempt)?));
     };
     let method = entity::payment_method::Entity::find_by_id(method_id)
-        .one(&services.db)
+        .one(&deps.db)
         .await?
         .ok_or_else(|| ServiceError::internal(format!("payment method {method_id} is missing")))?;
     Ok(Transfer::Charge {
-        token: payment_methods::token(services, &method)?,
+        token: payment_methods::token(deps, &method)?,
     })
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     super::{
-        ServiceError, ServiceResult, Services,
+        Deps, ServiceError, ServiceResult,
         attempts::{self, Answer, Ending, NewAttempt, Recorded, Settlement, Verdict},
         audit::{self, Actor},
         parse_stored, payment_methods,
@@ -63,25 +63,21 @@ fn busy_orders() -> sea_orm::sea_query::SelectStatement {
 }
 
 /// Charges up to `limit` instalments due by `now` of captured orders.
-pub async fn charge_due(
-    services: &Services,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> ServiceResult<Charged> {
+pub async fn charge_due(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<Charged> {
     let candidates: Vec<Uuid> = due(now)
         .select_only()
         .column(installment::Column::Id)
         .limit(limit)
         .into_tuple()
-        .all(&services.db)
+        .all(&deps.db)
         .await?;
     let mut recorded = Vec::new();
     for id in candidates {
-        if let Some(charge) = intend_charge(services, id, now).await? {
+        if let Some(charge) = intend_charge(deps, id, now).await? {
             recorded.push(charge);
         }
     }
-    let endings = execute_all(services, recorded, &Collecting, now).await;
+    let endings = execute_all(deps, recorded, &Collecting, now).await;
     let mut report = Charged::default();
     for ending in endings {
         match ending? {
@@ -95,15 +91,13 @@ pub async fn charge_due(
 
 /// Phases 2 and 3 of recorded attempts, side by side.
 async fn execute_all(
-    services: &Services,
+    deps: &Deps,
     recorded: Vec<Recorded>,
     settlement: &dyn Settlement,
     now: DateTime<Utc>,
 ) -> Vec<ServiceResult<Ending>> {
     stream::iter(recorded)
-        .map(
-            |recorded| async move { attempts::execute(services, &recorded, settlement, now).await },
-        )
+        .map(|recorded| async move { attempts::execute(deps, &recorded, settlement, now).await })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await
@@ -111,11 +105,11 @@ async fn execute_all(
 
 /// Phase 1 of charging instalment `id`, if it is still due and nobody else has it.
 async fn intend_charge(
-    services: &Services,
+    deps: &Deps,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<Recorded>> {
-    let txn = begin_write(&services.db).await?;
+    let txn = begin_write(&deps.db).await?;
     let Some(row) = due(now)
         .filter(installment::Column::Id.eq(id))
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
@@ -130,7 +124,7 @@ async fn intend_charge(
     let new = NewAttempt {
         order_id: Some(order.id),
         installment_id: Some(row.id),
-        charge: Some((method.id, payment_methods::token(services, &method)?)),
+        charge: Some((method.id, payment_methods::token(deps, &method)?)),
         ..NewAttempt::new(
             AttemptKind::InstallmentCharge,
             Reservation::Order(order.id),
@@ -138,7 +132,7 @@ async fn intend_charge(
             Value::Null,
         )
     };
-    let recorded = attempts::record(services, &txn, new, now).await?;
+    let recorded = attempts::record(deps, &txn, new, now).await?;
     txn.commit().await?;
     Ok(recorded)
 }
@@ -151,7 +145,7 @@ pub(crate) struct Collecting;
 impl Settlement for Collecting {
     async fn settle(
         &self,
-        _services: &Services,
+        _deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,
@@ -234,11 +228,7 @@ pub struct Voided {
 }
 
 /// Voids up to `limit` authorized orders whose capture window closed by `now`.
-pub async fn void_lapsed(
-    services: &Services,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> ServiceResult<Voided> {
+pub async fn void_lapsed(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<Voided> {
     let lapsed = || {
         order::Entity::find()
             .filter(order::Column::Status.eq(OrderStatus::Authorized.as_str()))
@@ -250,12 +240,12 @@ pub async fn void_lapsed(
         .column(order::Column::Id)
         .limit(limit)
         .into_tuple()
-        .all(&services.db)
+        .all(&deps.db)
         .await?;
     let mut report = Voided::default();
     let mut recorded = Vec::new();
     for id in candidates {
-        let txn = begin_write(&services.db).await?;
+        let txn = begin_write(&deps.db).await?;
         let Some(order) = lapsed()
             .filter(order::Column::Id.eq(id))
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
@@ -265,7 +255,7 @@ pub async fn void_lapsed(
             continue;
         };
         let reason = Some("capture window closed".to_owned());
-        match intend_void(services, txn, &order, &Actor::system(), reason, None, now).await {
+        match intend_void(deps, txn, &order, &Actor::system(), reason, None, now).await {
             Ok(attempts::Intent::Done(_)) => report.voided += 1,
             Ok(attempts::Intent::Recorded(void)) => recorded.push(*void),
             // Another money operation holds the order: a later round voids it.
@@ -273,7 +263,7 @@ pub async fn void_lapsed(
             Err(other) => return Err(other),
         }
     }
-    for ending in execute_all(services, recorded, &Voiding, now).await {
+    for ending in execute_all(deps, recorded, &Voiding, now).await {
         match ending? {
             Ending::Settled(Verdict::Done(_)) => report.voided += 1,
             _ => report.pending += 1,

@@ -22,10 +22,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::super::{
-    ServiceError, ServiceResult, Services,
+    Caches, Deps, ServiceError, ServiceResult,
     attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
     audit::{self, Actor},
-    cache::Caches,
     idempotency::{self, Request},
     outbox::{self, Event},
     parse_stored, payment_methods, plans,
@@ -96,7 +95,7 @@ impl Decided {
 
 /// Confirms a checkout for `consumer_id`, at most once per idempotency key.
 pub async fn confirm(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     input: &Confirmation,
@@ -111,8 +110,8 @@ pub async fn confirm(
             &input.payment_method_id.to_string(),
         ]),
     };
-    attempts::run(services, &request, &Confirming, |key_id| {
-        intend(services, actor, consumer_id, input, key_id)
+    attempts::run(deps, &request, &Confirming, |key_id| {
+        intend(deps, actor, consumer_id, input, key_id)
     })
     .await
 }
@@ -132,14 +131,14 @@ fn due_on(schedule: &[ScheduledInstallment], day: NaiveDate) -> i64 {
 
 /// Phase 1.
 async fn intend(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     input: &Confirmation,
     key_id: Uuid,
 ) -> ServiceResult<Intent<Confirmed>> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let checkout = checkout::Entity::find()
         .filter(checkout::Column::TokenHash.eq(hash_secret(&input.checkout_token)))
         .lock_exclusive()
@@ -168,7 +167,7 @@ async fn intend(
     }
     let currency: Currency = parse_stored(&checkout.currency, "currency")?;
     let total = Money::new(checkout.total_minor, currency);
-    let plan_id = offered_plan(&txn, &services.caches, &checkout, input.plan, total).await?;
+    let plan_id = offered_plan(&txn, &deps.caches, &checkout, input.plan, total).await?;
     let card = payment_methods::get(&txn, consumer_id, input.payment_method_id)
         .await
         .map_err(|err| match err {
@@ -191,12 +190,12 @@ async fn intend(
     };
     let due_now = due_on(&decided.schedule(total)?, now.date_naive());
     if due_now == 0 {
-        let outcome = complete(&txn, &checkout, consumer_id, &decided, None, services, now).await?;
+        let outcome = complete(&txn, &checkout, consumer_id, &decided, None, deps, now).await?;
         idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&outcome)).await?;
-        outbox::commit(services, txn).await?;
+        outbox::commit(deps, txn).await?;
         return Ok(Intent::Done(outcome));
     }
-    let token = payment_methods::token(services, &card)?;
+    let token = payment_methods::token(deps, &card)?;
     set_status(&txn, checkout.id, CheckoutStatus::Confirming, now).await?;
     let details = serde_json::to_value(&decided)
         .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))?;
@@ -213,7 +212,7 @@ async fn intend(
             details,
         )
     };
-    let recorded = attempts::record(services, &txn, new, now)
+    let recorded = attempts::record(deps, &txn, new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("token"))?;
     txn.commit().await?;
@@ -227,7 +226,7 @@ pub(crate) struct Confirming;
 impl Settlement for Confirming {
     async fn settle(
         &self,
-        services: &Services,
+        deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,
@@ -250,7 +249,7 @@ impl Settlement for Confirming {
             None => {
                 let charge = answer.receipts.first().map(String::as_str);
                 let outcome =
-                    complete(txn, &checkout, consumer_id, &decided, charge, services, now).await?;
+                    complete(txn, &checkout, consumer_id, &decided, charge, deps, now).await?;
                 serde_json::to_value(outcome)
                     .map(Verdict::Done)
                     .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))
@@ -294,7 +293,7 @@ async fn complete(
     consumer_id: Uuid,
     decided: &Decided,
     charge_reference: Option<&str>,
-    services: &Services,
+    deps: &Deps,
     now: DateTime<Utc>,
 ) -> ServiceResult<Confirmed> {
     let currency: Currency = parse_stored(&checkout.currency, "currency")?;
@@ -303,7 +302,7 @@ async fn complete(
     let at = decided.confirmed_at;
     let due_now = due_on(&schedule, at.date_naive());
     let row = authorized_order(
-        services,
+        deps,
         decided.order_id,
         checkout,
         consumer_id,
@@ -472,7 +471,7 @@ pub(crate) fn decline(error: GatewayError) -> Violation {
 
 /// The row of an order just authorized for `checkout` at `at`, on `(plan, card)`.
 pub(crate) fn authorized_order(
-    services: &Services,
+    deps: &Deps,
     id: Uuid,
     checkout: &checkout::Model,
     consumer_id: Uuid,
@@ -493,7 +492,7 @@ pub(crate) fn authorized_order(
         captured_minor: 0,
         refunded_minor: 0,
         merchant_reference: checkout.merchant_reference.clone(),
-        capture_deadline: ChronoUnixTimestampMillis(at + services.capture_window),
+        capture_deadline: ChronoUnixTimestampMillis(at + deps.capture_window),
         created_at: stamp,
         updated_at: stamp,
         captured_at: None,

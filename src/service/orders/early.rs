@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     super::{
-        ServiceError, ServiceResult, Services,
+        Deps, ServiceError, ServiceResult,
         attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
         audit::{self, Actor},
         idempotency::{self, Request},
@@ -61,7 +61,7 @@ struct Asked {
 
 /// Pays one unpaid instalment of the consumer's order now.
 pub async fn pay_early(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     input: &EarlyPayment,
@@ -80,22 +80,22 @@ pub async fn pay_early(
             &card_id,
         ]),
     };
-    attempts::run(services, &request, &PayingEarly, |key_id| {
-        intend(services, actor, consumer_id, input, key_id)
+    attempts::run(deps, &request, &PayingEarly, |key_id| {
+        intend(deps, actor, consumer_id, input, key_id)
     })
     .await
 }
 
 /// Phase 1.
 async fn intend(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     consumer_id: Uuid,
     input: &EarlyPayment,
     key_id: Uuid,
 ) -> ServiceResult<Intent<PaidEarly>> {
-    let now = services.clock.now();
-    let txn = begin_write(&services.db).await?;
+    let now = deps.clock.now();
+    let txn = begin_write(&deps.db).await?;
     let order = order::Entity::find_by_id(input.order_id)
         .filter(order::Column::ConsumerId.eq(consumer_id))
         .lock_exclusive()
@@ -147,7 +147,7 @@ async fn intend(
         consumer_id: Some(consumer_id),
         order_id: Some(order.id),
         installment_id: Some(row.id),
-        charge: Some((method.id, payment_methods::token(services, &method)?)),
+        charge: Some((method.id, payment_methods::token(deps, &method)?)),
         ..NewAttempt::new(
             AttemptKind::EarlyPayment,
             Reservation::Order(order.id),
@@ -155,7 +155,7 @@ async fn intend(
             asked,
         )
     };
-    let recorded = attempts::record(services, &txn, new, now)
+    let recorded = attempts::record(deps, &txn, new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("orderId"))?;
     txn.commit().await?;
@@ -169,7 +169,7 @@ pub(crate) struct PayingEarly;
 impl Settlement for PayingEarly {
     async fn settle(
         &self,
-        _services: &Services,
+        _deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,

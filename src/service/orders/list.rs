@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::super::{
-    ServiceResult, Services,
+    Deps, ServiceResult,
     consumers::ConsumerAccount,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored,
@@ -74,7 +74,7 @@ pub fn cursor(row: &order::Model) -> Cursor {
 
 /// One page of orders by creation time, in one statement.
 pub async fn list(
-    services: &Services,
+    deps: &Deps,
     owner: Owner,
     filter: &OrderFilter,
     descending: bool,
@@ -86,13 +86,13 @@ pub async fn list(
         descending,
     };
     Ok(keyset
-        .fetch(&services.db, filtered(owner, filter), page)
+        .fetch(&deps.db, filtered(owner, filter), page)
         .await?)
 }
 
 /// How many orders match.
-pub async fn count(services: &Services, owner: Owner, filter: &OrderFilter) -> ServiceResult<u64> {
-    Ok(filtered(owner, filter).count(&services.db).await?)
+pub async fn count(deps: &Deps, owner: Owner, filter: &OrderFilter) -> ServiceResult<u64> {
+    Ok(filtered(owner, filter).count(&deps.db).await?)
 }
 
 const OPEN: [OrderStatus; 3] = [

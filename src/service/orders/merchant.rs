@@ -22,7 +22,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::super::{
-    ServiceError, ServiceResult, Services,
+    Deps, ServiceError, ServiceResult,
     attempts::{self, Answer, Intent, NewAttempt, RefundLeg, Settlement, Verdict},
     audit::{self, Actor},
     idempotency::{self, Request},
@@ -149,7 +149,7 @@ pub(crate) async fn record_change(
 
 /// Captures an authorized order in full.
 pub async fn capture(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     order_id: Uuid,
@@ -157,9 +157,9 @@ pub async fn capture(
 ) -> ServiceResult<Changed> {
     let id = order_id.to_string();
     let request = request(merchant_id, "captureOrder", key, &[&id]);
-    idempotency::run(services, &request, |key_id| async move {
-        let now = services.clock.now();
-        let txn = begin_write(&services.db).await?;
+    idempotency::run(deps, &request, |key_id| async move {
+        let now = deps.clock.now();
+        let txn = begin_write(&deps.db).await?;
         let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
         if !status.can_capture() {
             return Err(refused(
@@ -220,7 +220,7 @@ pub async fn capture(
         );
         record_change(&txn, actor, event, now).await?;
         idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
-        outbox::commit(services, txn).await?;
+        outbox::commit(deps, txn).await?;
         Ok(changed)
     })
     .await
@@ -229,7 +229,7 @@ pub async fn capture(
 /// Voids an authorized order: what the shopper paid goes back to the card, the rest of the
 /// schedule is cancelled.
 pub async fn void(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     order_id: Uuid,
@@ -244,10 +244,10 @@ pub async fn void(
         key,
         &[&id, reason.as_deref().unwrap_or("")],
     );
-    attempts::run(services, &request, &Voiding, |key_id| {
+    attempts::run(deps, &request, &Voiding, |key_id| {
         let reason = reason.clone();
         async move {
-            let txn = begin_write(&services.db).await?;
+            let txn = begin_write(&deps.db).await?;
             let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
             if !status.can_void() {
                 return Err(refused(
@@ -256,8 +256,8 @@ pub async fn void(
                     "only an authorized order can be cancelled; refund a captured one",
                 ));
             }
-            let now = services.clock.now();
-            intend_void(services, txn, &order, actor, reason, Some(key_id), now).await
+            let now = deps.clock.now();
+            intend_void(deps, txn, &order, actor, reason, Some(key_id), now).await
         }
     })
     .await
@@ -266,7 +266,7 @@ pub async fn void(
 /// Phase 1 of a void of a locked, authorized order as of `now` (for the merchant, or the
 /// capture-window job when `key_id` is `None`), committing `txn`.
 pub(crate) async fn intend_void(
-    services: &Services,
+    deps: &Deps,
     txn: DatabaseTransaction,
     order: &order::Model,
     actor: &Actor,
@@ -285,12 +285,12 @@ pub(crate) async fn intend_void(
         automatic: key_id.is_none(),
     };
     let kind = AttemptKind::Void;
-    intend_giveback(services, txn, order, &plan, giveback, kind, key_id, now).await
+    intend_giveback(deps, txn, order, &plan, giveback, kind, key_id, now).await
 }
 
 /// Refunds part or all of a captured order.
 pub async fn refund(
-    services: &Services,
+    deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
     order_id: Uuid,
@@ -317,11 +317,11 @@ pub async fn refund(
         ],
     );
     let input = &input;
-    attempts::run(services, &request, &Refunding, |key_id| {
+    attempts::run(deps, &request, &Refunding, |key_id| {
         let (reason, reference) = (reason.clone(), reference.clone());
         async move {
-            let now = services.clock.now();
-            let txn = begin_write(&services.db).await?;
+            let now = deps.clock.now();
+            let txn = begin_write(&deps.db).await?;
             let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
             if !status.can_refund() {
                 return Err(refused(
@@ -366,17 +366,7 @@ pub async fn refund(
                 automatic: false,
             };
             let kind = AttemptKind::Refund;
-            intend_giveback(
-                services,
-                txn,
-                &order,
-                &plan,
-                giveback,
-                kind,
-                Some(key_id),
-                now,
-            )
-            .await
+            intend_giveback(deps, txn, &order, &plan, giveback, kind, Some(key_id), now).await
         }
     })
     .await
@@ -422,7 +412,7 @@ async fn allocation(
 /// otherwise the attempt is recorded, holding the order. Commits `txn`.
 #[allow(clippy::too_many_arguments)]
 async fn intend_giveback(
-    services: &Services,
+    deps: &Deps,
     txn: DatabaseTransaction,
     order: &order::Model,
     plan: &RefundPlan,
@@ -440,7 +430,7 @@ async fn intend_giveback(
         if let Some(key_id) = key_id {
             idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
         }
-        outbox::commit(services, txn).await?;
+        outbox::commit(deps, txn).await?;
         return Ok(Intent::Done(changed));
     }
     let currency: Currency = parse_stored(&order.currency, "currency")?;
@@ -458,7 +448,7 @@ async fn intend_giveback(
             details,
         )
     };
-    let recorded = attempts::record(services, &txn, new, now)
+    let recorded = attempts::record(deps, &txn, new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("id"))?;
     txn.commit().await?;
@@ -475,7 +465,7 @@ pub(crate) struct Voiding;
 impl Settlement for Refunding {
     async fn settle(
         &self,
-        _services: &Services,
+        _deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,
@@ -489,7 +479,7 @@ impl Settlement for Refunding {
 impl Settlement for Voiding {
     async fn settle(
         &self,
-        _services: &Services,
+        _deps: &Deps,
         txn: &DatabaseTransaction,
         attempt: &payment_attempt::Model,
         answer: &Answer,
