@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, SqlErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -48,4 +48,14 @@ pub fn is_transient(err: &DbErr) -> bool {
     err.as_database_error()
         .and_then(|db| db.code())
         .is_some_and(|code| matches!(code.as_ref(), "40001" | "5" | "517"))
+}
+
+/// The unique index a failed write broke, as the database names it (SQLite: the
+/// `table.column` list; MySQL: the index, `uq_<table>_<columns>`), or `None` when the
+/// failure was something else. Both spellings contain the names of the indexed columns.
+pub fn violated_unique(err: &DbErr) -> Option<String> {
+    match err.sql_err()? {
+        SqlErr::UniqueConstraintViolation(message) => Some(message),
+        _ => None,
+    }
 }

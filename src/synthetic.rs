@@ -14,6 +14,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::service::OrInternal;
 use crate::{
     auth::{api_key::NewApiKey, password, secret::random_secret},
     db::begin_write,
@@ -182,7 +183,7 @@ async fn make_consumers(
     // One hash serves every account: hashing is deliberately slow.
     let password_hash = password::hash(CONSUMER_PASSWORD)
         .await
-        .map_err(ServiceError::internal)?;
+        .or_internal(|| "password hash")?;
     let now = deps.clock.now();
     let accounts: Vec<ConsumerAccount> = (0..count)
         .map(|i| ConsumerAccount {
@@ -209,7 +210,7 @@ async fn make_consumers(
     let mut made = Vec::with_capacity(count);
     for account in accounts {
         let card = sandbox::tokenize("4242424242424242", 12, expiry_year, "123", today)
-            .map_err(ServiceError::internal)?;
+            .or_internal(|| "sandbox card")?;
         let method = payment_methods::add(
             deps,
             &Actor::consumer(account.id, None),
@@ -353,8 +354,7 @@ fn past_order(
     checkout.status = CheckoutStatus::Completed.as_str().to_owned();
     checkout.open_reference = None;
     checkout.completed_at = Some(stamp);
-    let schedule = build_schedule(total, plan, at.date_naive())
-        .map_err(|err| ServiceError::internal(format!("schedule: {err}")))?;
+    let schedule = build_schedule(total, plan, at.date_naive()).or_internal(|| "schedule")?;
     let mut order = authorized_order(
         deps,
         Uuid::now_v7(),

@@ -80,8 +80,8 @@ impl From<ServiceError> for async_graphql::Error {
                 tracing::error!(error = %err, "database error");
                 ErrorCode::Internal.error("internal error")
             }
-            ServiceError::Internal(message) => {
-                tracing::error!(error = %message, "internal error");
+            ServiceError::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "internal error");
                 ErrorCode::Internal.error("internal error")
             }
         }

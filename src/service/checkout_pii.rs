@@ -41,7 +41,9 @@ pub fn seal(vault: &Vault, row: &mut checkout::Model, data: &ShopperData) {
 /// Decrypts the shopper's data of `row`; a failure means a key is missing or the row was
 /// altered.
 pub fn open(vault: &Vault, row: &checkout::Model) -> ServiceResult<ShopperData> {
-    let fail = |err: DecryptError| ServiceError::internal(format!("checkout {}: {err}", row.id));
+    let fail = |err: DecryptError| {
+        ServiceError::Internal(anyhow::Error::new(err).context(format!("checkout {}", row.id)))
+    };
     let open = |value: &Option<String>, column: &str| {
         value
             .as_ref()

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{checkout, checkout_item};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect, Select,
     prelude::ChronoUnixTimestampMillis,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OnUnique, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     checkout_pii,
     idempotency::{self, Request},
@@ -146,7 +146,7 @@ pub async fn create(
     let token = deps
         .vault
         .decrypt(&creation.sealed_token, &token_context(creation.checkout_id))
-        .map_err(|err| ServiceError::internal(format!("stored checkout token: {err}")))?;
+        .or_internal(|| "stored checkout token")?;
     Ok(CreatedCheckout {
         url: deps.checkout_url(&token),
         checkout: get(&deps.db, merchant_id, creation.checkout_id).await?,
@@ -201,23 +201,16 @@ async fn store(
 ) -> ServiceResult<()> {
     let txn = begin_write(&deps.db).await?;
     release_expired_reference(&txn, merchant_id, &checkout.merchant_reference, now).await?;
-    if let Err(err) = checkout::Entity::insert(checkout.clone().into_active_model())
+    checkout::Entity::insert(checkout.clone().into_active_model())
         .exec_without_returning(&txn)
         .await
-    {
-        return Err(match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(message))
-                if message.contains("open_reference") =>
-            {
-                ServiceError::Rejected(vec![Violation::new(
-                    &Path::input().at("merchantReference"),
-                    ViolationCode::DuplicateMerchantReference,
-                    "an open checkout already uses this merchant reference",
-                )])
-            }
-            _ => err.into(),
-        });
-    }
+        .on_unique("open_reference", || {
+            ServiceError::refused(
+                "merchantReference",
+                ViolationCode::DuplicateMerchantReference,
+                "an open checkout already uses this merchant reference",
+            )
+        })?;
     checkout_item::Entity::insert_many(
         items
             .iter()

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use entity::{consumer, consumer_session, refresh_token};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    SqlErr, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OnUnique, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     parse_stored,
 };
@@ -124,7 +124,7 @@ pub(crate) fn new_row(
 /// Decrypts a stored consumer; a failure means a key is missing or the row was altered.
 pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccount> {
     let fail = |err: crate::encryption::DecryptError| {
-        ServiceError::internal(format!("consumer {}: {err}", row.id))
+        ServiceError::Internal(anyhow::Error::new(err).context(format!("consumer {}", row.id)))
     };
     let open_opt = |value: &Option<String>, column: &str| {
         value
@@ -253,7 +253,7 @@ pub async fn register_with_id(
     }
     let password_hash = password::hash(&input.password)
         .await
-        .map_err(ServiceError::internal)?;
+        .or_internal(|| "password hash")?;
     let now = ChronoUnixTimestampMillis(deps.clock.now());
     let account = ConsumerAccount {
         id,
@@ -269,19 +269,16 @@ pub async fn register_with_id(
     };
     let row = new_row(&deps.vault, &account, password_hash);
     let txn = begin_write(&deps.db).await?;
-    if let Err(err) = consumer::Entity::insert(row.into_active_model())
+    consumer::Entity::insert(row.into_active_model())
         .exec_without_returning(&txn)
         .await
-    {
-        return Err(match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Rejected(vec![violation(
+        .on_unique("email_lookup", || {
+            ServiceError::Rejected(vec![violation(
                 "email",
                 ViolationCode::EmailTaken,
                 "an account with this email exists; log in instead",
-            )]),
-            _ => err.into(),
-        });
-    }
+            )])
+        })?;
     audit::record(
         &txn,
         actor,
@@ -342,7 +339,7 @@ pub async fn login(
     };
     if account.totp_confirmed_at.is_some() {
         let mfa_token = session::issue_mfa(&deps.keys, account.id, now)
-            .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
+            .or_internal(|| "cannot sign a token")?;
         return Ok(LoginOutcome::MfaRequired {
             mfa_token,
             expires_in: session::MFA_TOKEN_LIFETIME.num_seconds(),
@@ -439,7 +436,7 @@ fn tokens(
         session_id,
     };
     let access_token = session::issue(&deps.keys, &principal, now, deps.access_token_ttl)
-        .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
+        .or_internal(|| "cannot sign a token")?;
     Ok(SessionTokens {
         access_token,
         expires_in: deps.access_token_ttl.num_seconds(),

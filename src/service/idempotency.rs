@@ -14,14 +14,14 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::idempotency_key;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, SqlErr,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Deps, ServiceError, ServiceResult};
+use super::{Deps, OrInternal, ServiceError, ServiceResult};
 use crate::domain::violation::{Violation, ViolationCode};
 
 /// How long a key is remembered.
@@ -97,7 +97,7 @@ pub async fn claim<T: DeserializeOwned>(
             .await
         {
             Ok(_) => return Ok(Claim::Fresh(id)),
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(err) if crate::db::violated_unique(&err).is_some() => {}
             Err(err) => return Err(err.into()),
         }
         let Some(existing) = idempotency_key::Entity::find()
@@ -127,9 +127,8 @@ pub async fn claim<T: DeserializeOwned>(
         }
         return match existing.response {
             Some(response) if existing.status == DONE => {
-                let outcome = serde_json::from_str(&response).map_err(|err| {
-                    ServiceError::internal(format!("stored idempotent response: {err}"))
-                })?;
+                let outcome =
+                    serde_json::from_str(&response).or_internal(|| "stored idempotent response")?;
                 Ok(Claim::Replay(outcome))
             }
             _ if existing.status == PENDING => Err(payment_pending()),
@@ -191,9 +190,7 @@ pub async fn stored<T: DeserializeOwned>(
         Some(row) if row.status == DONE => row
             .response
             .map(|response| {
-                serde_json::from_str(&response).map_err(|err| {
-                    ServiceError::internal(format!("stored idempotent response: {err}"))
-                })
+                serde_json::from_str(&response).or_internal(|| "stored idempotent response")
             })
             .transpose(),
         _ => Ok(None),
@@ -229,8 +226,7 @@ pub async fn finish<T: Serialize>(
     id: Uuid,
     outcome: &Result<T, Vec<Violation>>,
 ) -> ServiceResult<()> {
-    let response = serde_json::to_string(outcome)
-        .map_err(|err| ServiceError::internal(format!("idempotent response: {err}")))?;
+    let response = serde_json::to_string(outcome).or_internal(|| "idempotent response")?;
     idempotency_key::Entity::update_many()
         .col_expr(idempotency_key::Column::Status, Expr::value(DONE))
         .col_expr(idempotency_key::Column::Response, Expr::value(response))

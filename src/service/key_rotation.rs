@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Deps, ServiceError, ServiceResult, checkout_pii};
+use super::{Deps, OrInternal, ServiceResult, checkout_pii};
 use crate::encryption::column_context;
 
 /// Rows read per statement.
@@ -44,9 +44,9 @@ where
                 continue;
             }
             let context = column_context(&table, column.as_str(), row_id);
-            let plain = vault.decrypt(&sealed, &context).map_err(|err| {
-                ServiceError::internal(format!("{table}.{} of {row_id}: {err}", column.as_str()))
-            })?;
+            let plain = vault
+                .decrypt(&sealed, &context)
+                .or_internal(|| format!("{table}.{} of {row_id}", column.as_str()))?;
             let updated = E::update_many()
                 .col_expr(column, Expr::value(vault.encrypt(&plain, &context)))
                 .filter(id.eq(row_id))

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    Caches, Deps, ServiceError, ServiceResult,
+    Caches, Deps, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     parse_stored,
 };
@@ -177,7 +177,7 @@ fn open_signing_secret(deps: &Deps, merchant: &merchant::Model) -> ServiceResult
         .as_ref()
         .map(|sealed| deps.vault.decrypt(sealed, &signing_context(merchant.id)))
         .transpose()
-        .map_err(|err| ServiceError::internal(format!("signing secret: {err}")))
+        .or_internal(|| "signing secret")
 }
 
 /// The request-signing secret of a merchant, for callers authenticated by access token.

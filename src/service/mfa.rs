@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     consumers::{SessionTokens, open, start_session},
 };
@@ -129,7 +129,7 @@ pub(crate) fn totp_step(
     let secret = deps
         .vault
         .decrypt(sealed, context)
-        .map_err(|err| ServiceError::internal(format!("TOTP secret: {err}")))?;
+        .or_internal(|| "TOTP secret")?;
     Ok(totp::check(&secret, code, now))
 }
 

@@ -141,6 +141,12 @@ pub type SharedCaches = Arc<Caches>;
 
 /// Why a use case did not complete.
 ///
+/// The error policy: what the caller can fix is [`ServiceError::Rejected`] (a violation
+/// of a named input field), [`ServiceError::BadInput`] or [`ServiceError::NotFound`]; what
+/// the server failed at is [`ServiceError::Database`] or [`ServiceError::Internal`], which
+/// keep their cause for the logs and reach the caller only as `INTERNAL`. A broken unique
+/// index becomes the caller's refusal only where it names one ([`OnUnique::on_unique`]).
+///
 /// Deliberately not `Display`: async-graphql turns any `Display` error into a response
 /// message, which would leak database text. The GraphQL layer maps each variant instead,
 /// and operator tools use [`ServiceError::describe`].
@@ -161,9 +167,9 @@ pub enum ServiceError {
     },
     /// The database failed; details are logged, never shown to the caller.
     Database(DbErr),
-    /// Something else on the server failed (hashing, signing, decryption); logged, never
-    /// shown to the caller.
-    Internal(String),
+    /// Something else on the server failed (hashing, signing, decryption, a stored value
+    /// that does not read back); logged with its chain of causes, never shown to the caller.
+    Internal(anyhow::Error),
 }
 
 impl From<DbErr> for ServiceError {
@@ -182,9 +188,9 @@ impl ServiceError {
         )])
     }
 
-    /// An internal failure described for the logs.
+    /// An internal failure with no underlying error, described for the logs.
     pub fn internal(what: impl std::fmt::Display) -> Self {
-        Self::Internal(what.to_string())
+        Self::Internal(anyhow::anyhow!(what.to_string()))
     }
 
     /// Full text for operators (command-line tools, logs); never for API clients.
@@ -199,13 +205,50 @@ impl ServiceError {
             Self::BadInput(message) | Self::Unauthenticated(message) => message.clone(),
             Self::RateLimited { retry_after } => format!("rate limited for {retry_after:?}"),
             Self::Database(err) => format!("database error: {err}"),
-            Self::Internal(message) => message.clone(),
+            Self::Internal(err) => format!("{err:#}"),
         }
     }
 }
 
 /// Result of a use case.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Turns any failure of the server's own machinery into [`ServiceError::Internal`], keeping
+/// the failure as the cause and adding what was being done.
+pub trait OrInternal<T> {
+    /// The result, or an internal error that says `context()` and keeps the cause.
+    fn or_internal<C>(self, context: impl FnOnce() -> C) -> ServiceResult<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static;
+}
+
+impl<T, E: Into<anyhow::Error>> OrInternal<T> for Result<T, E> {
+    fn or_internal<C>(self, context: impl FnOnce() -> C) -> ServiceResult<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+    {
+        self.map_err(|err| ServiceError::Internal(err.into().context(context())))
+    }
+}
+
+/// Maps the violation of one unique index to the refusal the caller can fix.
+pub trait OnUnique<T> {
+    /// The result; a write that broke the unique index over `column` becomes `refusal()`,
+    /// and every other failure stays a database error.
+    fn on_unique(self, column: &str, refusal: impl FnOnce() -> ServiceError) -> ServiceResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, DbErr> {
+    fn on_unique(self, column: &str, refusal: impl FnOnce() -> ServiceError) -> ServiceResult<T> {
+        self.map_err(|err| {
+            if crate::db::violated_unique(&err).is_some_and(|index| index.contains(column)) {
+                refusal()
+            } else {
+                err.into()
+            }
+        })
+    }
+}
 
 /// Turns a stored value the application wrote itself back into its type; a failure means
 /// the row was written by something else, so it is reported as a database error.
@@ -235,5 +278,34 @@ where
             }
             result => return result,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_cause() {
+        let failed: Result<u8, _> = "x".parse::<u8>();
+        let err = failed.or_internal(|| "reading a count").unwrap_err();
+        assert_eq!(
+            err.describe(),
+            "reading a count: invalid digit found in string"
+        );
+        let ServiceError::Internal(err) = err else {
+            panic!("not internal: {err:?}");
+        };
+        assert!(err.root_cause().is::<std::num::ParseIntError>());
+    }
+
+    #[test]
+    fn only_the_named_unique_index_becomes_a_refusal() {
+        let refusal = || ServiceError::refused("email", ViolationCode::EmailTaken, "taken");
+        let other: Result<(), DbErr> = Err(DbErr::Custom("disk full".to_owned()));
+        assert!(matches!(
+            other.on_unique("email_lookup", refusal),
+            Err(ServiceError::Database(_))
+        ));
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     retry_transient,
 };
@@ -35,7 +35,7 @@ fn token_context(id: Uuid) -> String {
 pub fn token(deps: &Deps, method: &payment_method::Model) -> ServiceResult<String> {
     deps.vault
         .decrypt(&method.gateway_token, &token_context(method.id))
-        .map_err(|err| ServiceError::internal(format!("payment method {}: {err}", method.id)))
+        .or_internal(|| format!("payment method {}", method.id))
 }
 
 /// A consumer's cards, not removed, the default first, then newest first.
@@ -123,7 +123,7 @@ pub async fn add(
                 ViolationCode::InvalidPaymentToken,
                 "is not a card token of the payment gateway",
             ),
-            other => ServiceError::internal(format!("gateway: {other}")),
+            other => ServiceError::Internal(anyhow::Error::new(other).context("gateway")),
         })?;
     let now = deps.clock.now();
     if card::check_expiry(details.exp_month, details.exp_year, now.date_naive()).is_err() {
@@ -148,7 +148,7 @@ pub async fn add(
             .gateway
             .save_card(gateway_token, &format!("payment-method:{id}"))
             .await
-            .map_err(|err| ServiceError::internal(format!("gateway: {err}")))?,
+            .or_internal(|| "gateway")?,
     };
     let card = Card {
         details,

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     consumers::normalize_email,
     mfa::totp_step,
@@ -108,7 +108,7 @@ pub async fn create(
         .ok_or_else(|| ServiceError::internal("cannot build a TOTP URI"))?;
     let password_hash = password::hash(&password)
         .await
-        .map_err(ServiceError::internal)?;
+        .or_internal(|| "password hash")?;
     let now = deps.clock.now();
     let txn = begin_write(&deps.db).await?;
     let taken = staff_member::Entity::find()
@@ -233,7 +233,7 @@ pub async fn login(
         now,
         ttl,
     )
-    .map_err(|err| ServiceError::internal(format!("cannot sign a token: {err}")))?;
+    .or_internal(|| "cannot sign a token")?;
     Ok(StaffSession {
         access_token,
         expires_in: ttl.num_seconds(),

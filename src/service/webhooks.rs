@@ -16,7 +16,7 @@ use url::Host;
 use uuid::Uuid;
 
 use super::{
-    Deps, ServiceError, ServiceResult,
+    Deps, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
@@ -65,7 +65,7 @@ fn seal(deps: &Deps, endpoint_id: Uuid, column: &str, secret: &str) -> String {
 fn open(deps: &Deps, endpoint_id: Uuid, column: &str, sealed: &str) -> ServiceResult<String> {
     deps.vault
         .decrypt(sealed, &secret_context(endpoint_id, column))
-        .map_err(|err| ServiceError::internal(format!("webhook secret of {endpoint_id}: {err}")))
+        .or_internal(|| format!("webhook secret of {endpoint_id}"))
 }
 
 /// The secrets that sign at `now`: the current one, and the previous one until it expires.
@@ -90,7 +90,7 @@ pub fn subscribed_types(
     endpoint: &webhook_endpoint::Model,
 ) -> ServiceResult<Option<Vec<EventType>>> {
     let names: Vec<String> = serde_json::from_str(&endpoint.event_types)
-        .map_err(|err| ServiceError::internal(format!("event types of {}: {err}", endpoint.id)))?;
+        .or_internal(|| format!("event types of {}", endpoint.id))?;
     let types = names
         .iter()
         .map(|name| parse_stored::<EventType>(name, "event type"))
@@ -154,8 +154,7 @@ pub async fn set_endpoint(
     let mut names: Vec<&str> = input.event_types.iter().map(|t| t.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let event_types = serde_json::to_string(&names)
-        .map_err(|err| ServiceError::internal(format!("event types: {err}")))?;
+    let event_types = serde_json::to_string(&names).or_internal(|| "event types")?;
     retry_transient(|| async {
         let now = deps.clock.now();
         let at = ChronoUnixTimestampMillis(now);

@@ -31,8 +31,7 @@ use chrono::{DateTime, Utc};
 use entity::{checkout, order, payment_attempt};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QuerySelect, SqlErr, prelude::ChronoUnixTimestampMillis,
-    sea_query::Expr,
+    PaginatorTrait, QueryFilter, QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -44,6 +43,7 @@ use super::{
     idempotency::{self, Claim, Request},
     outbox, parse_stored, retry_transient,
 };
+use crate::service::OrInternal;
 use crate::{
     db::begin_write,
     domain::{
@@ -187,8 +187,7 @@ pub async fn record(
         currency: new.amount.currency().code().to_owned(),
         amount_minor: new.amount.minor(),
         credit_minor: new.credit_minor,
-        request: serde_json::to_string(&request)
-            .map_err(|err| ServiceError::internal(format!("payment attempt request: {err}")))?,
+        request: serde_json::to_string(&request).or_internal(|| "payment attempt request")?,
         outcome: None,
         failure_code: None,
         gateway_calls: 0,
@@ -202,7 +201,7 @@ pub async fn record(
         .await;
     match inserted {
         Ok(_) => {}
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(err) if crate::db::violated_unique(&err).is_some() => {
             return Ok(None);
         }
         Err(err) => return Err(err.into()),
@@ -239,14 +238,13 @@ pub fn in_progress(field: &str) -> ServiceError {
 }
 
 fn stored_request(attempt: &payment_attempt::Model) -> ServiceResult<StoredRequest> {
-    serde_json::from_str(&attempt.request)
-        .map_err(|err| ServiceError::internal(format!("attempt {}: {err}", attempt.id)))
+    serde_json::from_str(&attempt.request).or_internal(|| format!("attempt {}", attempt.id))
 }
 
 /// The operation's parameters an attempt was recorded with.
 pub fn details<T: DeserializeOwned>(attempt: &payment_attempt::Model) -> ServiceResult<T> {
     serde_json::from_value(stored_request(attempt)?.details)
-        .map_err(|err| ServiceError::internal(format!("attempt {} details: {err}", attempt.id)))
+        .or_internal(|| format!("attempt {} details", attempt.id))
 }
 
 /// The refunds an attempt asks for.
@@ -408,8 +406,7 @@ async fn settle_once(
     } else {
         AttemptStatus::Failed
     };
-    let outcome = serde_json::to_string(answer)
-        .map_err(|err| ServiceError::internal(format!("payment outcome: {err}")))?;
+    let outcome = serde_json::to_string(answer).or_internal(|| "payment outcome")?;
     let marked = payment_attempt::Entity::update_many()
         .col_expr(
             payment_attempt::Column::Status,
@@ -579,8 +576,9 @@ where
         }
     };
     match execute(deps, &recorded, settlement, deps.clock.now()).await? {
-        Ending::Settled(Verdict::Done(value)) => serde_json::from_value(value)
-            .map_err(|err| ServiceError::internal(format!("payment result: {err}"))),
+        Ending::Settled(Verdict::Done(value)) => {
+            serde_json::from_value(value).or_internal(|| "payment result")
+        }
         Ending::Settled(Verdict::Refused(violations) | Verdict::Retry(violations)) => {
             Err(ServiceError::Rejected(violations))
         }

@@ -30,6 +30,7 @@ use super::super::{
     parse_stored, payment_methods, plans,
 };
 use super::charges::payment_row;
+use crate::service::OrInternal;
 use crate::{
     auth::secret::hash_secret,
     db::begin_write,
@@ -88,8 +89,7 @@ struct Decided {
 impl Decided {
     fn schedule(&self, total: Money) -> ServiceResult<Vec<ScheduledInstallment>> {
         let plan: PlanCode = parse_stored(&self.plan, "plan")?;
-        build_schedule(total, plan, self.confirmed_at.date_naive())
-            .map_err(|err| ServiceError::internal(format!("schedule: {err}")))
+        build_schedule(total, plan, self.confirmed_at.date_naive()).or_internal(|| "schedule")
     }
 }
 
@@ -197,8 +197,7 @@ async fn intend(
     }
     let token = payment_methods::token(deps, &card)?;
     set_status(&txn, checkout.id, CheckoutStatus::Confirming, now).await?;
-    let details = serde_json::to_value(&decided)
-        .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))?;
+    let details = serde_json::to_value(&decided).or_internal(|| "confirmation")?;
     let new = NewAttempt {
         idempotency_key_id: Some(key_id),
         consumer_id: Some(consumer_id),
@@ -252,7 +251,7 @@ impl Settlement for Confirming {
                     complete(txn, &checkout, consumer_id, &decided, charge, deps, now).await?;
                 serde_json::to_value(outcome)
                     .map(Verdict::Done)
-                    .map_err(|err| ServiceError::internal(format!("confirmation: {err}")))
+                    .or_internal(|| "confirmation")
             }
             Some(error) => {
                 // The card was declined: the checkout is the shopper's to try again.

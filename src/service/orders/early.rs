@@ -23,6 +23,7 @@ use super::{
     charges,
     confirm::decline,
 };
+use crate::service::OrInternal;
 use crate::{
     db::begin_write,
     domain::{
@@ -141,7 +142,7 @@ async fn intend(
     let asked = serde_json::to_value(Asked {
         actor: actor.clone(),
     })
-    .map_err(|err| ServiceError::internal(format!("early payment: {err}")))?;
+    .or_internal(|| "early payment")?;
     let new = NewAttempt {
         idempotency_key_id: Some(key_id),
         consumer_id: Some(consumer_id),
@@ -211,6 +212,6 @@ impl Settlement for PayingEarly {
         charges::update_order_status(txn, &order, now).await?;
         serde_json::to_value(PaidEarly { order_id: order.id })
             .map(Verdict::Done)
-            .map_err(|err| ServiceError::internal(format!("early payment: {err}")))
+            .or_internal(|| "early payment")
     }
 }

@@ -29,6 +29,7 @@ use super::super::{
     outbox::{self, Event},
     parse_stored,
 };
+use crate::service::OrInternal;
 use crate::{
     db::begin_write,
     domain::{
@@ -435,8 +436,7 @@ async fn intend_giveback(
     }
     let currency: Currency = parse_stored(&order.currency, "currency")?;
     let legs = card_legs(&txn, order, plan.to_shopper_minor).await?;
-    let details = serde_json::to_value(&giveback)
-        .map_err(|err| ServiceError::internal(format!("refund: {err}")))?;
+    let details = serde_json::to_value(&giveback).or_internal(|| "refund")?;
     let new = NewAttempt {
         idempotency_key_id: key_id,
         order_id: Some(order.id),
@@ -511,7 +511,7 @@ async fn settle_giveback(
             let changed = apply(txn, &order, kind, &giveback, Some(references), now).await?;
             serde_json::to_value(changed)
                 .map(Verdict::Done)
-                .map_err(|err| ServiceError::internal(format!("refund: {err}")))
+                .or_internal(|| "refund")
         }
         Some(error) if answer.receipts.is_empty() => {
             let violations = vec![refund_failed(error)];
@@ -555,7 +555,7 @@ async fn apply(
     };
     let schedule = installments(txn, order.id).await?;
     let plan = allocate(giveback.amount_minor, refundable, &balances(&schedule)?)
-        .map_err(|err| ServiceError::internal(format!("refund allocation: {err}")))?;
+        .or_internal(|| "refund allocation")?;
     apply_reductions(txn, &schedule, &plan.reductions, now).await?;
     write_refund(txn, order, giveback, plan.to_shopper_minor, references, now).await?;
     let changed = Changed {
