@@ -12,8 +12,8 @@
 //!   development demo data; [`synthetic`], data at volume for the benchmark and the index
 //!   checks.
 //! - [`service`]: use cases over the database, with their caches; money moves as payment
-//!   attempts in three steps ([`service::attempts`]), every other change is one
-//!   transaction.
+//!   attempts in three steps ([`service::attempts`]), and every change (each phase of
+//!   them too) is one [`service::unit_of_work`]: writes, audit entries and events together.
 //! - [`events`]: the event catalogue, published events, the in-process bus, the Redis
 //!   broker, envelopes and the webhook sender; [`payments`]: the card gateways (the
 //!   sandbox and Stripe); [`config`]: typed configuration.

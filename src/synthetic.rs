@@ -17,7 +17,6 @@ use uuid::Uuid;
 use crate::service::OrInternal;
 use crate::{
     auth::{api_key::NewApiKey, password, secret::random_secret},
-    db::begin_write,
     domain::{
         Currency, Money,
         checkout::{
@@ -30,6 +29,7 @@ use crate::{
     },
     events::EventType,
     payments::sandbox,
+    service::unit_of_work::UnitOfWork,
     service::{
         Deps, ServiceError, ServiceResult,
         audit::{self, Actor},
@@ -164,9 +164,9 @@ pub async fn populate(
             items.extend(row_items);
             checkout_tokens.push(token);
         }
-        let txn = begin_write(&deps.db).await?;
-        insert_checkouts(&txn, rows, items).await?;
-        txn.commit().await?;
+        let work = UnitOfWork::begin(deps).await?;
+        insert_checkouts(work.txn(), rows, items).await?;
+        work.commit().await?;
     }
     Ok(Population {
         merchants,
@@ -428,13 +428,13 @@ async fn write_orders(deps: &Deps, orders: Vec<PastOrder>) -> ServiceResult<()> 
         installments.extend(past.installments);
         payments.extend(past.payments);
     }
-    let txn = begin_write(&deps.db).await?;
-    insert_checkouts(&txn, checkouts, items).await?;
-    insert_all::<order::Entity, _>(&txn, order_rows).await?;
-    insert_all::<installment::Entity, _>(&txn, installments).await?;
-    insert_all::<payment::Entity, _>(&txn, payments).await?;
-    insert_all::<audit_log::Entity, _>(&txn, audits).await?;
-    txn.commit().await?;
+    let work = UnitOfWork::begin(deps).await?;
+    insert_checkouts(work.txn(), checkouts, items).await?;
+    insert_all::<order::Entity, _>(work.txn(), order_rows).await?;
+    insert_all::<installment::Entity, _>(work.txn(), installments).await?;
+    insert_all::<payment::Entity, _>(work.txn(), payments).await?;
+    insert_all::<audit_log::Entity, _>(work.txn(), audits).await?;
+    work.commit().await?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, prelude::ChronoUnixTimestampMillis, sea_query::Expr,
+    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -20,13 +20,9 @@ use uuid::Uuid;
 use crate::events::webhook_sender::Outcome;
 use crate::{
     auth::signing,
-    db::begin_write,
     domain::webhook::{DeliveryStatus, EndpointStatus, next_attempt, should_disable},
-    service::{
-        Deps, ServiceResult,
-        audit::{self, Actor},
-        webhooks::signing_secrets,
-    },
+    service::unit_of_work::UnitOfWork,
+    service::{Deps, ServiceResult, audit::Actor, webhooks::signing_secrets},
 };
 
 /// How many requests run at once.
@@ -168,7 +164,7 @@ async fn record(
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     use webhook_delivery::Column;
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let at = ChronoUnixTimestampMillis(now);
     webhook_attempt::Entity::insert(
         webhook_attempt::Model {
@@ -183,7 +179,7 @@ async fn record(
         }
         .into_active_model(),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(work.txn())
     .await?;
     let window = deps.webhooks.retry_window;
     let enabled = endpoint.is_some_and(|e| e.status == EndpointStatus::Enabled.as_str());
@@ -218,12 +214,12 @@ async fn record(
     update
         .filter(Column::Id.eq(row.id))
         .filter(Column::AttemptCount.eq(row.attempt_count))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if let Some(endpoint) = endpoint.filter(|_| enabled) {
-        endpoint_health(deps, &txn, endpoint.id, outcome, now).await?;
+        endpoint_health(deps, &mut work, endpoint.id, outcome, now).await?;
     }
-    txn.commit().await?;
+    work.commit().await?;
     Ok(())
 }
 
@@ -232,7 +228,7 @@ async fn record(
 /// pending deliveries.
 async fn endpoint_health(
     deps: &Deps,
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     endpoint_id: Uuid,
     outcome: &Outcome,
     now: DateTime<Utc>,
@@ -240,7 +236,7 @@ async fn endpoint_health(
     use webhook_endpoint::Column;
     let Some(endpoint) = webhook_endpoint::Entity::find_by_id(endpoint_id)
         .lock_exclusive()
-        .one(txn)
+        .one(work.txn())
         .await?
     else {
         return Ok(());
@@ -253,7 +249,7 @@ async fn endpoint_health(
             webhook_endpoint::Entity::update_many()
                 .col_expr(Column::FailingSince, Expr::value(Option::<i64>::None))
                 .filter(Column::Id.eq(endpoint_id))
-                .exec(txn)
+                .exec(work.txn())
                 .await?;
         }
         return Ok(());
@@ -264,7 +260,7 @@ async fn endpoint_health(
             webhook_endpoint::Entity::update_many()
                 .col_expr(Column::FailingSince, Expr::value(now.timestamp_millis()))
                 .filter(Column::Id.eq(endpoint_id))
-                .exec(txn)
+                .exec(work.txn())
                 .await?;
         }
         return Ok(());
@@ -282,7 +278,7 @@ async fn endpoint_health(
         .col_expr(Column::DisabledReason, Expr::value(reason.clone()))
         .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
         .filter(Column::Id.eq(endpoint_id))
-        .exec(txn)
+        .exec(work.txn())
         .await?;
     webhook_delivery::Entity::update_many()
         .col_expr(
@@ -303,18 +299,16 @@ async fn endpoint_health(
         )
         .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id))
         .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .exec(txn)
+        .exec(work.txn())
         .await?;
     let target = Some(("webhook_endpoint", endpoint_id));
     let details = json!({ "reason": reason });
-    audit::record(
-        txn,
+    work.audit(
         &Actor::system(),
         "webhook_endpoint.disabled",
         target,
         details,
         now,
-    )
-    .await?;
+    );
     Ok(())
 }

@@ -17,13 +17,13 @@ use uuid::Uuid;
 
 use super::{
     Deps, ServiceError, ServiceResult,
-    audit::{self, Actor},
+    audit::Actor,
     pagination::{Cursor, Keyset, Page, PageRequest},
 };
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey},
-    db::begin_write,
     domain::violation::{Path, Violation, ViolationCode},
+    service::unit_of_work::UnitOfWork,
 };
 
 /// Longest key name kept.
@@ -93,21 +93,19 @@ pub async fn create(
         last_used_at: None,
         revoked_at: None,
     };
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     api_key::Entity::insert(key.clone().into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await?;
     let details = json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes });
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "api_key.created",
         Some(("api_key", key.id)),
         details,
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     deps.caches.api_keys.invalidate(&key.secret_hash).await;
     Ok(CreatedApiKey { key, secret })
 }
@@ -121,11 +119,11 @@ pub async fn revoke(
     id: Uuid,
 ) -> ServiceResult<api_key::Model> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let key = api_key::Entity::find_by_id(id)
         .filter(api_key::Column::MerchantId.eq(caller.merchant_id))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     if key.revoked_at.is_some() {
@@ -141,19 +139,17 @@ pub async fn revoke(
             Expr::value(now.timestamp_millis()),
         )
         .filter(api_key::Column::Id.eq(id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     let details = json!({ "prefix": revoked.prefix });
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "api_key.revoked",
         Some(("api_key", id)),
         details,
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     deps.caches.api_keys.invalidate(&revoked.secret_hash).await;
     Ok(revoked)
 }

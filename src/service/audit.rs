@@ -1,5 +1,6 @@
 //! The audit log: who did what to which object, when and from where. Entries are written
-//! in the same transaction as the change they describe, and never hold secrets.
+//! with the change they describe (noted on its [`super::unit_of_work::UnitOfWork`]), and
+//! never hold secrets; [`record`] writes one about an attempt that changed nothing.
 
 use std::net::IpAddr;
 
@@ -132,7 +133,8 @@ impl<'de> serde::Deserialize<'de> for Actor {
     }
 }
 
-/// Appends one entry: `actor` did `action` to the `target` (type, id) at `at`.
+/// Appends one entry on its own: `actor` tried `action` on the `target` (type, id) at `at`
+/// and nothing changed (a failed login, say).
 pub async fn record(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -147,7 +149,7 @@ pub async fn record(
     Ok(())
 }
 
-/// The row of one entry, for [`record`] and bulk writers.
+/// The row of one entry, for [`record`] and units of work.
 pub(crate) fn entry(
     actor: &Actor,
     action: &str,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{checkout, checkout_item};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
     prelude::ChronoUnixTimestampMillis,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
@@ -17,23 +17,23 @@ use uuid::Uuid;
 
 use super::{
     Deps, OnUnique, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
+    audit::Actor,
     checkout_pii,
     idempotency::{self, Request},
     merchants,
-    outbox::{self, Event},
+    outbox::Event,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
 use crate::{
     auth::secret::{hash_secret, random_secret},
-    db::begin_write,
     domain::checkout::{
         CheckoutRequest, CheckoutStatus, Path, ShopperData, ValidCheckout, Violation,
         ViolationCode, validate,
     },
     encryption::column_context,
     events::EventType,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// The longest cancellation reason kept.
@@ -199,10 +199,10 @@ async fn store(
     now: DateTime<Utc>,
     outcome: Option<&(Uuid, Creation)>,
 ) -> ServiceResult<()> {
-    let txn = begin_write(&deps.db).await?;
-    release_expired_reference(&txn, merchant_id, &checkout.merchant_reference, now).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    release_expired_reference(&mut work, merchant_id, &checkout.merchant_reference, now).await?;
     checkout::Entity::insert(checkout.clone().into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await
         .on_unique("open_reference", || {
             ServiceError::refused(
@@ -217,12 +217,12 @@ async fn store(
             .cloned()
             .map(IntoActiveModel::into_active_model),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(work.txn())
     .await?;
     if let Some((key_id, creation)) = outcome {
-        idempotency::finish(&txn, *key_id, &Ok::<_, Vec<Violation>>(creation)).await?;
+        idempotency::finish(work.txn(), *key_id, &Ok::<_, Vec<Violation>>(creation)).await?;
     }
-    outbox::commit(deps, txn).await?;
+    work.commit().await?;
     Ok(())
 }
 
@@ -298,7 +298,7 @@ pub(crate) fn rows(
 /// A checkout that expired while open still holds its merchant reference; mark it expired
 /// so the reference can be used again.
 async fn release_expired_reference(
-    txn: &impl ConnectionTrait,
+    work: &mut UnitOfWork<'_>,
     merchant_id: Uuid,
     reference: &str,
     now: DateTime<Utc>,
@@ -310,16 +310,14 @@ async fn release_expired_reference(
         .filter(Column::MerchantId.eq(merchant_id))
         .filter(Column::OpenReference.eq(reference))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
-        .one(txn)
+        .one(work.txn())
         .await?;
     if let Some(held) = held {
         let id = held.id;
-        outbox::record(
-            txn,
+        work.publish(
             Event::checkout(EventType::CheckoutExpired, &held, Value::Null),
             now,
-        )
-        .await?;
+        );
         checkout::Entity::update_many()
             .col_expr(
                 Column::Status,
@@ -329,7 +327,7 @@ async fn release_expired_reference(
             .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
             .filter(Column::Id.eq(id))
             .filter(Column::Status.eq(CheckoutStatus::Open.as_str()))
-            .exec(txn)
+            .exec(work.txn())
             .await?;
     }
     Ok(())
@@ -350,23 +348,21 @@ pub async fn by_token(db: &DatabaseConnection, token: &str) -> ServiceResult<che
 pub async fn expire_due(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<Vec<Uuid>> {
     use checkout::Column;
     let open = CheckoutStatus::Open.as_str();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let claimed = checkout::Entity::find()
         .filter(Column::Status.eq(open))
         .filter(Column::ExpiresAt.lte(now.timestamp_millis()))
         .order_by_asc(Column::ExpiresAt)
         .limit(limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(&txn)
+        .all(work.txn())
         .await?;
     let ids: Vec<Uuid> = claimed.iter().map(|row| row.id).collect();
     for row in &claimed {
-        outbox::record(
-            &txn,
+        work.publish(
             Event::checkout(EventType::CheckoutExpired, row, Value::Null),
             now,
-        )
-        .await?;
+        );
     }
     if !ids.is_empty() {
         checkout::Entity::update_many()
@@ -378,10 +374,10 @@ pub async fn expire_due(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceR
             .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
             .filter(Column::Id.is_in(ids.iter().copied()))
             .filter(Column::Status.eq(open))
-            .exec(&txn)
+            .exec(work.txn())
             .await?;
     }
-    outbox::commit(deps, txn).await?;
+    work.commit().await?;
     Ok(ids)
 }
 
@@ -442,11 +438,11 @@ pub async fn cancel(
         ));
     }
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let current = checkout::Entity::find_by_id(id)
         .filter(checkout::Column::MerchantId.eq(merchant_id))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     let status = parse_stored::<CheckoutStatus>(&current.status, "checkout status")?
@@ -510,7 +506,7 @@ pub async fn cancel(
         )
         .filter(checkout::Column::Id.eq(id))
         .filter(checkout::Column::Status.eq(CheckoutStatus::Open.as_str()))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if changed.rows_affected != 1 {
         return Err(rejected(
@@ -519,22 +515,20 @@ pub async fn cancel(
             "the checkout is no longer open",
         ));
     }
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "checkout.cancelled",
         Some(("checkout", id)),
         serde_json::Value::Null,
         now,
-    )
-    .await?;
+    );
     let event = Event::checkout(
         EventType::CheckoutCancelled,
         &cancelled,
         json!({ "reason": cancelled.cancellation_reason }),
     );
-    outbox::record(&txn, event, now).await?;
-    outbox::commit(deps, txn).await?;
+    work.publish(event, now);
+    work.commit().await?;
     Ok(cancelled)
 }
 

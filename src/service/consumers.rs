@@ -21,13 +21,13 @@ use crate::{
         secret::{hash_secret, random_secret},
         session::{self, ConsumerPrincipal, SESSION_LIFETIME},
     },
-    db::begin_write,
     domain::{
         Currency,
         checkout::is_e164,
         violation::{Path, Violation, ViolationCode},
     },
     encryption::{Vault, column_context},
+    service::unit_of_work::UnitOfWork,
 };
 
 /// The stored status of an account in good standing.
@@ -268,9 +268,9 @@ pub async fn register_with_id(
         active: true,
     };
     let row = new_row(&deps.vault, &account, password_hash);
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     consumer::Entity::insert(row.into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await
         .on_unique("email_lookup", || {
             ServiceError::Rejected(vec![violation(
@@ -279,16 +279,14 @@ pub async fn register_with_id(
                 "an account with this email exists; log in instead",
             )])
         })?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "consumer.registered",
         Some(("consumer", account.id)),
         json!(null),
         now.0,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(account)
 }
 
@@ -373,7 +371,7 @@ pub(crate) async fn start_session(
 ) -> ServiceResult<SessionTokens> {
     let now = deps.clock.now();
     let session_id = Uuid::now_v7();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     consumer_session::Entity::insert(
         consumer_session::Model {
             id: session_id,
@@ -385,20 +383,18 @@ pub(crate) async fn start_session(
         }
         .into_active_model(),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(work.txn())
     .await?;
-    let refresh = new_refresh_token(&txn, session_id, now).await?;
+    let refresh = new_refresh_token(work.txn(), session_id, now).await?;
     let who = Actor::consumer(account.id, actor.ip);
-    audit::record(
-        &txn,
+    work.audit(
         &who,
         action,
         Some(("consumer_session", session_id)),
         json!(null),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     let opened = open(&deps.vault, account)?;
     tokens(deps, opened, session_id, refresh, now)
 }
@@ -454,34 +450,32 @@ fn invalid_refresh() -> ServiceError {
 /// is revoked and every token of it stops working.
 pub async fn refresh(deps: &Deps, actor: &Actor, token: &str) -> ServiceResult<SessionTokens> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let presented = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_secret(token)))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or_else(invalid_refresh)?;
     let session = consumer_session::Entity::find_by_id(presented.session_id)
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or_else(invalid_refresh)?;
     if session.revoked_at.is_some() || session.expires_at.0 <= now {
         return Err(invalid_refresh());
     }
     if presented.spent_at.is_some() {
-        revoke_session(&txn, session.id, "refresh_token_reuse", now).await?;
+        revoke_session(work.txn(), session.id, "refresh_token_reuse", now).await?;
         let who = Actor::consumer(session.consumer_id, actor.ip);
-        audit::record(
-            &txn,
+        work.audit(
             &who,
             "consumer.session_revoked",
             Some(("consumer_session", session.id)),
             json!({ "reason": "refresh_token_reuse" }),
             now,
-        )
-        .await?;
-        txn.commit().await?;
+        );
+        work.commit().await?;
         return Err(invalid_refresh());
     }
     let spent = refresh_token::Entity::update_many()
@@ -491,13 +485,13 @@ pub async fn refresh(deps: &Deps, actor: &Actor, token: &str) -> ServiceResult<S
         )
         .filter(refresh_token::Column::Id.eq(presented.id))
         .filter(refresh_token::Column::SpentAt.is_null())
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if spent.rows_affected != 1 {
         return Err(invalid_refresh());
     }
-    let next = new_refresh_token(&txn, session.id, now).await?;
-    txn.commit().await?;
+    let next = new_refresh_token(work.txn(), session.id, now).await?;
+    work.commit().await?;
     let account = get(deps, session.consumer_id).await?;
     tokens(deps, account, session.id, next, now)
 }
@@ -529,18 +523,16 @@ pub async fn logout(
     principal: &ConsumerPrincipal,
 ) -> ServiceResult<()> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
-    revoke_session(&txn, principal.session_id, "logout", now).await?;
-    audit::record(
-        &txn,
+    let mut work = UnitOfWork::begin(deps).await?;
+    revoke_session(work.txn(), principal.session_id, "logout", now).await?;
+    work.audit(
         actor,
         "consumer.logout",
         Some(("consumer_session", principal.session_id)),
         json!(null),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(())
 }
 

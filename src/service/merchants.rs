@@ -9,16 +9,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    Caches, Deps, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
-    parse_stored,
-};
+use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, parse_stored};
 use crate::{
     auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
-    db::begin_write,
     domain::checkout::MaxTotal,
     encryption::column_context,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// Status of a merchant that may use the API.
@@ -65,7 +61,7 @@ pub async fn create_with_maximum(
         )));
     }
     let now = ChronoUnixTimestampMillis(deps.clock.now());
-    let txn = begin_write(&deps.db).await?;
+    let work = UnitOfWork::begin(deps).await?;
     let merchant = merchant::ActiveModel {
         id: Set(id.unwrap_or_else(Uuid::now_v7)),
         name: Set(name.to_owned()),
@@ -78,7 +74,7 @@ pub async fn create_with_maximum(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(work.txn())
     .await?;
     api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -92,10 +88,10 @@ pub async fn create_with_maximum(
         last_used_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(&txn)
+    .insert(work.txn())
     .await?;
-    enable_all_plans(&txn, merchant.id, now).await?;
-    txn.commit().await?;
+    enable_all_plans(work.txn(), merchant.id, now).await?;
+    work.commit().await?;
     Ok(OnboardedMerchant {
         merchant,
         api_key: key,
@@ -228,7 +224,7 @@ async fn set_signing_secret(
     action: &str,
 ) -> ServiceResult<()> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     merchant::Entity::update_many()
         .col_expr(merchant::Column::RequestSigningSecret, Expr::value(sealed))
         .col_expr(
@@ -236,11 +232,11 @@ async fn set_signing_secret(
             Expr::value(now.timestamp_millis()),
         )
         .filter(merchant::Column::Id.eq(merchant_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     let target = Some(("merchant", merchant_id));
-    audit::record(&txn, actor, action, target, serde_json::json!(null), now).await?;
-    txn.commit().await?;
+    work.audit(actor, action, target, serde_json::json!(null), now);
+    work.commit().await?;
     deps.caches.merchant_changed(merchant_id).await;
     Ok(())
 }
@@ -272,7 +268,7 @@ pub async fn set_max_checkout_total(
     check_maximum(deps, maximum)?;
     let now = deps.clock.now();
     let stored = maximum.map(MaxTotal::hundredths);
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let changed = merchant::Entity::update_many()
         .col_expr(merchant::Column::MaxCheckoutTotalMinor, Expr::value(stored))
         .col_expr(
@@ -280,7 +276,7 @@ pub async fn set_max_checkout_total(
             Expr::value(now.timestamp_millis()),
         )
         .filter(merchant::Column::Id.eq(merchant_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if changed.rows_affected == 0 {
         return Err(ServiceError::NotFound);
@@ -288,12 +284,12 @@ pub async fn set_max_checkout_total(
     let details = serde_json::json!({ "maxCheckoutTotalMinor": stored });
     let target = Some(("merchant", merchant_id));
     let action = "merchant.max_checkout_total_set";
-    audit::record(&txn, actor, action, target, details, now).await?;
+    work.audit(actor, action, target, details, now);
     let merchant = merchant::Entity::find_by_id(merchant_id)
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    txn.commit().await?;
+    work.commit().await?;
     deps.caches.merchant_changed(merchant_id).await;
     Ok(merchant)
 }

@@ -13,14 +13,14 @@ use uuid::Uuid;
 
 use super::{
     Deps, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
+    audit::Actor,
     consumers::{SessionTokens, open, start_session},
 };
 use crate::{
     auth::{session, totp},
-    db::begin_write,
     domain::violation::ViolationCode,
     encryption::column_context,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// A started enrolment: what the consumer adds to an authenticator app.
@@ -59,7 +59,7 @@ pub async fn enroll(deps: &Deps, actor: &Actor, consumer_id: Uuid) -> ServiceRes
     let provisioning_uri = totp::provisioning_uri(&secret, &email)
         .ok_or_else(|| ServiceError::internal("cannot build a TOTP URI"))?;
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     consumer::Entity::update_many()
         .col_expr(
             consumer::Column::TotpSecret,
@@ -71,18 +71,16 @@ pub async fn enroll(deps: &Deps, actor: &Actor, consumer_id: Uuid) -> ServiceRes
         )
         .filter(consumer::Column::Id.eq(consumer_id))
         .filter(consumer::Column::TotpConfirmedAt.is_null())
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "mfa.enrollment_started",
         Some(("consumer", consumer_id)),
         json!(null),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(Enrollment {
         secret,
         provisioning_uri,
@@ -162,8 +160,8 @@ pub async fn confirm(
     code: &str,
 ) -> ServiceResult<Vec<String>> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
-    let row = account(&txn, consumer_id).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    let row = account(work.txn(), consumer_id).await?;
     if row.totp_confirmed_at.is_some() {
         return Err(ServiceError::refused(
             "code",
@@ -178,7 +176,7 @@ pub async fn confirm(
             "start with enrollTotp",
         ));
     }
-    if !accept_totp(deps, &txn, &row, code, now).await? {
+    if !accept_totp(deps, work.txn(), &row, code, now).await? {
         return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
@@ -191,11 +189,11 @@ pub async fn confirm(
             Expr::value(now.timestamp_millis()),
         )
         .filter(consumer::Column::Id.eq(consumer_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     mfa_recovery_code::Entity::delete_many()
         .filter(mfa_recovery_code::Column::ConsumerId.eq(consumer_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     let codes = totp::new_recovery_codes();
     let rows = codes.iter().map(|code| {
@@ -209,18 +207,16 @@ pub async fn confirm(
         .into_active_model()
     });
     mfa_recovery_code::Entity::insert_many(rows)
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "mfa.enabled",
         Some(("consumer", consumer_id)),
         json!(null),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(codes)
 }
 
@@ -232,8 +228,8 @@ pub async fn disable(
     code: &str,
 ) -> ServiceResult<()> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
-    let row = account(&txn, consumer_id).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    let row = account(work.txn(), consumer_id).await?;
     if row.totp_confirmed_at.is_none() {
         return Err(ServiceError::refused(
             "code",
@@ -241,8 +237,8 @@ pub async fn disable(
             "MFA is not on",
         ));
     }
-    let valid = accept_totp(deps, &txn, &row, code, now).await?
-        || accept_recovery_code(&txn, &row, code, now).await?;
+    let valid = accept_totp(deps, work.txn(), &row, code, now).await?
+        || accept_recovery_code(work.txn(), &row, code, now).await?;
     if !valid {
         return Err(ServiceError::refused(
             "code",
@@ -260,22 +256,20 @@ pub async fn disable(
             Expr::value(Option::<i64>::None),
         )
         .filter(consumer::Column::Id.eq(consumer_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     mfa_recovery_code::Entity::delete_many()
         .filter(mfa_recovery_code::Column::ConsumerId.eq(consumer_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "mfa.disabled",
         Some(("consumer", consumer_id)),
         json!(null),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(())
 }
 
@@ -294,22 +288,20 @@ pub async fn verify_login(
     deps.login_throttle
         .attempt(&format!("mfa:{consumer_id}"), actor.ip)
         .map_err(|retry_after| ServiceError::RateLimited { retry_after })?;
-    let txn = begin_write(&deps.db).await?;
-    let row = account(&txn, consumer_id).await?;
-    let by_totp = accept_totp(deps, &txn, &row, code, now).await?;
-    let valid = by_totp || accept_recovery_code(&txn, &row, code, now).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    let row = account(work.txn(), consumer_id).await?;
+    let by_totp = accept_totp(deps, work.txn(), &row, code, now).await?;
+    let valid = by_totp || accept_recovery_code(work.txn(), &row, code, now).await?;
     let who = Actor::consumer(consumer_id, actor.ip);
     if !valid || row.totp_confirmed_at.is_none() {
-        audit::record(
-            &txn,
+        work.audit(
             &who,
             "mfa.verification_failed",
             Some(("consumer", consumer_id)),
             json!(null),
             now,
-        )
-        .await?;
-        txn.commit().await?;
+        );
+        work.commit().await?;
         return Err(ServiceError::refused(
             "code",
             ViolationCode::InvalidCode,
@@ -317,17 +309,15 @@ pub async fn verify_login(
         ));
     }
     if !by_totp {
-        audit::record(
-            &txn,
+        work.audit(
             &who,
             "mfa.recovery_code_used",
             Some(("consumer", consumer_id)),
             json!(null),
             now,
-        )
-        .await?;
+        );
     }
-    txn.commit().await?;
+    work.commit().await?;
     start_session(deps, &who, &row, "consumer.login_succeeded").await
 }
 

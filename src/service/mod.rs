@@ -1,5 +1,6 @@
 //! Use cases over the database. Every function scopes its queries to the calling owner,
-//! and every change is one transaction.
+//! and every change is one [`unit_of_work::UnitOfWork`]: its writes, audit entries and
+//! outbox events committed together.
 
 pub mod api_keys;
 pub mod attempts;
@@ -18,6 +19,7 @@ pub mod pagination;
 pub mod payment_methods;
 pub mod plans;
 pub mod staff;
+pub mod unit_of_work;
 pub mod webhooks;
 
 use std::{future::Future, sync::Arc};

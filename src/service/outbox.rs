@@ -1,18 +1,14 @@
 //! The transactional outbox: every change that others must hear about writes its event
 //! here, in the same transaction as the change, so an event exists exactly when its change
-//! committed. The relay ([`crate::jobs::relay`]) publishes them later; committing through
-//! [`commit`] wakes it at once.
+//! committed. Changes note their events on their [`super::unit_of_work::UnitOfWork`],
+//! whose commit writes them and wakes the relay ([`crate::jobs::relay`]) to publish them.
 
 use chrono::{DateTime, Utc};
 use entity::{checkout, installment, order, outbox_event};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    prelude::ChronoUnixTimestampMillis,
-};
+use sea_orm::prelude::ChronoUnixTimestampMillis;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::Deps;
 use crate::{
     domain::{Currency, Money, order::OrderStatus},
     events::EventType,
@@ -120,13 +116,9 @@ pub fn money(minor: i64, currency: &str) -> Value {
     Value::Object(fields)
 }
 
-/// Appends an event at `at`.
-pub async fn record(
-    conn: &impl ConnectionTrait,
-    event: Event,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let row = outbox_event::Model {
+/// The row of an event at `at`, written by [`super::unit_of_work::UnitOfWork`] with its change.
+pub(crate) fn row(event: Event, at: DateTime<Utc>) -> outbox_event::Model {
+    outbox_event::Model {
         id: Uuid::now_v7(),
         event_type: event.event_type.as_str().to_owned(),
         aggregate_type: event.event_type.aggregate_type().to_owned(),
@@ -136,19 +128,7 @@ pub async fn record(
         payload: event.data.to_string(),
         created_at: ChronoUnixTimestampMillis(at),
         published_at: None,
-    };
-    outbox_event::Entity::insert(row.into_active_model())
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-/// Commits a transaction that recorded events and tells the relay, so they go out now
-/// rather than at its next round.
-pub async fn commit(deps: &Deps, txn: DatabaseTransaction) -> Result<(), DbErr> {
-    txn.commit().await?;
-    deps.events.outbox_written();
-    Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
-    Deps, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
-    retry_transient,
-};
+use super::{Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, retry_transient};
 use crate::{
-    db::begin_write,
     domain::{
         card,
         order::{InstallmentStatus, OrderStatus},
@@ -25,6 +20,7 @@ use crate::{
     },
     encryption::column_context,
     payments::{CardDetails, GatewayError},
+    service::unit_of_work::UnitOfWork,
 };
 
 fn token_context(id: Uuid) -> String {
@@ -169,21 +165,21 @@ async fn store(
 ) -> ServiceResult<payment_method::Model> {
     let now = deps.clock.now();
     let details = &card.details;
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     consumer::Entity::find_by_id(consumer_id)
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     if let Some(existing) =
-        with_fingerprint(&txn, consumer_id, &card.fingerprint_hash, true).await?
+        with_fingerprint(work.txn(), consumer_id, &card.fingerprint_hash, true).await?
     {
         let saved = &card.saved_token;
         let new_token = (*saved != token(deps, &existing)?).then_some(saved);
         let new_expiry =
             (details.exp_month, details.exp_year) != (existing.exp_month, existing.exp_year);
         if new_token.is_none() && !new_expiry {
-            txn.commit().await?;
+            work.commit().await?;
             return Ok(existing);
         }
         let refreshed = payment_method::Model {
@@ -209,25 +205,23 @@ async fn store(
                 Expr::value(refreshed.exp_year),
             )
             .filter(payment_method::Column::Id.eq(existing.id))
-            .exec(&txn)
+            .exec(work.txn())
             .await?;
-        audit::record(
-            &txn,
+        work.audit(
             actor,
             "payment_method.refreshed",
             Some(("payment_method", existing.id)),
             json!({ "brand": refreshed.brand, "token": new_token.is_some(), "expiry": new_expiry }),
             now,
-        )
-        .await?;
-        txn.commit().await?;
+        );
+        work.commit().await?;
         return Ok(refreshed);
     }
     let saved = &card.saved_token;
     let existing = payment_method::Entity::find()
         .filter(payment_method::Column::ConsumerId.eq(consumer_id))
         .filter(payment_method::Column::DeletedAt.is_null())
-        .count(&txn)
+        .count(work.txn())
         .await?;
     let row = payment_method::Model {
         id,
@@ -243,18 +237,16 @@ async fn store(
         fingerprint_hash: Some(card.fingerprint_hash.clone()),
     };
     payment_method::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "payment_method.added",
         Some(("payment_method", id)),
         json!({ "brand": row.brand }),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(row)
 }
 
@@ -264,10 +256,10 @@ pub async fn set_default(
     consumer_id: Uuid,
     id: Uuid,
 ) -> ServiceResult<payment_method::Model> {
-    let txn = begin_write(&deps.db).await?;
-    let chosen = get(&txn, consumer_id, id).await?;
-    mark_default(&txn, consumer_id, id).await?;
-    txn.commit().await?;
+    let work = UnitOfWork::begin(deps).await?;
+    let chosen = get(work.txn(), consumer_id, id).await?;
+    mark_default(work.txn(), consumer_id, id).await?;
+    work.commit().await?;
     Ok(payment_method::Model {
         is_default: true,
         ..chosen
@@ -294,15 +286,15 @@ async fn mark_default(
 /// has instalments to collect; otherwise open orders move to the (new) default card.
 pub async fn remove(deps: &Deps, actor: &Actor, consumer_id: Uuid, id: Uuid) -> ServiceResult<()> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let removed = payment_method::Entity::find_by_id(id)
         .filter(payment_method::Column::ConsumerId.eq(consumer_id))
         .filter(payment_method::Column::DeletedAt.is_null())
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let others: Vec<payment_method::Model> = list(&txn, consumer_id)
+    let others: Vec<payment_method::Model> = list(work.txn(), consumer_id)
         .await?
         .into_iter()
         .filter(|m| m.id != id)
@@ -332,7 +324,7 @@ pub async fn remove(deps: &Deps, actor: &Actor, consumer_id: Uuid, id: Uuid) -> 
             ),
         )
         .into_tuple()
-        .all(&txn)
+        .all(work.txn())
         .await?;
     let successor = others
         .iter()
@@ -360,11 +352,11 @@ pub async fn remove(deps: &Deps, actor: &Actor, consumer_id: Uuid, id: Uuid) -> 
             Expr::value(Option::<String>::None),
         )
         .filter(payment_method::Column::Id.eq(removed.id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if let Some(successor) = successor {
         if removed.is_default {
-            mark_default(&txn, consumer_id, successor).await?;
+            mark_default(work.txn(), consumer_id, successor).await?;
         }
         order::Entity::update_many()
             .col_expr(order::Column::PaymentMethodId, Expr::value(successor))
@@ -374,18 +366,16 @@ pub async fn remove(deps: &Deps, actor: &Actor, consumer_id: Uuid, id: Uuid) -> 
             )
             .filter(order::Column::PaymentMethodId.eq(removed.id))
             .filter(order::Column::Id.is_in(owing))
-            .exec(&txn)
+            .exec(work.txn())
             .await?;
     }
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "payment_method.removed",
         Some(("payment_method", id)),
         serde_json::Value::Null,
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(())
 }

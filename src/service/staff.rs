@@ -11,11 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Deps, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
-    consumers::normalize_email,
-    mfa::totp_step,
-    parse_stored,
+    Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, consumers::normalize_email,
+    mfa::totp_step, parse_stored,
 };
 use crate::{
     auth::{
@@ -24,9 +21,9 @@ use crate::{
         staff::{self, StaffPrincipal, StaffRole},
         totp,
     },
-    db::begin_write,
     domain::violation::ViolationCode,
     encryption::column_context,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// A member of staff as the API shows them.
@@ -110,10 +107,10 @@ pub async fn create(
         .await
         .or_internal(|| "password hash")?;
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let taken = staff_member::Entity::find()
         .filter(staff_member::Column::Email.eq(&email))
-        .one(&txn)
+        .one(work.txn())
         .await?
         .is_some();
     if taken {
@@ -134,18 +131,16 @@ pub async fn create(
         disabled_at: None,
     };
     staff_member::Entity::insert(row.into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(work.txn())
         .await?;
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "staff.created",
         Some(("staff", id)),
         json!({ "role": role.as_str() }),
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok(NewStaffMember {
         member: StaffMember { id, email, role },
         password,
@@ -174,7 +169,7 @@ pub async fn login(
         .await?;
     let verified = password::verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await;
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let accepted = match &row {
         Some(row) if verified && row.disabled_at.is_none() => {
             match totp_step(deps, &row.totp_secret, &secret_context(row.id), code, now)? {
@@ -187,7 +182,7 @@ pub async fn login(
                                 .add(staff_member::Column::TotpLastStep.is_null())
                                 .add(staff_member::Column::TotpLastStep.lt(step)),
                         )
-                        .exec(&txn)
+                        .exec(work.txn())
                         .await?
                         .rows_affected
                         == 1
@@ -204,24 +199,16 @@ pub async fn login(
     };
     let target = row.as_ref().map(|r| ("staff", r.id));
     let Some(row) = row.filter(|_| accepted) else {
-        audit::record(&txn, &who, "staff.login_failed", target, json!(null), now).await?;
-        txn.commit().await?;
+        work.audit(&who, "staff.login_failed", target, json!(null), now);
+        work.commit().await?;
         return Err(ServiceError::refused(
             "password",
             ViolationCode::InvalidCredentials,
             "the email, password or code is incorrect",
         ));
     };
-    audit::record(
-        &txn,
-        &who,
-        "staff.login_succeeded",
-        target,
-        json!(null),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    work.audit(&who, "staff.login_succeeded", target, json!(null), now);
+    work.commit().await?;
     let member = StaffMember::try_from(row)?;
     let ttl = token_lifetime(deps);
     let access_token = staff::issue(

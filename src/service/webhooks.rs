@@ -17,19 +17,19 @@ use uuid::Uuid;
 
 use super::{
     Deps, OrInternal, ServiceError, ServiceResult,
-    audit::{self, Actor},
+    audit::Actor,
     pagination::{Cursor, Keyset, Page, PageRequest},
     parse_stored, retry_transient,
 };
 use crate::{
     auth::secret::random_secret,
-    db::begin_write,
     domain::{
         violation::ViolationCode,
         webhook::{DeliveryStatus, EndpointStatus, UrlError, UrlPolicy, check_url, is_public},
     },
     encryption::column_context,
     events::EventType,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// How webhooks behave, from the configuration.
@@ -158,8 +158,8 @@ pub async fn set_endpoint(
     retry_transient(|| async {
         let now = deps.clock.now();
         let at = ChronoUnixTimestampMillis(now);
-        let txn = begin_write(&deps.db).await?;
-        let existing = locked_endpoint(&txn, merchant_id).await?;
+        let mut work = UnitOfWork::begin(deps).await?;
+        let existing = locked_endpoint(work.txn(), merchant_id).await?;
         let (endpoint, secret) = match existing {
             Some(existing) => {
                 let changed = webhook_endpoint::Model {
@@ -175,7 +175,7 @@ pub async fn set_endpoint(
                     .clone()
                     .into_active_model()
                     .reset_all()
-                    .update(&txn)
+                    .update(work.txn())
                     .await?;
                 (changed, None)
             }
@@ -197,15 +197,15 @@ pub async fn set_endpoint(
                     updated_at: at,
                 };
                 webhook_endpoint::Entity::insert(created.clone().into_active_model())
-                    .exec_without_returning(&txn)
+                    .exec_without_returning(work.txn())
                     .await?;
                 (created, Some(secret))
             }
         };
         let details = json!({ "url": url, "eventTypes": names, "created": secret.is_some() });
         let target = Some(("webhook_endpoint", endpoint.id));
-        audit::record(&txn, actor, "webhook_endpoint.set", target, details, now).await?;
-        txn.commit().await?;
+        work.audit(actor, "webhook_endpoint.set", target, details, now);
+        work.commit().await?;
         Ok((endpoint, secret))
     })
     .await
@@ -239,14 +239,16 @@ pub async fn rotate_secret(
         ));
     }
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
-    let current = locked_endpoint(&txn, merchant_id).await?.ok_or_else(|| {
-        ServiceError::refused(
-            "keepPreviousSecretForSeconds",
-            ViolationCode::WebhookEndpointMissing,
-            "set a webhook endpoint first",
-        )
-    })?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    let current = locked_endpoint(work.txn(), merchant_id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::refused(
+                "keepPreviousSecretForSeconds",
+                ViolationCode::WebhookEndpointMissing,
+                "set a webhook endpoint first",
+            )
+        })?;
     let old = open(deps, current.id, "secret", &current.secret)?;
     let secret = random_secret("whsec_");
     let keep = overlap > Duration::zero();
@@ -261,20 +263,18 @@ pub async fn rotate_secret(
         .clone()
         .into_active_model()
         .reset_all()
-        .update(&txn)
+        .update(work.txn())
         .await?;
     let details = json!({ "previousSecretSeconds": overlap.num_seconds() });
     let target = Some(("webhook_endpoint", rotated.id));
-    audit::record(
-        &txn,
+    work.audit(
         actor,
         "webhook_endpoint.secret_rotated",
         target,
         details,
         now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    work.commit().await?;
     Ok((rotated, secret))
 }
 
@@ -374,14 +374,14 @@ pub async fn redeliver(
     delivery_id: Uuid,
 ) -> ServiceResult<webhook_delivery::Model> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let current = webhook_delivery::Entity::find_by_id(delivery_id)
         .filter(webhook_delivery::Column::MerchantId.eq(merchant_id))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let endpoint = locked_endpoint(&txn, merchant_id).await?;
+    let endpoint = locked_endpoint(work.txn(), merchant_id).await?;
     let enabled = endpoint.as_ref().is_some_and(|endpoint| {
         endpoint.id == current.endpoint_id && endpoint.status == EndpointStatus::Enabled.as_str()
     });
@@ -418,20 +418,12 @@ pub async fn redeliver(
             Expr::value(now.timestamp_millis()),
         )
         .filter(webhook_delivery::Column::Id.eq(delivery_id))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     let target = Some(("webhook_delivery", delivery_id));
     let details = json!({ "eventId": queued.event_id, "eventType": queued.event_type });
-    audit::record(
-        &txn,
-        actor,
-        "webhook.redelivery_requested",
-        target,
-        details,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    work.audit(actor, "webhook.redelivery_requested", target, details, now);
+    work.commit().await?;
     deps.events.deliveries_queued();
     Ok(queued)
 }

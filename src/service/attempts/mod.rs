@@ -41,17 +41,17 @@ use uuid::Uuid;
 use super::{
     Deps, ServiceError, ServiceResult,
     idempotency::{self, Claim, Request},
-    outbox, parse_stored, retry_transient,
+    parse_stored, retry_transient,
 };
 use crate::service::OrInternal;
 use crate::{
-    db::begin_write,
     domain::{
         Currency, Money,
         attempt::{AttemptKind, AttemptStatus, Reservation, gateway_key},
         violation::{Violation, ViolationCode},
     },
     payments::{ChargeRequest, GatewayError, RefundRequest},
+    service::unit_of_work::UnitOfWork,
 };
 
 /// One refund at the gateway: part of one earlier charge.
@@ -285,12 +285,12 @@ pub enum Ending {
 /// Phase 3 of one kind of operation.
 #[async_trait]
 pub trait Settlement: Send + Sync {
-    /// Writes the operation's outcome for the gateway's `answer` in `txn` (in which the
+    /// Writes the operation's outcome for the gateway's `answer` in `work` (in which the
     /// attempt is already marked settled), and decides what the client hears.
     async fn settle(
         &self,
         deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
@@ -399,8 +399,8 @@ async fn settle_once(
     settlement: &dyn Settlement,
     now: DateTime<Utc>,
 ) -> ServiceResult<Ending> {
-    let txn = begin_write(&deps.db).await?;
-    lock_reserved(&txn, attempt).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
+    lock_reserved(work.txn(), attempt).await?;
     let status = if answer.is_done() {
         AttemptStatus::Succeeded
     } else {
@@ -431,27 +431,29 @@ async fn settle_once(
         )
         .filter(payment_attempt::Column::Id.eq(attempt.id))
         .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
-        .exec(&txn)
+        .exec(work.txn())
         .await?;
     if marked.rows_affected != 1 {
         return Ok(Ending::SettledElsewhere);
     }
-    let verdict = settlement.settle(deps, &txn, attempt, answer, now).await?;
+    let verdict = settlement
+        .settle(deps, &mut work, attempt, answer, now)
+        .await?;
     if let Some(key) = attempt.idempotency_key_id {
         match &verdict {
             Verdict::Done(value) => {
-                idempotency::finish(&txn, key, &Ok::<_, Vec<Violation>>(value)).await?;
+                idempotency::finish(work.txn(), key, &Ok::<_, Vec<Violation>>(value)).await?;
             }
             Verdict::Refused(violations) => {
-                idempotency::finish(&txn, key, &Err::<Value, _>(violations.clone())).await?;
+                idempotency::finish(work.txn(), key, &Err::<Value, _>(violations.clone())).await?;
             }
-            Verdict::Retry(_) => idempotency::release_in(&txn, key).await?,
+            Verdict::Retry(_) => idempotency::release_in(work.txn(), key).await?,
         }
     }
     deps.failpoints
         .pass(Failpoint::OutcomeWritten, kind)
         .await?;
-    outbox::commit(deps, txn).await?;
+    work.commit().await?;
     deps.settled.notify();
     Ok(Ending::Settled(verdict))
 }

@@ -11,14 +11,9 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
-    super::{
-        ServiceError, ServiceResult,
-        audit::Actor,
-        outbox::{self, Event},
-        parse_stored,
-    },
-    merchant::record_change,
+use super::super::{
+    ServiceError, ServiceResult, audit::Actor, outbox::Event, parse_stored,
+    unit_of_work::UnitOfWork,
 };
 use crate::{
     domain::order::{InstallmentStatus, OrderStatus, retry_delay_days},
@@ -83,24 +78,25 @@ pub(crate) fn payment_row(
     }
 }
 
-async fn installment_event(
-    txn: &DatabaseTransaction,
+fn installment_event(
+    work: &mut UnitOfWork<'_>,
     event: (EventType, serde_json::Value),
     order: &order::Model,
     status: OrderStatus,
     row: &installment::Model,
     now: DateTime<Utc>,
-) -> ServiceResult<()> {
+) {
     let (event_type, details) = event;
-    let event = Event::installment(event_type, order, status, row, details);
-    outbox::record(txn, event, now).await?;
-    Ok(())
+    work.publish(
+        Event::installment(event_type, order, status, row, details),
+        now,
+    );
 }
 
 /// Instalment `row` was charged under `reference` to card `method_id` (`early`: the shopper
 /// paid before its due date).
 pub(super) async fn record_paid(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     order: &order::Model,
     row: &installment::Model,
     reference: &str,
@@ -129,24 +125,25 @@ pub(super) async fn record_paid(
             Expr::value(now.timestamp_millis()),
         )
         .filter(installment::Column::Id.eq(row.id))
-        .exec(txn)
+        .exec(work.txn())
         .await?;
     let payment = payment::Model {
         gateway_reference: Some(reference.to_owned()),
         ..payment_row(order, row, method_id, now)
     };
     payment::Entity::insert(payment.into_active_model())
-        .exec_without_returning(txn)
+        .exec_without_returning(work.txn())
         .await?;
     let status = parse_stored(&order.status, "order status")?;
     let paid = (EventType::InstallmentPaid, json!({ "early": early }));
-    installment_event(txn, paid, order, status, row, now).await
+    installment_event(work, paid, order, status, row, now);
+    Ok(())
 }
 
 /// The collection job's charge of instalment `row` failed: it is retried later, or now
 /// overdue with its order.
 pub(super) async fn record_failed(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     order: &order::Model,
     row: &installment::Model,
     error: GatewayError,
@@ -173,7 +170,7 @@ pub(super) async fn record_failed(
             Expr::value(now.timestamp_millis()),
         )
         .filter(installment::Column::Id.eq(row.id))
-        .exec(txn)
+        .exec(work.txn())
         .await?;
     let payment = payment::Model {
         status: "FAILED".to_owned(),
@@ -181,7 +178,7 @@ pub(super) async fn record_failed(
         ..payment_row(order, row, method_id, now)
     };
     payment::Entity::insert(payment.into_active_model())
-        .exec_without_returning(txn)
+        .exec_without_returning(work.txn())
         .await?;
     let order_status = if retry.is_some() {
         parse_stored(&order.status, "order status")?
@@ -196,9 +193,9 @@ pub(super) async fn record_failed(
             "nextAttemptAt": retry,
         }),
     );
-    installment_event(txn, failed, order, order_status, row, now).await?;
+    installment_event(work, failed, order, order_status, row, now);
     if retry.is_none() {
-        set_status(txn, order, OrderStatus::Overdue, now).await?;
+        set_status(work.txn(), order, OrderStatus::Overdue, now).await?;
         let event = Event::installment(
             EventType::OrderOverdue,
             order,
@@ -210,7 +207,7 @@ pub(super) async fn record_failed(
             aggregate_id: order.id,
             ..event
         };
-        record_change(txn, &Actor::system(), event, now).await?;
+        work.record_change(&Actor::system(), event, now);
     }
     Ok(())
 }
@@ -218,18 +215,18 @@ pub(super) async fn record_failed(
 /// After an instalment changed: a fully paid order completes, an overdue one with nothing
 /// overdue left is back to captured.
 pub(super) async fn update_order_status(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     order: &order::Model,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let current = lock_order(txn, order.id).await?;
+    let current = lock_order(work.txn(), order.id).await?;
     let status: OrderStatus = parse_stored(&current.status, "order status")?;
     let statuses = installment::Entity::find()
         .select_only()
         .column(installment::Column::Status)
         .filter(installment::Column::OrderId.eq(order.id))
         .into_tuple::<String>()
-        .all(txn)
+        .all(work.txn())
         .await?
         .iter()
         .map(|s| parse_stored::<InstallmentStatus>(s, "instalment status"))
@@ -242,7 +239,7 @@ pub(super) async fn update_order_status(
         None
     };
     if let Some(next) = next {
-        set_status(txn, &current, next, now).await?;
+        set_status(work.txn(), &current, next, now).await?;
         if next == OrderStatus::Completed {
             let event = Event::order(
                 EventType::OrderCompleted,
@@ -250,7 +247,7 @@ pub(super) async fn update_order_status(
                 OrderStatus::Completed,
                 serde_json::Value::Null,
             );
-            record_change(txn, &Actor::system(), event, now).await?;
+            work.record_change(&Actor::system(), event, now);
         }
     }
     Ok(())

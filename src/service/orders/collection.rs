@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::{installment, order, payment_attempt};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{LockBehavior, LockType, Query},
 };
 use serde_json::{Value, json};
@@ -20,19 +20,19 @@ use super::{
     super::{
         Deps, ServiceError, ServiceResult,
         attempts::{self, Answer, Ending, NewAttempt, Recorded, Settlement, Verdict},
-        audit::{self, Actor},
+        audit::Actor,
         parse_stored, payment_methods,
     },
     charges::{self, COLLECTING},
     merchant::{Voiding, intend_void},
 };
 use crate::{
-    db::begin_write,
     domain::{
         Currency, Money,
         attempt::{AttemptKind, AttemptStatus, Reservation},
         order::{InstallmentStatus, OrderStatus},
     },
+    service::unit_of_work::UnitOfWork,
 };
 
 /// How many of a round's payments are at the gateway at once.
@@ -109,17 +109,17 @@ async fn intend_charge(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<Recorded>> {
-    let txn = begin_write(&deps.db).await?;
+    let work = UnitOfWork::begin(deps).await?;
     let Some(row) = due(now)
         .filter(installment::Column::Id.eq(id))
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .one(&txn)
+        .one(work.txn())
         .await?
     else {
         return Ok(None); // another instance has it, or it changed
     };
-    let order = charges::lock_order(&txn, row.order_id).await?;
-    let method = charges::card(&txn, order.payment_method_id).await?;
+    let order = charges::lock_order(work.txn(), row.order_id).await?;
+    let method = charges::card(work.txn(), order.payment_method_id).await?;
     let currency: Currency = parse_stored(&order.currency, "currency")?;
     let new = NewAttempt {
         order_id: Some(order.id),
@@ -132,8 +132,8 @@ async fn intend_charge(
             Value::Null,
         )
     };
-    let recorded = attempts::record(deps, &txn, new, now).await?;
-    txn.commit().await?;
+    let recorded = attempts::record(deps, work.txn(), new, now).await?;
+    work.commit().await?;
     Ok(recorded)
 }
 
@@ -146,7 +146,7 @@ impl Settlement for Collecting {
     async fn settle(
         &self,
         _deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
@@ -159,16 +159,17 @@ impl Settlement for Collecting {
                 attempt.id
             )));
         };
-        let row = charges::lock_installment(txn, installment_id).await?;
-        let order = charges::lock_order(txn, row.order_id).await?;
+        let row = charges::lock_installment(work.txn(), installment_id).await?;
+        let order = charges::lock_order(work.txn(), row.order_id).await?;
         let (action, paid) = match (answer.receipts.first(), answer.refusal) {
             (Some(reference), None) => {
-                charges::record_paid(txn, &order, &row, reference, (method_id, false), now).await?;
+                charges::record_paid(work, &order, &row, reference, (method_id, false), now)
+                    .await?;
                 ("installment.charged", true)
             }
             (_, refusal) => {
                 let error = refusal.unwrap_or(crate::payments::GatewayError::ProcessingError);
-                charges::record_failed(txn, &order, &row, error, method_id, now).await?;
+                charges::record_failed(work, &order, &row, error, method_id, now).await?;
                 ("installment.charge_failed", false)
             }
         };
@@ -177,16 +178,14 @@ impl Settlement for Collecting {
             "amountMinor": row.amount_minor,
             "attempt": row.attempt_count + 1,
         });
-        audit::record(
-            txn,
+        work.audit(
             &Actor::system(),
             action,
             Some(("installment", row.id)),
             details,
             now,
-        )
-        .await?;
-        charges::update_order_status(txn, &order, now).await?;
+        );
+        charges::update_order_status(work, &order, now).await?;
         Ok(Verdict::Done(Value::Bool(paid)))
     }
 }
@@ -245,17 +244,17 @@ pub async fn void_lapsed(deps: &Deps, now: DateTime<Utc>, limit: u64) -> Service
     let mut report = Voided::default();
     let mut recorded = Vec::new();
     for id in candidates {
-        let txn = begin_write(&deps.db).await?;
+        let work = UnitOfWork::begin(deps).await?;
         let Some(order) = lapsed()
             .filter(order::Column::Id.eq(id))
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .one(&txn)
+            .one(work.txn())
             .await?
         else {
             continue;
         };
         let reason = Some("capture window closed".to_owned());
-        match intend_void(deps, txn, &order, &Actor::system(), reason, None, now).await {
+        match intend_void(deps, work, &order, &Actor::system(), reason, None, now).await {
             Ok(attempts::Intent::Done(_)) => report.voided += 1,
             Ok(attempts::Intent::Recorded(void)) => recorded.push(*void),
             // Another money operation holds the order: a later round voids it.

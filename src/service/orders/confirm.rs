@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::super::{
     Caches, Deps, ServiceError, ServiceResult,
     attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
-    audit::{self, Actor},
+    audit::Actor,
     idempotency::{self, Request},
     outbox::{self, Event},
     parse_stored, payment_methods, plans,
@@ -33,7 +33,6 @@ use super::charges::payment_row;
 use crate::service::OrInternal;
 use crate::{
     auth::secret::hash_secret,
-    db::begin_write,
     domain::{
         Currency, Money, PlanCode, ScheduledInstallment,
         attempt::{AttemptKind, Reservation},
@@ -45,6 +44,7 @@ use crate::{
     },
     events::EventType,
     payments::GatewayError,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// What the consumer sends.
@@ -138,11 +138,11 @@ async fn intend(
     key_id: Uuid,
 ) -> ServiceResult<Intent<Confirmed>> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let mut work = UnitOfWork::begin(deps).await?;
     let checkout = checkout::Entity::find()
         .filter(checkout::Column::TokenHash.eq(hash_secret(&input.checkout_token)))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     match parse_stored::<CheckoutStatus>(&checkout.status, "checkout status")?
@@ -167,8 +167,8 @@ async fn intend(
     }
     let currency: Currency = parse_stored(&checkout.currency, "currency")?;
     let total = Money::new(checkout.total_minor, currency);
-    let plan_id = offered_plan(&txn, &deps.caches, &checkout, input.plan, total).await?;
-    let card = payment_methods::get(&txn, consumer_id, input.payment_method_id)
+    let plan_id = offered_plan(work.txn(), &deps.caches, &checkout, input.plan, total).await?;
+    let card = payment_methods::get(work.txn(), consumer_id, input.payment_method_id)
         .await
         .map_err(|err| match err {
             ServiceError::NotFound => refused(
@@ -178,7 +178,7 @@ async fn intend(
             ),
             other => other,
         })?;
-    assess_risk(&txn, consumer_id, total).await?;
+    assess_risk(work.txn(), consumer_id, total).await?;
 
     let decided = Decided {
         order_id: Uuid::now_v7(),
@@ -190,13 +190,14 @@ async fn intend(
     };
     let due_now = due_on(&decided.schedule(total)?, now.date_naive());
     if due_now == 0 {
-        let outcome = complete(&txn, &checkout, consumer_id, &decided, None, deps, now).await?;
-        idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&outcome)).await?;
-        outbox::commit(deps, txn).await?;
+        let outcome =
+            complete(&mut work, &checkout, consumer_id, &decided, None, deps, now).await?;
+        idempotency::finish(work.txn(), key_id, &Ok::<_, Vec<Violation>>(&outcome)).await?;
+        work.commit().await?;
         return Ok(Intent::Done(outcome));
     }
     let token = payment_methods::token(deps, &card)?;
-    set_status(&txn, checkout.id, CheckoutStatus::Confirming, now).await?;
+    set_status(work.txn(), checkout.id, CheckoutStatus::Confirming, now).await?;
     let details = serde_json::to_value(&decided).or_internal(|| "confirmation")?;
     let new = NewAttempt {
         idempotency_key_id: Some(key_id),
@@ -211,10 +212,10 @@ async fn intend(
             details,
         )
     };
-    let recorded = attempts::record(deps, &txn, new, now)
+    let recorded = attempts::record(deps, work.txn(), new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("token"))?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(Intent::Recorded(Box::new(recorded)))
 }
 
@@ -226,7 +227,7 @@ impl Settlement for Confirming {
     async fn settle(
         &self,
         deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
@@ -241,21 +242,21 @@ impl Settlement for Confirming {
         };
         let checkout = checkout::Entity::find_by_id(checkout_id)
             .lock_exclusive()
-            .one(txn)
+            .one(work.txn())
             .await?
             .ok_or(ServiceError::NotFound)?;
         match answer.refusal {
             None => {
                 let charge = answer.receipts.first().map(String::as_str);
                 let outcome =
-                    complete(txn, &checkout, consumer_id, &decided, charge, deps, now).await?;
+                    complete(work, &checkout, consumer_id, &decided, charge, deps, now).await?;
                 serde_json::to_value(outcome)
                     .map(Verdict::Done)
                     .or_internal(|| "confirmation")
             }
             Some(error) => {
                 // The card was declined: the checkout is the shopper's to try again.
-                set_status(txn, checkout.id, CheckoutStatus::Open, now).await?;
+                set_status(work.txn(), checkout.id, CheckoutStatus::Open, now).await?;
                 let violations = vec![decline(error)];
                 Ok(if error.is_transient() {
                     Verdict::Retry(violations)
@@ -287,7 +288,7 @@ async fn set_status(
 
 /// Writes the order of a confirmation whose payment (if any was due) went through.
 async fn complete(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     checkout: &checkout::Model,
     consumer_id: Uuid,
     decided: &Decided,
@@ -309,7 +310,7 @@ async fn complete(
         at,
     );
     write_order(
-        txn,
+        work.txn(),
         &row,
         &schedule,
         charge_reference,
@@ -335,7 +336,7 @@ async fn complete(
             Expr::value(now.timestamp_millis()),
         )
         .filter(checkout::Column::Id.eq(checkout.id))
-        .exec(txn)
+        .exec(work.txn())
         .await?;
     let authorized = Event::order(
         EventType::OrderAuthorized,
@@ -348,15 +349,13 @@ async fn complete(
             "paidNow": outbox::money(due_now, &row.currency),
         }),
     );
-    audit::record(
-        txn,
+    work.audit(
         &decided.actor,
         EventType::OrderAuthorized.as_str(),
         Some(("order", row.id)),
         authorized.data.clone(),
         now,
-    )
-    .await?;
+    );
     let completed = Event {
         consumer_id: Some(consumer_id),
         ..Event::checkout(
@@ -365,8 +364,8 @@ async fn complete(
             json!({ "orderId": row.id }),
         )
     };
-    outbox::record(txn, completed, now).await?;
-    outbox::record(txn, authorized, now).await?;
+    work.publish(completed, now);
+    work.publish(authorized, now);
     Ok(Confirmed {
         order_id: row.id,
         redirect_url: checkout.confirm_url.clone(),

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use entity::{installment, order, payment_attempt};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use super::{
     super::{
         Deps, ServiceError, ServiceResult,
         attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
-        audit::{self, Actor},
+        audit::Actor,
         idempotency::{self, Request},
         parse_stored, payment_methods,
     },
@@ -25,13 +25,13 @@ use super::{
 };
 use crate::service::OrInternal;
 use crate::{
-    db::begin_write,
     domain::{
         Currency, Money,
         attempt::{AttemptKind, Reservation},
         order::{InstallmentStatus, OrderStatus},
         violation::ViolationCode,
     },
+    service::unit_of_work::UnitOfWork,
 };
 
 /// An early payment a consumer asks for.
@@ -96,11 +96,11 @@ async fn intend(
     key_id: Uuid,
 ) -> ServiceResult<Intent<PaidEarly>> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let work = UnitOfWork::begin(deps).await?;
     let order = order::Entity::find_by_id(input.order_id)
         .filter(order::Column::ConsumerId.eq(consumer_id))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     let status: OrderStatus = parse_stored(&order.status, "order status")?;
@@ -108,7 +108,7 @@ async fn intend(
         .filter(installment::Column::OrderId.eq(order.id))
         .filter(installment::Column::Sequence.eq(input.sequence))
         .lock_exclusive()
-        .one(&txn)
+        .one(work.txn())
         .await?
         .ok_or_else(|| {
             ServiceError::refused(
@@ -126,7 +126,7 @@ async fn intend(
         ));
     }
     let method = match input.payment_method_id {
-        Some(id) => payment_methods::get(&txn, consumer_id, id)
+        Some(id) => payment_methods::get(work.txn(), consumer_id, id)
             .await
             .map_err(|err| match err {
                 ServiceError::NotFound => ServiceError::refused(
@@ -136,7 +136,7 @@ async fn intend(
                 ),
                 other => other,
             })?,
-        None => charges::card(&txn, order.payment_method_id).await?,
+        None => charges::card(work.txn(), order.payment_method_id).await?,
     };
     let currency: Currency = parse_stored(&order.currency, "currency")?;
     let asked = serde_json::to_value(Asked {
@@ -156,10 +156,10 @@ async fn intend(
             asked,
         )
     };
-    let recorded = attempts::record(deps, &txn, new, now)
+    let recorded = attempts::record(deps, work.txn(), new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("orderId"))?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(Intent::Recorded(Box::new(recorded)))
 }
 
@@ -171,7 +171,7 @@ impl Settlement for PayingEarly {
     async fn settle(
         &self,
         _deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
@@ -197,19 +197,17 @@ impl Settlement for PayingEarly {
             }
         };
         let asked: Asked = attempts::details(attempt)?;
-        let row = charges::lock_installment(txn, installment_id).await?;
-        let order = charges::lock_order(txn, row.order_id).await?;
-        charges::record_paid(txn, &order, &row, reference, (method_id, true), now).await?;
-        audit::record(
-            txn,
+        let row = charges::lock_installment(work.txn(), installment_id).await?;
+        let order = charges::lock_order(work.txn(), row.order_id).await?;
+        charges::record_paid(work, &order, &row, reference, (method_id, true), now).await?;
+        work.audit(
             &asked.actor,
             "installment.paid_early",
             Some(("installment", row.id)),
             json!({ "orderId": order.id, "amountMinor": row.amount_minor }),
             now,
-        )
-        .await?;
-        charges::update_order_status(txn, &order, now).await?;
+        );
+        charges::update_order_status(work, &order, now).await?;
         serde_json::to_value(PaidEarly { order_id: order.id })
             .map(Verdict::Done)
             .or_internal(|| "early payment")

@@ -24,14 +24,13 @@ use uuid::Uuid;
 use super::super::{
     Deps, ServiceError, ServiceResult,
     attempts::{self, Answer, Intent, NewAttempt, RefundLeg, Settlement, Verdict},
-    audit::{self, Actor},
+    audit::Actor,
     idempotency::{self, Request},
     outbox::{self, Event},
     parse_stored,
 };
 use crate::service::OrInternal;
 use crate::{
-    db::begin_write,
     domain::{
         Currency, Money,
         attempt::{AttemptKind, Reservation},
@@ -41,6 +40,7 @@ use crate::{
     },
     events::EventType,
     payments::GatewayError,
+    service::unit_of_work::UnitOfWork,
 };
 
 /// The order an operation changed (and the refund it made, if any).
@@ -127,27 +127,6 @@ async fn installments(
         .await?)
 }
 
-/// Writes the audit entry and the outbox event of a change; the audit entry keeps the
-/// event's data.
-pub(crate) async fn record_change(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    event: Event,
-    now: DateTime<Utc>,
-) -> ServiceResult<()> {
-    audit::record(
-        txn,
-        actor,
-        event.event_type.as_str(),
-        Some((event.event_type.aggregate_type(), event.aggregate_id)),
-        event.data.clone(),
-        now,
-    )
-    .await?;
-    outbox::record(txn, event, now).await?;
-    Ok(())
-}
-
 /// Captures an authorized order in full.
 pub async fn capture(
     deps: &Deps,
@@ -160,8 +139,8 @@ pub async fn capture(
     let request = request(merchant_id, "captureOrder", key, &[&id]);
     idempotency::run(deps, &request, |key_id| async move {
         let now = deps.clock.now();
-        let txn = begin_write(&deps.db).await?;
-        let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
+        let mut work = UnitOfWork::begin(deps).await?;
+        let (order, status) = lock_order(work.txn(), merchant_id, order_id).await?;
         if !status.can_capture() {
             return Err(refused(
                 "id",
@@ -176,10 +155,10 @@ pub async fn capture(
                 "the capture window has closed",
             ));
         }
-        if attempts::holds(&txn, Reservation::Order(order_id)).await? {
+        if attempts::holds(work.txn(), Reservation::Order(order_id)).await? {
             return Err(attempts::in_progress("id"));
         }
-        let all_paid = installments(&txn, order_id)
+        let all_paid = installments(work.txn(), order_id)
             .await?
             .iter()
             .map(|i| parse_stored::<InstallmentStatus>(&i.status, "instalment status"))
@@ -207,7 +186,7 @@ pub async fn capture(
                 Expr::value(all_paid.then_some(now.timestamp_millis())),
             )
             .filter(order::Column::Id.eq(order_id))
-            .exec(&txn)
+            .exec(work.txn())
             .await?;
         let changed = Changed {
             order_id,
@@ -219,9 +198,9 @@ pub async fn capture(
             next,
             json!({ "amount": outbox::money(order.total_minor, &order.currency) }),
         );
-        record_change(&txn, actor, event, now).await?;
-        idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
-        outbox::commit(deps, txn).await?;
+        work.record_change(actor, event, now);
+        idempotency::finish(work.txn(), key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
+        work.commit().await?;
         Ok(changed)
     })
     .await
@@ -248,8 +227,8 @@ pub async fn void(
     attempts::run(deps, &request, &Voiding, |key_id| {
         let reason = reason.clone();
         async move {
-            let txn = begin_write(&deps.db).await?;
-            let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
+            let work = UnitOfWork::begin(deps).await?;
+            let (order, status) = lock_order(work.txn(), merchant_id, order_id).await?;
             if !status.can_void() {
                 return Err(refused(
                     "id",
@@ -258,17 +237,17 @@ pub async fn void(
                 ));
             }
             let now = deps.clock.now();
-            intend_void(deps, txn, &order, actor, reason, Some(key_id), now).await
+            intend_void(deps, work, &order, actor, reason, Some(key_id), now).await
         }
     })
     .await
 }
 
 /// Phase 1 of a void of a locked, authorized order as of `now` (for the merchant, or the
-/// capture-window job when `key_id` is `None`), committing `txn`.
+/// capture-window job when `key_id` is `None`), committing `work`.
 pub(crate) async fn intend_void(
     deps: &Deps,
-    txn: DatabaseTransaction,
+    work: UnitOfWork<'_>,
     order: &order::Model,
     actor: &Actor,
     reason: Option<String>,
@@ -276,7 +255,7 @@ pub(crate) async fn intend_void(
     now: DateTime<Utc>,
 ) -> ServiceResult<Intent<Changed>> {
     let remaining = order.total_minor - order.refunded_minor;
-    let plan = allocation(&txn, order, remaining, remaining).await?;
+    let plan = allocation(work.txn(), order, remaining, remaining).await?;
     let giveback = Giveback {
         refund_id: Uuid::now_v7(),
         amount_minor: remaining,
@@ -286,7 +265,7 @@ pub(crate) async fn intend_void(
         automatic: key_id.is_none(),
     };
     let kind = AttemptKind::Void;
-    intend_giveback(deps, txn, order, &plan, giveback, kind, key_id, now).await
+    intend_giveback(deps, work, order, &plan, giveback, kind, key_id, now).await
 }
 
 /// Refunds part or all of a captured order.
@@ -322,8 +301,8 @@ pub async fn refund(
         let (reason, reference) = (reason.clone(), reference.clone());
         async move {
             let now = deps.clock.now();
-            let txn = begin_write(&deps.db).await?;
-            let (order, status) = lock_order(&txn, merchant_id, order_id).await?;
+            let work = UnitOfWork::begin(deps).await?;
+            let (order, status) = lock_order(work.txn(), merchant_id, order_id).await?;
             if !status.can_refund() {
                 return Err(refused(
                     "id",
@@ -340,7 +319,7 @@ pub async fn refund(
                 ));
             }
             let refundable = order.captured_minor - order.refunded_minor;
-            let plan = allocation(&txn, &order, input.amount_minor, refundable)
+            let plan = allocation(work.txn(), &order, input.amount_minor, refundable)
                 .await
                 .map_err(|err| match err {
                     AllocationError::Refused(RefundError::NotPositive) => {
@@ -367,7 +346,7 @@ pub async fn refund(
                 automatic: false,
             };
             let kind = AttemptKind::Refund;
-            intend_giveback(deps, txn, &order, &plan, giveback, kind, Some(key_id), now).await
+            intend_giveback(deps, work, &order, &plan, giveback, kind, Some(key_id), now).await
         }
     })
     .await
@@ -410,11 +389,11 @@ async fn allocation(
 }
 
 /// The rest of phase 1 of a refund or void: what moves no money is written at once;
-/// otherwise the attempt is recorded, holding the order. Commits `txn`.
+/// otherwise the attempt is recorded, holding the order. Commits `work`.
 #[allow(clippy::too_many_arguments)]
 async fn intend_giveback(
     deps: &Deps,
-    txn: DatabaseTransaction,
+    mut work: UnitOfWork<'_>,
     order: &order::Model,
     plan: &RefundPlan,
     giveback: Giveback,
@@ -424,18 +403,18 @@ async fn intend_giveback(
 ) -> ServiceResult<Intent<Changed>> {
     if plan.to_shopper_minor == 0 {
         // No money moves, but the instalments it reduces may be being charged.
-        if attempts::holds(&txn, Reservation::Order(order.id)).await? {
+        if attempts::holds(work.txn(), Reservation::Order(order.id)).await? {
             return Err(attempts::in_progress("id"));
         }
-        let changed = apply(&txn, order, kind, &giveback, None, now).await?;
+        let changed = apply(&mut work, order, kind, &giveback, None, now).await?;
         if let Some(key_id) = key_id {
-            idempotency::finish(&txn, key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
+            idempotency::finish(work.txn(), key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
         }
-        outbox::commit(deps, txn).await?;
+        work.commit().await?;
         return Ok(Intent::Done(changed));
     }
     let currency: Currency = parse_stored(&order.currency, "currency")?;
-    let legs = card_legs(&txn, order, plan.to_shopper_minor).await?;
+    let legs = card_legs(work.txn(), order, plan.to_shopper_minor).await?;
     let details = serde_json::to_value(&giveback).or_internal(|| "refund")?;
     let new = NewAttempt {
         idempotency_key_id: key_id,
@@ -448,10 +427,10 @@ async fn intend_giveback(
             details,
         )
     };
-    let recorded = attempts::record(deps, &txn, new, now)
+    let recorded = attempts::record(deps, work.txn(), new, now)
         .await?
         .ok_or_else(|| attempts::in_progress("id"))?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(Intent::Recorded(Box::new(recorded)))
 }
 
@@ -466,12 +445,12 @@ impl Settlement for Refunding {
     async fn settle(
         &self,
         _deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
     ) -> ServiceResult<Verdict> {
-        settle_giveback(txn, attempt, answer, AttemptKind::Refund, now).await
+        settle_giveback(work, attempt, answer, AttemptKind::Refund, now).await
     }
 }
 
@@ -480,17 +459,17 @@ impl Settlement for Voiding {
     async fn settle(
         &self,
         _deps: &Deps,
-        txn: &DatabaseTransaction,
+        work: &mut UnitOfWork<'_>,
         attempt: &payment_attempt::Model,
         answer: &Answer,
         now: DateTime<Utc>,
     ) -> ServiceResult<Verdict> {
-        settle_giveback(txn, attempt, answer, AttemptKind::Void, now).await
+        settle_giveback(work, attempt, answer, AttemptKind::Void, now).await
     }
 }
 
 async fn settle_giveback(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     attempt: &payment_attempt::Model,
     answer: &Answer,
     kind: AttemptKind,
@@ -502,13 +481,13 @@ async fn settle_giveback(
         .ok_or_else(|| ServiceError::internal(format!("refund {} names no order", attempt.id)))?;
     let order = order::Entity::find_by_id(order_id)
         .lock_exclusive()
-        .one(txn)
+        .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
     match answer.refusal {
         None => {
             let references = answer.receipts.join(",");
-            let changed = apply(txn, &order, kind, &giveback, Some(references), now).await?;
+            let changed = apply(work, &order, kind, &giveback, Some(references), now).await?;
             serde_json::to_value(changed)
                 .map(Verdict::Done)
                 .or_internal(|| "refund")
@@ -542,7 +521,7 @@ fn refund_failed(error: GatewayError) -> Violation {
 
 /// Writes a refund or void whose card part (if any) went through under `references`.
 async fn apply(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork<'_>,
     order: &order::Model,
     kind: AttemptKind,
     giveback: &Giveback,
@@ -553,11 +532,19 @@ async fn apply(
         AttemptKind::Void => order.total_minor - order.refunded_minor,
         _ => order.captured_minor - order.refunded_minor,
     };
-    let schedule = installments(txn, order.id).await?;
+    let schedule = installments(work.txn(), order.id).await?;
     let plan = allocate(giveback.amount_minor, refundable, &balances(&schedule)?)
         .or_internal(|| "refund allocation")?;
-    apply_reductions(txn, &schedule, &plan.reductions, now).await?;
-    write_refund(txn, order, giveback, plan.to_shopper_minor, references, now).await?;
+    apply_reductions(work.txn(), &schedule, &plan.reductions, now).await?;
+    write_refund(
+        work.txn(),
+        order,
+        giveback,
+        plan.to_shopper_minor,
+        references,
+        now,
+    )
+    .await?;
     let changed = Changed {
         order_id: order.id,
         refund_id: Some(giveback.refund_id),
@@ -579,7 +566,7 @@ async fn apply(
                 Expr::value(now.timestamp_millis()),
             )
             .filter(order::Column::Id.eq(order.id))
-            .exec(txn)
+            .exec(work.txn())
             .await?;
         Event::order(
             EventType::OrderCancelled,
@@ -593,7 +580,7 @@ async fn apply(
             }),
         )
     } else {
-        let statuses = installments(txn, order.id)
+        let statuses = installments(work.txn(), order.id)
             .await?
             .iter()
             .map(|i| parse_stored::<InstallmentStatus>(&i.status, "instalment status"))
@@ -621,7 +608,7 @@ async fn apply(
                 Expr::value(now.timestamp_millis()),
             )
             .filter(order::Column::Id.eq(order.id))
-            .exec(txn)
+            .exec(work.txn())
             .await?;
         Event::order(
             EventType::OrderRefunded,
@@ -635,7 +622,7 @@ async fn apply(
             }),
         )
     };
-    record_change(txn, &giveback.actor, event, now).await?;
+    work.record_change(&giveback.actor, event, now);
     Ok(changed)
 }
 
