@@ -17,12 +17,13 @@
 //! - [`events`]: the event catalogue, published events, the in-process bus, the Redis
 //!   broker, envelopes and the webhook sender; [`payments`]: the card gateways (the
 //!   sandbox and Stripe); [`config`]: typed configuration.
-//! - [`domain`]: pure business rules (money, plans, schedules, checkout validation,
-//!   refunds, risk); [`auth`]: principals, keys and tokens; [`ids`]: global IDs, the wire
-//!   format of identity; [`encryption`], [`db`], [`clock`], [`tls`]: the low plumbing.
+//! - [`auth`]: principals, keys and tokens; [`ids`]: global IDs, the wire format of
+//!   identity; [`encryption`], [`db`], [`clock`], [`tls`]: the low plumbing.
 //!
-//! Entities (`entity`) and migrations (`migration`) are crates of their own, below all of
-//! it; the benchmark (`bench`) is a crate above it.
+//! Below all of it, crates of their own: entities (`entity`), the rows as stored, typed
+//! with the vocabularies of [`domain`], the pure business rules (money, plans, schedules,
+//! checkout validation, refunds, risk, and the statuses, kinds and currencies rows store);
+//! and migrations (`migration`). The benchmark (`bench`) is a crate above it.
 
 pub mod app;
 pub mod auth;
@@ -30,7 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
-pub mod domain;
+pub use domain;
 pub mod encryption;
 pub mod events;
 pub mod graphql;

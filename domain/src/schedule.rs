@@ -94,7 +94,7 @@ pub fn build_schedule(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::currency::Currency;
+    use crate::currency::Currency;
     use chrono::Datelike;
     use proptest::prelude::*;
 

@@ -6,7 +6,7 @@ mod maximum;
 mod request;
 mod validation;
 
-pub use crate::domain::violation::{Path, Violation, ViolationCode};
+pub use crate::violation::{Path, Violation, ViolationCode};
 pub use maximum::{DEFAULT_MAX_TOTAL_MAJOR, LARGEST_MAX_TOTAL_MAJOR, MaxTotal};
 pub use request::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, ShopperData, ShopperHints,

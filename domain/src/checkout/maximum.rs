@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::domain::{Currency, Money};
+use crate::{Currency, Money};
 
 /// The platform's maximum checkout total unless configured otherwise, in major units.
 pub const DEFAULT_MAX_TOTAL_MAJOR: i64 = 1_000_000;

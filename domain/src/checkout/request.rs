@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::domain::{Currency, Money};
+use crate::{Currency, Money};
 
 /// An amount as a client sends it: a decimal in major units with its currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use super::{
     Address, AmountInput, CheckoutRequest, Item, ItemRequest, MAX_ITEMS, MAX_QUANTITY, MAX_TTL,
     MIN_TTL, MaxTotal, Path, ShopperHints, ValidCheckout, Violation, ViolationCode,
 };
-use crate::domain::{Currency, Money, MoneyError, country::is_iso_country_code};
+use crate::{Currency, Money, MoneyError, country::is_iso_country_code};
 
 /// Collects violations while a request is checked field by field.
 #[derive(Default)]

@@ -94,7 +94,7 @@ pub fn allocate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::split_amount;
+    use crate::split_amount;
     use InstallmentStatus::*;
     use proptest::prelude::*;
 
