@@ -14,7 +14,7 @@
 //! - [`service`]: use cases over the database, with their caches; money moves as payment
 //!   attempts in three steps ([`service::attempts`]), and every change (each phase of
 //!   them too) is one [`service::unit_of_work`]: writes, audit entries and events together.
-//! - [`events`]: the event catalogue, published events, the in-process bus, the Redis
+//! - [`events`]: published events, the in-process bus, the Redis
 //!   broker, envelopes and the webhook sender; [`payments`]: the card gateways (the
 //!   sandbox and Stripe); [`config`]: typed configuration.
 //! - [`auth`]: principals, keys and tokens; [`ids`]: global IDs, the wire format of

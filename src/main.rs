@@ -7,11 +7,11 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use paylater::{
     app::{self, AppState},
-    auth::{api_key::NewApiKey, staff::StaffRole},
+    auth::api_key::NewApiKey,
     clock::SystemClock,
     config::{AppEnv, Config, LogFormat},
     demo,
-    domain::checkout::MaxTotal,
+    domain::{checkout::MaxTotal, staff::StaffRole},
     graphql,
     ids::{NodeKind, decode, encode},
     service::{ServiceError, audit::Actor, key_rotation, merchants, staff},

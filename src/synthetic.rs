@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::service::OrInternal;
 use crate::{
     auth::{api_key::NewApiKey, password, secret::random_secret},
+    domain::event::EventType,
     domain::{
         Currency, Money,
         checkout::{
@@ -27,7 +28,6 @@ use crate::{
         plan::PlanCode,
         schedule::build_schedule,
     },
-    events::EventType,
     payments::sandbox,
     service::unit_of_work::UnitOfWork,
     service::{

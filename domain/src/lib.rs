@@ -9,6 +9,7 @@ pub mod card;
 pub mod checkout;
 pub mod country;
 pub mod currency;
+pub mod event;
 pub mod masking;
 pub mod money;
 pub mod order;
@@ -16,6 +17,8 @@ pub mod plan;
 pub mod refund;
 pub mod risk;
 pub mod schedule;
+pub mod scope;
+pub mod staff;
 pub mod violation;
 pub mod webhook;
 

@@ -5,7 +5,6 @@ pub mod jwt;
 pub mod oauth;
 pub mod password;
 pub mod principal;
-pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod signing;
@@ -14,4 +13,3 @@ pub mod throttle;
 pub mod totp;
 
 pub use principal::{ClientIp, MerchantPrincipal, Principal};
-pub use scope::{Scope, Scopes};

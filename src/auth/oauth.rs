@@ -6,8 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::scope::Scopes;
+
 use super::{
-    MerchantPrincipal, Scopes,
+    MerchantPrincipal,
     jwt::{Claims, KeyRing, RegisteredClaims, TokenError, Verified},
 };
 

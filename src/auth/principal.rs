@@ -4,8 +4,9 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::scope::Scopes;
+
 use super::{
-    Scopes,
     jwt::{KeyRing, TokenError, Verified},
     oauth,
     session::{self, ConsumerPrincipal},

@@ -1,54 +1,15 @@
 //! The operator's own people: admins and support agents. They sign in with a password and
 //! a TOTP code (MFA is mandatory) and carry a short-lived access token naming their role.
 
-use std::{fmt, str::FromStr};
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::jwt::{Claims, KeyRing, RegisteredClaims, TokenError, Verified};
+use crate::domain::staff::StaffRole;
 
 /// The `aud` of staff access tokens.
 pub const STAFF_AUDIENCE: &str = "paylater:staff";
-
-/// What a member of staff may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StaffRole {
-    /// Everything support may do, and reading the audit log.
-    Admin,
-    /// Reads any checkout or order to help shoppers and merchants, with PII masked.
-    Support,
-}
-
-impl StaffRole {
-    /// The stored and printed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Support => "support",
-        }
-    }
-}
-
-impl fmt::Display for StaffRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for StaffRole {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "admin" => Ok(Self::Admin),
-            "support" => Ok(Self::Support),
-            other => Err(format!("unknown staff role {other:?} (admin or support)")),
-        }
-    }
-}
 
 /// A member of staff authenticated by an access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,14 +66,6 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_round_trip_and_unknown_ones_are_refused() {
-        for role in [StaffRole::Admin, StaffRole::Support] {
-            assert_eq!(role.as_str().parse::<StaffRole>(), Ok(role));
-        }
-        assert!("root".parse::<StaffRole>().is_err());
-    }
 
     #[test]
     fn a_staff_token_is_not_a_consumer_token() {

@@ -45,7 +45,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::events::EventType;
+    use crate::domain::event::EventType;
 
     #[test]
     fn row_ids_go_out_as_global_ids() {

@@ -2,17 +2,15 @@
 //! transaction ([`crate::service::outbox`]); the relay job ([`crate::jobs`]) publishes them,
 //! in order, as [`PublishedEvent`]s to the in-process [`bus`] that subscriptions listen to
 //! (and, through the optional Redis [`broker`], to every instance's), and queues their
-//! webhooks, which the [`webhook_sender`] POSTs. The [`catalogue`] names every kind; the
-//! [`envelope`] is what goes out.
+//! webhooks, which the [`webhook_sender`] POSTs. [`crate::domain::event`] names every
+//! kind; the [`envelope`] is what goes out.
 
 pub mod broker;
 pub mod bus;
-pub mod catalogue;
 pub mod envelope;
 pub mod published;
 pub mod webhook_sender;
 
 pub use bus::EventBus;
-pub use catalogue::EventType;
 pub use published::PublishedEvent;
 pub use webhook_sender::WebhookSender;

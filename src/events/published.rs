@@ -5,7 +5,7 @@ use entity::outbox_event;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{EventType, catalogue::UnknownEventType};
+use crate::domain::event::{EventType, UnknownEventType};
 
 /// An event as subscribers and webhooks receive it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -11,7 +11,7 @@ use super::{
     scalars::DateTime,
 };
 use crate::{
-    auth::{Scope, Scopes},
+    domain::scope::{Scope, Scopes},
     service::{api_keys, parse_stored},
 };
 

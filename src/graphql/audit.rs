@@ -11,7 +11,7 @@ use super::{
     scalars::DateTime,
 };
 use crate::{
-    auth::staff::StaffRole,
+    domain::staff::StaffRole,
     service::audit::{self, AuditFilter},
 };
 

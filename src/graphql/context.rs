@@ -6,10 +6,9 @@ use async_graphql::{Context, Guard};
 use super::{errors::ErrorCode, loaders::Loaders};
 use crate::{
     auth::{
-        ClientIp, MerchantPrincipal, Principal, Scope,
-        session::ConsumerPrincipal,
-        staff::{StaffPrincipal, StaffRole},
+        ClientIp, MerchantPrincipal, Principal, session::ConsumerPrincipal, staff::StaffPrincipal,
     },
+    domain::{scope::Scope, staff::StaffRole},
     service::{Deps, audit::Actor},
 };
 

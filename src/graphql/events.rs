@@ -23,14 +23,14 @@ use super::{
 use crate::{
     auth::Principal,
     domain::checkout::CheckoutStatus,
-    events::{self, PublishedEvent},
+    events::PublishedEvent,
     service::{Deps, checkouts, orders},
 };
 
 /// What happened: the wire name of each (`CHECKOUT_COMPLETED` is `checkout.completed` in
 /// webhooks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "events::EventType")]
+#[graphql(remote = "crate::domain::event::EventType")]
 pub enum EventType {
     /// A shopper confirmed a checkout; its order exists.
     CheckoutCompleted,

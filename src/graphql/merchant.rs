@@ -18,7 +18,7 @@ use super::{
     webhooks::{WebhookDelivery, WebhookDeliveryFilterInput, WebhookEndpoint, list_deliveries},
 };
 use crate::{
-    auth::Scope,
+    domain::scope::Scope,
     service::{merchants, orders::list::Owner},
 };
 

@@ -17,7 +17,8 @@ use super::{
     webhooks::WebhookDelivery,
 };
 use crate::{
-    auth::{Principal, Scope},
+    auth::Principal,
+    domain::scope::Scope,
     service::{
         ServiceError, api_keys, checkouts, consumers, merchants, orders, parse_stored,
         payment_methods, staff, webhooks,

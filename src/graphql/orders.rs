@@ -17,7 +17,7 @@ use super::{
     scalars::{CurrencyCode, Date, DateTime},
 };
 use crate::{
-    auth::Scope,
+    domain::scope::Scope,
     domain::{
         Currency, masking,
         order::{InstallmentStatus as Instalment, OrderStatus as Status},

@@ -7,7 +7,7 @@ use super::{
     context::{ScopeGuard, actor, deps, merchant_with},
     errors::UserError,
 };
-use crate::{auth::Scope, service::merchants};
+use crate::{domain::scope::Scope, service::merchants};
 
 /// Result of `enableRequestSigning`.
 #[derive(SimpleObject)]

@@ -9,7 +9,7 @@ use super::{
     ids::{NodeKind, encode},
 };
 use crate::{
-    auth::staff::StaffRole as Role,
+    domain::staff::StaffRole as Role,
     service::staff::{self, StaffSession},
 };
 

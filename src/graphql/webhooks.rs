@@ -14,9 +14,8 @@ use super::{
     scalars::DateTime,
 };
 use crate::{
-    auth::Scope,
+    domain::scope::Scope,
     domain::webhook::{DeliveryStatus, EndpointStatus},
-    events,
     service::{
         parse_stored,
         webhooks::{self, DeliveryFilter, EndpointInput},
@@ -118,7 +117,7 @@ impl WebhookDelivery {
 
     /// What happened.
     async fn event_type(&self) -> async_graphql::Result<EventType> {
-        let kind: events::EventType = parse_stored(&self.0.event_type, "event type")
+        let kind: crate::domain::event::EventType = parse_stored(&self.0.event_type, "event type")
             .map_err(crate::service::ServiceError::from)?;
         Ok(kind.into())
     }

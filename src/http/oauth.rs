@@ -14,7 +14,8 @@ use serde_json::json;
 
 use crate::{
     app::AppState,
-    auth::{Scopes, oauth},
+    auth::oauth,
+    domain::scope::Scopes,
     ids::{NodeKind, decode},
     service::merchants,
 };

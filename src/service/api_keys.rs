@@ -21,7 +21,8 @@ use super::{
     pagination::{Cursor, Keyset, Page, PageRequest},
 };
 use crate::{
-    auth::{MerchantPrincipal, Scopes, api_key::NewApiKey},
+    auth::{MerchantPrincipal, api_key::NewApiKey},
+    domain::scope::Scopes,
     domain::violation::{Path, Violation, ViolationCode},
     service::unit_of_work::UnitOfWork,
 };

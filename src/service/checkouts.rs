@@ -31,8 +31,8 @@ use crate::{
         CheckoutRequest, CheckoutStatus, Path, ShopperData, ValidCheckout, Violation,
         ViolationCode, validate,
     },
+    domain::event::EventType,
     encryption::column_context,
-    events::EventType,
     service::unit_of_work::UnitOfWork,
 };
 

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, parse_stored};
 use crate::{
-    auth::{MerchantPrincipal, Scopes, api_key::NewApiKey, secret::hash_secret},
+    auth::{MerchantPrincipal, api_key::NewApiKey, secret::hash_secret},
     domain::checkout::MaxTotal,
+    domain::scope::Scopes,
     encryption::column_context,
     service::unit_of_work::UnitOfWork,
 };

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{
+    domain::event::EventType,
     domain::{Currency, Money, order::OrderStatus},
-    events::EventType,
 };
 
 /// What happened, to which object, and who may hear of it.

@@ -18,10 +18,10 @@ use crate::{
     auth::{
         password,
         secret::random_secret,
-        staff::{self, StaffPrincipal, StaffRole},
+        staff::{self, StaffPrincipal},
         totp,
     },
-    domain::violation::ViolationCode,
+    domain::{staff::StaffRole, violation::ViolationCode},
     encryption::column_context,
     service::unit_of_work::UnitOfWork,
 };

@@ -23,12 +23,12 @@ use super::{
 };
 use crate::{
     auth::secret::random_secret,
+    domain::event::EventType,
     domain::{
         violation::ViolationCode,
         webhook::{DeliveryStatus, EndpointStatus, UrlError, UrlPolicy, check_url, is_public},
     },
     encryption::column_context,
-    events::EventType,
     service::unit_of_work::UnitOfWork,
 };
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use paylater::auth::staff::StaffRole;
+use paylater::domain::staff::StaffRole;
 
 use crate::helpers::{
     TestApp, checkout_input, create_checkout, create_checkout_mutation, error_codes,

@@ -490,7 +490,10 @@ async fn admin_create_prints_credentials_that_sign_in() {
     )
     .await
     .expect("the printed credentials sign in");
-    assert_eq!(session.member.role, paylater::auth::staff::StaffRole::Admin);
+    assert_eq!(
+        session.member.role,
+        paylater::domain::staff::StaffRole::Admin
+    );
 
     let again = paylater(
         &["admin", "create", "--email", "root@paylater.test"],

@@ -4,9 +4,9 @@
 use entity::{checkout, consumer};
 use paylater::{
     app::AppState,
-    auth::staff::StaffRole,
     clock::Clock,
     config::Config,
+    domain::staff::StaffRole,
     encryption::EncryptionKeyConfig,
     graphql::ids::{NodeKind, decode},
     service::{

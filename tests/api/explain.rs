@@ -4,7 +4,7 @@
 //! of a table or on a sort done outside an index for a paginated (LIMIT) query.
 
 use paylater::{
-    auth::staff::StaffRole,
+    domain::staff::StaffRole,
     graphql::ids::{NodeKind, encode},
     synthetic::{self, CONSUMER_PASSWORD, Volume},
 };

@@ -10,9 +10,10 @@ use std::sync::{
 use chrono::{DateTime, TimeZone, Utc};
 use paylater::{
     app::AppState,
-    auth::{api_key::NewApiKey, staff::StaffRole, totp},
+    auth::{api_key::NewApiKey, totp},
     clock::{Clock, ManualClock},
     config::Config,
+    domain::staff::StaffRole,
     graphql::ids::{NodeKind, encode},
     payments::sandbox::SandboxGateway,
     service::{audit::Actor, merchants, staff},

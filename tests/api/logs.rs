@@ -149,7 +149,10 @@ async fn a_full_session_leaves_no_secret_in_the_logs() {
         .await
         .unwrap();
     let staff = app
-        .staff("ops@paylater.test", paylater::auth::staff::StaffRole::Admin)
+        .staff(
+            "ops@paylater.test",
+            paylater::domain::staff::StaffRole::Admin,
+        )
         .await;
 
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();

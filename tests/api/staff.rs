@@ -3,10 +3,7 @@
 
 use chrono::Duration;
 use entity::staff_member;
-use paylater::{
-    auth::{staff::StaffRole, totp},
-    clock::Clock,
-};
+use paylater::{auth::totp, clock::Clock, domain::staff::StaffRole};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 

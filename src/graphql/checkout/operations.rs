@@ -8,7 +8,7 @@ use crate::graphql::{
     errors::payload_parts,
     ids::{NodeKind, decode},
 };
-use crate::{auth::Scope, domain::checkout::CheckoutRequest, service::checkouts};
+use crate::{domain::checkout::CheckoutRequest, domain::scope::Scope, service::checkouts};
 
 use super::{
     CancelCheckoutInput, CancelCheckoutPayload, Checkout, CreateCheckoutInput,

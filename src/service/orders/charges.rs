@@ -16,8 +16,8 @@ use super::super::{
     unit_of_work::UnitOfWork,
 };
 use crate::{
+    domain::event::EventType,
     domain::order::{InstallmentStatus, OrderStatus, retry_delay_days},
-    events::EventType,
     payments::GatewayError,
 };
 

@@ -33,6 +33,7 @@ use super::charges::payment_row;
 use crate::service::OrInternal;
 use crate::{
     auth::secret::hash_secret,
+    domain::event::EventType,
     domain::{
         Currency, Money, PlanCode, ScheduledInstallment,
         attempt::{AttemptKind, Reservation},
@@ -42,7 +43,6 @@ use crate::{
         risk::RiskRefusal,
         violation::{Violation, ViolationCode},
     },
-    events::EventType,
     payments::GatewayError,
     service::unit_of_work::UnitOfWork,
 };

@@ -31,6 +31,7 @@ use super::super::{
 };
 use crate::service::OrInternal;
 use crate::{
+    domain::event::EventType,
     domain::{
         Currency, Money,
         attempt::{AttemptKind, Reservation},
@@ -38,7 +39,6 @@ use crate::{
         refund::{InstallmentBalance, RefundError, RefundPlan, allocate},
         violation::{Violation, ViolationCode},
     },
-    events::EventType,
     payments::GatewayError,
     service::unit_of_work::UnitOfWork,
 };
