@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use chrono::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
 
 use crate::{
     auth::{
@@ -15,7 +16,7 @@ use crate::{
         throttle::{LoginLimits, LoginThrottle, RequestLimiter, RequestLimits},
     },
     clock::Clock,
-    config::{AppEnv, Config, GatewayKind},
+    config::{AppEnv, Config, DatabaseConfig, GatewayConfig, GatewayKind},
     db,
     domain::webhook::UrlPolicy,
     encryption::Vault,
@@ -58,7 +59,7 @@ impl AppState {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let gateway = gateway(&config)?;
+        let gateway = gateway(&config.gateway)?;
         Self::with_gateway(config, db, clock, gateway)
     }
 
@@ -74,21 +75,21 @@ impl AppState {
         let keys = key_ring(&config)?;
         let vault = vault(&config)?;
         let webhook_policy = UrlPolicy {
-            https_only: config.webhooks_https_only,
-            public_addresses_only: config.webhooks_public_addresses_only,
+            https_only: config.webhooks.https_only,
+            public_addresses_only: config.webhooks.public_addresses_only,
         };
         let deps = Deps {
             db,
             clock,
-            checkout_ttl: Duration::minutes(config.checkout_ttl_minutes),
-            max_checkout_total: config.max_checkout_total(),
+            checkout_ttl: Duration::minutes(config.limits.checkout_ttl_minutes),
+            max_checkout_total: config.limits.max_checkout_total(),
             events: EventBus::default(),
-            checkout_app_url: config.checkout_app_url.clone(),
+            checkout_app_url: config.server.checkout_app_url.clone(),
             live_mode: config.app_env == AppEnv::Production,
             key_usage: Default::default(),
             keys: Arc::new(keys),
             vault: Arc::new(vault),
-            access_token_ttl: Duration::seconds(config.access_token_ttl_seconds),
+            access_token_ttl: Duration::seconds(config.auth.access_token_ttl_seconds),
             // Signatures older than the tolerance are refused anyway; remember them that long.
             signature_replays: moka::future::Cache::builder()
                 .time_to_live(std::time::Duration::from_secs(
@@ -97,31 +98,31 @@ impl AppState {
                 .max_capacity(1_000_000)
                 .build(),
             request_limiter: Arc::new(RequestLimiter::new(RequestLimits {
-                per_principal_per_second: config.rate_limit_per_second,
-                principal_burst: config.rate_limit_burst,
-                per_ip_per_second: config.rate_limit_ip_per_second,
-                ip_burst: config.rate_limit_ip_burst,
+                per_principal_per_second: config.limits.rate_limit_per_second,
+                principal_burst: config.limits.rate_limit_burst,
+                per_ip_per_second: config.limits.rate_limit_ip_per_second,
+                ip_burst: config.limits.rate_limit_ip_burst,
             })),
             gateway,
-            capture_window: Duration::days(i64::from(config.capture_window_days)),
-            reconcile_after: Duration::seconds(i64::from(config.payment_reconcile_after_seconds)),
+            capture_window: Duration::days(i64::from(config.gateway.capture_window_days)),
+            reconcile_after: Duration::seconds(i64::from(config.gateway.reconcile_after_seconds)),
             failpoints: Arc::default(),
             settled: Default::default(),
             login_throttle: Arc::new(LoginThrottle::new(LoginLimits {
-                per_account: config.login_attempts_per_account_per_minute,
-                per_ip: config.login_attempts_per_ip_per_minute,
+                per_account: config.auth.login_attempts_per_account_per_minute,
+                per_ip: config.auth.login_attempts_per_ip_per_minute,
             })),
             webhooks: WebhookSettings {
                 policy: webhook_policy,
-                retry_window: Duration::hours(i64::from(config.webhook_retry_hours)),
+                retry_window: Duration::hours(i64::from(config.webhooks.retry_hours)),
             },
             caches: Arc::default(),
             webhook_sender: Arc::new(WebhookSender::new(
                 webhook_policy,
-                std::time::Duration::from_secs(config.webhook_timeout_seconds),
+                std::time::Duration::from_secs(config.webhooks.timeout_seconds),
             )),
         };
-        let schema = graphql::build(deps.clone(), config.graphql_introspection);
+        let schema = graphql::build(deps.clone(), config.server.graphql_introspection);
         Ok(Self(Arc::new(App {
             config,
             deps,
@@ -131,18 +132,17 @@ impl AppState {
 }
 
 /// The configured payment gateway; Stripe without its secret key is refused.
-pub fn gateway(config: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
-    Ok(match config.gateway() {
+pub fn gateway(gateway: &GatewayConfig) -> anyhow::Result<Arc<dyn PaymentGateway>> {
+    Ok(match gateway.in_use() {
         GatewayKind::Sandbox => Arc::new(SandboxGateway::new(std::time::Duration::from_millis(
-            config.sandbox_latency_ms,
+            gateway.sandbox_latency_ms,
         ))),
         GatewayKind::Stripe => Arc::new(StripeGateway::new(StripeSettings {
-            secret_key: config
-                .stripe_secret_key
-                .clone()
-                .context("stripe_secret_key: the Stripe gateway needs the account's secret key")?,
-            api_base: config.stripe_api_base.clone(),
-            timeout: std::time::Duration::from_secs(config.gateway_timeout_seconds),
+            secret_key: gateway.stripe_secret_key.clone().context(
+                "gateway.stripe_secret_key: the Stripe gateway needs the account's secret key",
+            )?,
+            api_base: gateway.stripe_api_base.clone(),
+            timeout: std::time::Duration::from_secs(gateway.timeout_seconds),
         })),
     })
 }
@@ -150,14 +150,14 @@ pub fn gateway(config: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
 /// The JWT key ring: the configured keys, or in development without any, the built-in
 /// development key. Production refuses the development key in any form.
 pub fn key_ring(config: &Config) -> anyhow::Result<KeyRing> {
-    let ring = if config.jwt_keys.is_empty() {
+    let ring = if config.auth.jwt_keys.is_empty() {
         KeyRing::development()?
     } else {
-        KeyRing::from_config(&config.jwt_keys)?
+        KeyRing::from_config(&config.auth.jwt_keys)?
     };
     anyhow::ensure!(
         !(config.app_env == AppEnv::Production && ring.has_development_key()),
-        "jwt_keys: production needs signing keys of its own; the built-in development key is public"
+        "auth.jwt_keys: production needs signing keys of its own; the built-in development key is public"
     );
     Ok(ring)
 }
@@ -165,32 +165,26 @@ pub fn key_ring(config: &Config) -> anyhow::Result<KeyRing> {
 /// The encryption keys: the configured ones, or in development without any, the built-in
 /// development key. Production refuses the development key.
 pub fn vault(config: &Config) -> anyhow::Result<Vault> {
-    let vault = if config.encryption_keys.is_empty() {
+    let encryption = &config.encryption;
+    let vault = if encryption.keys.is_empty() {
         Vault::development()?
     } else {
-        Vault::new(
-            &config.encryption_keys,
-            config.encryption_lookup_key.as_deref(),
-        )?
+        Vault::new(&encryption.keys, encryption.lookup_key.as_ref())?
     };
     anyhow::ensure!(
         !(config.app_env == AppEnv::Production && vault.has_development_key()),
-        "encryption_keys: production refuses the built-in development key"
+        "encryption.keys: production refuses the built-in development key"
     );
     Ok(vault)
 }
 
 /// Connects to the configured database and applies pending migrations if configured to.
-pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(&config.database_url, config.database_max_connections)
+pub async fn open_database(database: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    let url = database.url.expose_secret();
+    let db = db::connect(url, database.max_connections)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database at {}",
-                redact(&config.database_url)
-            )
-        })?;
-    if config.run_migrations {
+        .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    if database.run_migrations {
         Migrator::up(&db, None)
             .await
             .context("cannot apply migrations")?;

@@ -1,15 +1,25 @@
 //! Typed configuration, read from defaults, an optional TOML file and the environment,
 //! and validated once at start so a bad setting stops the server with a clear message.
 //!
+//! Settings are grouped in sections, one struct each: [`ServerConfig`], [`DatabaseConfig`],
+//! [`AuthConfig`], [`EncryptionConfig`], [`LimitsConfig`], [`GatewayConfig`],
+//! [`WebhooksConfig`], [`JobsConfig`] and [`RedisConfig`]; only `app_env` stands alone.
+//!
 //! Sources, later ones winning: built-in defaults; the TOML file named by
-//! `PAYLATER_CONFIG`; `PAYLATER_*` variables (e.g. `PAYLATER_LISTEN`); and the
-//! conventional `DATABASE_URL` and `APP_ENV`.
+//! `PAYLATER_CONFIG`, in sections (`[database]`, `max_connections = 16`); and the
+//! environment, whose flat variable names (`PAYLATER_DATABASE_MAX_CONNECTIONS`, the
+//! conventional `DATABASE_URL` and `APP_ENV`) [`ENV_KEYS`] maps to section keys.
+//!
+//! Secrets (the database and Redis URLs, encryption keys, the Stripe key) are
+//! [`SecretString`]s: their `Debug` is redacted and they are never serialized, so a printed
+//! or serialized configuration shows none of them. Each is exposed only where it is used.
 
 use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use figment::{
-    Figment,
+    Figment, Metadata, Profile, Provider,
     providers::{Env, Format, Serialized, Toml},
+    value::{Dict, Map, Uncased, UncasedStr},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -22,10 +32,11 @@ use crate::{
 };
 
 /// Which kind of deployment this is; production refuses development conveniences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AppEnv {
     /// A developer's machine: demo data and the built-in demo API key are allowed.
+    #[default]
     Development,
     /// A real deployment: every development default is refused.
     Production,
@@ -49,57 +60,168 @@ pub enum GatewayKind {
     /// `/sandbox/run-jobs`. Development and tests only.
     Sandbox,
     /// Stripe: cards tokenized by Stripe.js, charged off-session through the Stripe API
-    /// with `stripe_secret_key`.
+    /// with `gateway.stripe_secret_key`.
     Stripe,
 }
 
-/// Where the Stripe API lives unless `stripe_api_base` says otherwise.
+/// Where the Stripe API lives unless `gateway.stripe_api_base` says otherwise.
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 /// The default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paylater.db?mode=rwc";
 
-/// Every setting of the server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The environment variable naming the TOML file; it is not a setting itself.
+const CONFIG_FILE_VAR: &str = "PAYLATER_CONFIG";
+
+/// The prefix of paylater's own environment variables.
+const ENV_PREFIX: &str = "PAYLATER_";
+
+/// Each environment variable and the configuration key it sets. Where two name one key,
+/// the first is the documented one, and wins when both are set.
+#[rustfmt::skip]
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("APP_ENV",                                        "app_env"),
+    ("PAYLATER_APP_ENV",                               "app_env"),
+    ("PAYLATER_LISTEN",                                "server.listen"),
+    ("PAYLATER_TLS_CERT_FILE",                         "server.tls_cert_file"),
+    ("PAYLATER_TLS_KEY_FILE",                          "server.tls_key_file"),
+    ("PAYLATER_BODY_LIMIT_BYTES",                      "server.body_limit_bytes"),
+    ("PAYLATER_CORS_ALLOWED_ORIGINS",                  "server.cors_allowed_origins"),
+    ("PAYLATER_GRAPHQL_INTROSPECTION",                 "server.graphql_introspection"),
+    ("PAYLATER_WEBSOCKET_KEEPALIVE_SECONDS",           "server.websocket_keepalive_seconds"),
+    ("PAYLATER_CHECKOUT_APP_URL",                      "server.checkout_app_url"),
+    ("PAYLATER_LOG_FORMAT",                            "server.log_format"),
+    ("DATABASE_URL",                                   "database.url"),
+    ("PAYLATER_DATABASE_URL",                          "database.url"),
+    ("PAYLATER_DATABASE_MAX_CONNECTIONS",              "database.max_connections"),
+    ("PAYLATER_RUN_MIGRATIONS",                        "database.run_migrations"),
+    ("PAYLATER_SEED_DEMO",                             "database.seed_demo"),
+    ("PAYLATER_JWT_KEYS",                              "auth.jwt_keys"),
+    ("PAYLATER_ACCESS_TOKEN_TTL_SECONDS",              "auth.access_token_ttl_seconds"),
+    ("PAYLATER_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "auth.login_attempts_per_account_per_minute"),
+    ("PAYLATER_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE",      "auth.login_attempts_per_ip_per_minute"),
+    ("PAYLATER_ENCRYPTION_KEYS",                       "encryption.keys"),
+    ("PAYLATER_ENCRYPTION_LOOKUP_KEY",                 "encryption.lookup_key"),
+    ("PAYLATER_RATE_LIMIT_PER_SECOND",                 "limits.rate_limit_per_second"),
+    ("PAYLATER_RATE_LIMIT_BURST",                      "limits.rate_limit_burst"),
+    ("PAYLATER_RATE_LIMIT_IP_PER_SECOND",              "limits.rate_limit_ip_per_second"),
+    ("PAYLATER_RATE_LIMIT_IP_BURST",                   "limits.rate_limit_ip_burst"),
+    ("PAYLATER_MAX_CHECKOUT_TOTAL",                    "limits.max_checkout_total"),
+    ("PAYLATER_CHECKOUT_TTL_MINUTES",                  "limits.checkout_ttl_minutes"),
+    ("PAYLATER_PAYMENT_GATEWAY",                       "gateway.kind"),
+    ("PAYLATER_SANDBOX_LATENCY_MS",                    "gateway.sandbox_latency_ms"),
+    ("PAYLATER_STRIPE_SECRET_KEY",                     "gateway.stripe_secret_key"),
+    ("PAYLATER_STRIPE_API_BASE",                       "gateway.stripe_api_base"),
+    ("PAYLATER_GATEWAY_TIMEOUT_SECONDS",               "gateway.timeout_seconds"),
+    ("PAYLATER_CAPTURE_WINDOW_DAYS",                   "gateway.capture_window_days"),
+    ("PAYLATER_PAYMENT_RECONCILE_AFTER_SECONDS",       "gateway.reconcile_after_seconds"),
+    ("PAYLATER_WEBHOOK_RETRY_HOURS",                   "webhooks.retry_hours"),
+    ("PAYLATER_WEBHOOK_TIMEOUT_SECONDS",               "webhooks.timeout_seconds"),
+    ("PAYLATER_WEBHOOKS_HTTPS_ONLY",                   "webhooks.https_only"),
+    ("PAYLATER_WEBHOOKS_PUBLIC_ADDRESSES_ONLY",        "webhooks.public_addresses_only"),
+    ("PAYLATER_EXPIRY_SWEEP_SECONDS",                  "jobs.expiry_sweep_seconds"),
+    ("PAYLATER_REDIS_URL",                             "redis.url"),
+    ("PAYLATER_REDIS_CHANNEL",                         "redis.channel"),
+];
+
+/// Every setting of the server, in sections.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `development` (default) or `production`.
     pub app_env: AppEnv,
+    /// The HTTP server: where it listens and what it serves.
+    pub server: ServerConfig,
+    /// The database, and what is done to it at start.
+    pub database: DatabaseConfig,
+    /// Who may call: access token keys and lifetime, login throttling.
+    pub auth: AuthConfig,
+    /// The keys of the columns encrypted at rest.
+    pub encryption: EncryptionConfig,
+    /// How much callers may ask for: query cost rates, checkout totals and lifetimes.
+    pub limits: LimitsConfig,
+    /// The payment gateway, and how payments it leaves open are settled.
+    pub gateway: GatewayConfig,
+    /// Delivery of webhooks to merchants' endpoints.
+    pub webhooks: WebhooksConfig,
+    /// The background jobs.
+    pub jobs: JobsConfig,
+    /// Redis, which carries events between instances.
+    pub redis: RedisConfig,
+}
+
+/// The HTTP server: where it listens and what it serves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
     /// Address the HTTP server binds to.
     pub listen: SocketAddr,
-    /// Database URL: `sqlite://…` or `mysql://…`.
-    pub database_url: String,
+    /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS itself.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_file: Option<PathBuf>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Origins whose browser pages may call the API (CORS); empty allows none.
+    pub cors_allowed_origins: Vec<String>,
+    /// Serve schema introspection and field suggestions (default: development only).
+    pub graphql_introspection: bool,
+    /// How often a WebSocket connection is pinged to keep it alive, in seconds.
+    pub websocket_keepalive_seconds: u64,
+    /// Where the checkout web app lives; a checkout's URL is this plus `/<token>`.
+    pub checkout_app_url: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+/// The database, and what is done to it at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `mysql://…`. Secret, as it may carry a password: never serialized,
+    /// so when no source sets it, it is the default.
+    #[serde(skip_serializing, default = "DatabaseConfig::default_url")]
+    pub url: SecretString,
     /// Upper bound of pooled database connections.
-    pub database_max_connections: u32,
+    pub max_connections: u32,
     /// Apply pending migrations when the server starts.
     pub run_migrations: bool,
     /// Create the demo merchant, API key and consumer at start (development only).
     pub seed_demo: bool,
-    /// Where the checkout web app lives; a checkout's URL is this plus `/<token>`.
-    pub checkout_app_url: String,
-    /// Largest accepted request body, in bytes.
-    pub body_limit_bytes: usize,
-    /// How long a checkout stays open when the merchant gives no expiry, in minutes.
-    pub checkout_ttl_minutes: i64,
-    /// The largest total a checkout may have, in whole major units of the checkout's own
-    /// currency (1000000: 1 000 000.00 EUR, 1 000 000 ISK). A merchant's own maximum can
-    /// only lower it.
-    pub max_checkout_total: i64,
-    /// Serve schema introspection and field suggestions (default: development only).
-    pub graphql_introspection: bool,
-    /// Origins whose browser pages may call the API (CORS); empty allows none.
-    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Who may call: access token keys and lifetime, login throttling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
     /// Keys that sign (the first with a private key) and verify access tokens; empty in
     /// development means the built-in development key, which production refuses.
     pub jwt_keys: Vec<JwtKeyConfig>,
     /// How long an access token lives, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// Login attempts allowed per account per minute.
+    pub login_attempts_per_account_per_minute: NonZeroU32,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_ip_per_minute: NonZeroU32,
+}
+
+/// The keys of the columns encrypted at rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
     /// Keys encrypting sensitive columns (the first encrypts, all decrypt); empty in
     /// development means the built-in development key, which production refuses.
-    pub encryption_keys: Vec<EncryptionKeyConfig>,
+    pub keys: Vec<EncryptionKeyConfig>,
     /// Key of the hashes that find rows by email (64 hex digits); keep it when rotating
-    /// `encryption_keys`. Required in production.
-    pub encryption_lookup_key: Option<String>,
+    /// `keys`. Required in production. Secret: never serialized.
+    #[serde(skip_serializing, default)]
+    pub lookup_key: Option<SecretString>,
+}
+
+/// How much callers may ask for: query cost rates, checkout totals and lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
     /// Query cost units (complexity) a merchant or consumer regains per second.
     pub rate_limit_per_second: NonZeroU32,
     /// Most query cost units a merchant or consumer can spend at once.
@@ -108,100 +230,181 @@ pub struct Config {
     pub rate_limit_ip_per_second: NonZeroU32,
     /// Most query cost units a client address can spend at once.
     pub rate_limit_ip_burst: NonZeroU32,
-    /// Login attempts allowed per account per minute.
-    pub login_attempts_per_account_per_minute: NonZeroU32,
-    /// Login attempts allowed per client address per minute.
-    pub login_attempts_per_ip_per_minute: NonZeroU32,
-    /// How often open checkouts past their expiry are marked expired, in seconds.
-    pub expiry_sweep_seconds: u64,
-    /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS itself.
-    pub tls_cert_file: Option<PathBuf>,
-    /// PEM private key of the certificate.
-    pub tls_key_file: Option<PathBuf>,
-    /// Log line format.
-    pub log_format: LogFormat,
+    /// The largest total a checkout may have, in whole major units of the checkout's own
+    /// currency (1000000: 1 000 000.00 EUR, 1 000 000 ISK). A merchant's own maximum can
+    /// only lower it.
+    pub max_checkout_total: i64,
+    /// How long a checkout stays open when the merchant gives no expiry, in minutes.
+    pub checkout_ttl_minutes: i64,
+}
+
+/// The payment gateway, and how payments it leaves open are settled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
     /// The payment gateway; development defaults to the sandbox, production must name one.
-    pub payment_gateway: Option<GatewayKind>,
+    pub kind: Option<GatewayKind>,
     /// Latency the sandbox gateway adds to every call, in milliseconds, to behave like a
     /// card network (0: it answers at once).
     pub sandbox_latency_ms: u64,
     /// The Stripe account's secret key (`sk_live_…`, `sk_test_…` or a restricted `rk_…`),
-    /// required with the Stripe gateway. Never printed: its `Debug` is redacted, and it is
-    /// not serialized back out.
-    #[serde(skip_serializing)]
+    /// required with the Stripe gateway. Secret: never serialized.
+    #[serde(skip_serializing, default)]
     pub stripe_secret_key: Option<SecretString>,
     /// Base URL of the Stripe API; production requires https.
     pub stripe_api_base: String,
     /// How long one request to the payment gateway may take, connection included, in
     /// seconds; past it the call has no answer and is settled later under the same key.
-    pub gateway_timeout_seconds: u64,
+    pub timeout_seconds: u64,
     /// Days a merchant has to capture an order before it is voided automatically.
     pub capture_window_days: u32,
     /// Seconds after which a payment the gateway did not answer (or a request that died
     /// before asking for one) is taken over by the reconciler.
-    pub payment_reconcile_after_seconds: u32,
-    /// How often a WebSocket connection is pinged to keep it alive, in seconds.
-    pub websocket_keepalive_seconds: u64,
-    /// How long a failing webhook delivery is retried, and an endpoint may fail before it
-    /// is disabled, in hours.
-    pub webhook_retry_hours: u32,
-    /// How long one webhook request may take, connection included, in seconds.
-    pub webhook_timeout_seconds: u64,
-    /// Redis for fanning events out to the subscriptions of every instance (`redis://…`);
-    /// without it each instance's subscriptions hear only the events it relays.
-    pub redis_url: Option<String>,
-    /// The Redis pub/sub channel of events; instances sharing it share their events.
-    pub redis_channel: String,
-    /// Webhook URLs must use https (production: always).
-    pub webhooks_https_only: bool,
-    /// Webhook URLs must reach public addresses, not private, loopback or link-local ones
-    /// (production: always).
-    pub webhooks_public_addresses_only: bool,
+    pub reconcile_after_seconds: u32,
 }
 
-impl Default for Config {
+/// Delivery of webhooks to merchants' endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// How long a failing webhook delivery is retried, and an endpoint may fail before it
+    /// is disabled, in hours.
+    pub retry_hours: u32,
+    /// How long one webhook request may take, connection included, in seconds.
+    pub timeout_seconds: u64,
+    /// Webhook URLs must use https (production: always).
+    pub https_only: bool,
+    /// Webhook URLs must reach public addresses, not private, loopback or link-local ones
+    /// (production: always).
+    pub public_addresses_only: bool,
+}
+
+/// The background jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How often the background jobs run, in seconds: open checkouts past their expiry
+    /// are marked expired, pending payments reconciled, orders voided, instalments charged.
+    pub expiry_sweep_seconds: u64,
+}
+
+/// Redis, which carries events between instances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Redis for fanning events out to the subscriptions of every instance (`redis://…`);
+    /// without it each instance's subscriptions hear only the events it relays. Secret,
+    /// as it may carry a password: never serialized.
+    #[serde(skip_serializing, default)]
+    pub url: Option<SecretString>,
+    /// The Redis pub/sub channel of events; instances sharing it share their events.
+    pub channel: String,
+}
+
+/// `n`, or 1 for 0, in a constant.
+const fn at_least_one(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
+}
+
+impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            app_env: AppEnv::Development,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: DEFAULT_DATABASE_URL.to_owned(),
-            database_max_connections: 8,
-            run_migrations: true,
-            seed_demo: true,
-            checkout_app_url: "http://localhost:3000/checkout".to_owned(),
-            body_limit_bytes: 256 * 1024,
-            checkout_ttl_minutes: 60,
-            max_checkout_total: DEFAULT_MAX_TOTAL_MAJOR,
-            expiry_sweep_seconds: 15,
-            jwt_keys: Vec::new(),
-            access_token_ttl_seconds: 900,
-            encryption_keys: Vec::new(),
-            encryption_lookup_key: None,
-            rate_limit_per_second: NonZeroU32::new(1_000).unwrap_or(NonZeroU32::MIN),
-            rate_limit_burst: NonZeroU32::new(40_000).unwrap_or(NonZeroU32::MIN),
-            rate_limit_ip_per_second: NonZeroU32::new(2_000).unwrap_or(NonZeroU32::MIN),
-            rate_limit_ip_burst: NonZeroU32::new(80_000).unwrap_or(NonZeroU32::MIN),
-            login_attempts_per_account_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
-            login_attempts_per_ip_per_minute: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
-            graphql_introspection: true,
-            cors_allowed_origins: Vec::new(),
             tls_cert_file: None,
             tls_key_file: None,
+            body_limit_bytes: 256 * 1024,
+            cors_allowed_origins: Vec::new(),
+            graphql_introspection: true,
+            websocket_keepalive_seconds: 15,
+            checkout_app_url: "http://localhost:3000/checkout".to_owned(),
             log_format: LogFormat::Text,
-            payment_gateway: None,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The default database URL, [`DEFAULT_DATABASE_URL`].
+    fn default_url() -> SecretString {
+        DEFAULT_DATABASE_URL.into()
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Self::default_url(),
+            max_connections: 8,
+            run_migrations: true,
+            seed_demo: true,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_keys: Vec::new(),
+            access_token_ttl_seconds: 900,
+            login_attempts_per_account_per_minute: at_least_one(5),
+            login_attempts_per_ip_per_minute: at_least_one(30),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_second: at_least_one(1_000),
+            rate_limit_burst: at_least_one(40_000),
+            rate_limit_ip_per_second: at_least_one(2_000),
+            rate_limit_ip_burst: at_least_one(80_000),
+            max_checkout_total: DEFAULT_MAX_TOTAL_MAJOR,
+            checkout_ttl_minutes: 60,
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            kind: None,
             sandbox_latency_ms: 0,
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
-            gateway_timeout_seconds: 10,
+            timeout_seconds: 10,
             capture_window_days: 7,
-            payment_reconcile_after_seconds: 60,
-            websocket_keepalive_seconds: 15,
-            webhook_retry_hours: 24,
-            webhook_timeout_seconds: 10,
-            webhooks_https_only: false,
-            webhooks_public_addresses_only: false,
-            redis_url: None,
-            redis_channel: "paylater:events".to_owned(),
+            reconcile_after_seconds: 60,
+        }
+    }
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_hours: 24,
+            timeout_seconds: 10,
+            https_only: false,
+            public_addresses_only: false,
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            expiry_sweep_seconds: 15,
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            channel: "paylater:events".to_owned(),
         }
     }
 }
@@ -228,47 +431,80 @@ impl fmt::Display for Problems<'_> {
     }
 }
 
+/// The environment as a configuration source: each variable of [`ENV_KEYS`] sets its key,
+/// and a bad value is reported under the variable's name.
+struct Environment;
+
+impl Environment {
+    /// The key the variable `name` sets, unless a variable listed before it for the same
+    /// key is set too. Another `PAYLATER_` variable keeps its own name, so that a misspelt
+    /// one is refused as an unknown setting rather than ignored.
+    fn key(name: &UncasedStr) -> Option<Uncased<'static>> {
+        let listed = ENV_KEYS
+            .iter()
+            .position(|(variable, _)| name.as_str().eq_ignore_ascii_case(variable));
+        match listed {
+            Some(at) => {
+                let (_, key) = ENV_KEYS[at];
+                let overridden = ENV_KEYS[..at].iter().any(|(earlier, earlier_key)| {
+                    *earlier_key == key && std::env::var_os(earlier).is_some()
+                });
+                (!overridden).then(|| Uncased::from_borrowed(key))
+            }
+            None if name.starts_with(ENV_PREFIX)
+                && !name.as_str().eq_ignore_ascii_case(CONFIG_FILE_VAR) =>
+            {
+                Some(Uncased::from_owned(name.as_str().to_owned()))
+            }
+            None => None,
+        }
+    }
+}
+
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment variable").interpolater(|_, path| {
+            let key = path.join(".");
+            ENV_KEYS
+                .iter()
+                .find(|(_, known)| *known == key)
+                .map_or(key, |(variable, _)| (*variable).to_owned())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Env::raw().filter_map(|name| Self::key(name)).data()
+    }
+}
+
 impl Config {
-    /// The payment gateway in use: the configured one, or the sandbox in development.
-    pub fn gateway(&self) -> GatewayKind {
-        self.payment_gateway.unwrap_or(GatewayKind::Sandbox)
-    }
-
-    /// The platform's maximum checkout total (`max_checkout_total`, validated to fit).
-    pub fn max_checkout_total(&self) -> MaxTotal {
-        MaxTotal::from_major(self.max_checkout_total).unwrap_or_default()
-    }
-
-    /// The certificate and key files when HTTPS is configured.
-    pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
-        self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
-    }
-
     /// Reads every source and validates the result.
     pub fn load() -> Result<Self, ConfigError> {
-        // What the operator set, apart from the defaults, so production can tell the two apart.
         let mut sources = Figment::new();
-        if let Ok(path) = std::env::var("PAYLATER_CONFIG") {
+        if let Ok(path) = std::env::var(CONFIG_FILE_VAR) {
             sources = sources.merge(Toml::file_exact(path));
         }
-        let sources = sources
-            .merge(Env::prefixed("PAYLATER_").ignore(&["config"]))
-            .merge(Env::raw().only(&["DATABASE_URL", "APP_ENV"]));
+        Self::from_sources(sources.merge(Environment))
+    }
+
+    /// The defaults overridden by what the operator set in `sources`, with production's
+    /// stricter defaults for what they left alone, validated.
+    fn from_sources(sources: Figment) -> Result<Self, ConfigError> {
         let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(sources.clone())
             .extract()
             .map_err(Box::new)?;
         // Development conveniences default to off in production unless set explicitly.
         if config.app_env == AppEnv::Production {
-            let explicit = |name: &str| sources.contains(name);
-            if !explicit("seed_demo") {
-                config.seed_demo = false;
+            let explicit = |key: &str| sources.contains(key);
+            if !explicit("database.seed_demo") {
+                config.database.seed_demo = false;
             }
-            if !explicit("graphql_introspection") {
-                config.graphql_introspection = false;
+            if !explicit("server.graphql_introspection") {
+                config.server.graphql_introspection = false;
             }
-            config.webhooks_https_only |= !explicit("webhooks_https_only");
-            config.webhooks_public_addresses_only |= !explicit("webhooks_public_addresses_only");
+            config.webhooks.https_only |= !explicit("webhooks.https_only");
+            config.webhooks.public_addresses_only |= !explicit("webhooks.public_addresses_only");
         }
         config.validate()?;
         Ok(config)
@@ -276,144 +512,17 @@ impl Config {
 
     /// Checks the rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut problems = Vec::new();
         let production = self.app_env == AppEnv::Production;
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
-            problems.push("DATABASE_URL must start with sqlite: or mysql:".to_owned());
-        }
-        if self.database_max_connections == 0 {
-            problems.push("database_max_connections must be at least 1".to_owned());
-        }
-        match Url::parse(&self.checkout_app_url) {
-            Ok(url) if production && url.scheme() != "https" => {
-                problems.push("checkout_app_url must use https in production".to_owned())
-            }
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                problems.push("checkout_app_url must be an http(s) URL".to_owned())
-            }
-            Ok(_) => {}
-            Err(err) => problems.push(format!("checkout_app_url is not a URL: {err}")),
-        }
-        if self.body_limit_bytes < 1024 {
-            problems.push("body_limit_bytes must be at least 1024".to_owned());
-        }
-        if !(5..=2880).contains(&self.checkout_ttl_minutes) {
-            problems.push("checkout_ttl_minutes must be between 5 and 2880".to_owned());
-        }
-        if !(1..=LARGEST_MAX_TOTAL_MAJOR).contains(&self.max_checkout_total) {
-            problems.push(format!(
-                "max_checkout_total must be a whole number of major units between 1 and {LARGEST_MAX_TOTAL_MAJOR}"
-            ));
-        }
-        for origin in &self.cors_allowed_origins {
-            match Url::parse(origin) {
-                Ok(url) if url.origin().ascii_serialization() == origin.trim_end_matches('/') => {}
-                _ => problems.push(format!(
-                    "cors_allowed_origins: {origin:?} is not an origin like https://shop.example"
-                )),
-            }
-        }
-        if !(1..=3600).contains(&self.expiry_sweep_seconds) {
-            problems.push("expiry_sweep_seconds must be between 1 and 3600".to_owned());
-        }
-        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
-            problems.push("set both tls_cert_file and tls_key_file, or neither".to_owned());
-        }
-        if !(60..=3600).contains(&self.access_token_ttl_seconds) {
-            problems.push("access_token_ttl_seconds must be between 60 and 3600".to_owned());
-        }
-        if production && self.encryption_keys.is_empty() {
-            problems.push(
-                "encryption_keys: production needs an encryption key of its own (openssl rand -hex 32)"
-                    .to_owned(),
-            );
-        }
-        if production && self.encryption_lookup_key.is_none() {
-            problems.push(
-                "encryption_lookup_key: production needs one (openssl rand -hex 32)".to_owned(),
-            );
-        }
-        if production && self.jwt_keys.is_empty() {
-            problems.push(
-                "jwt_keys: production needs signing keys of its own; the built-in development key is public"
-                    .to_owned(),
-            );
-        }
-        match self.payment_gateway {
-            None if production => problems.push(
-                "payment_gateway: production must name its gateway, stripe (the sandbox takes no real money)"
-                    .to_owned(),
-            ),
-            Some(GatewayKind::Sandbox) if production => problems.push(
-                "payment_gateway: production refuses the sandbox gateway (the sandbox takes no real money); use stripe"
-                    .to_owned(),
-            ),
-            _ => {}
-        }
-        if self.gateway() == GatewayKind::Stripe {
-            match self.stripe_secret_key.as_ref().map(|key| key.expose_secret().trim()) {
-                None | Some("") => problems.push(
-                    "stripe_secret_key: the Stripe gateway needs the account's secret key (sk_live_… or sk_test_…)"
-                        .to_owned(),
-                ),
-                Some(key) if !(key.starts_with("sk_") || key.starts_with("rk_")) => problems.push(
-                    "stripe_secret_key: not a Stripe secret key (it starts with sk_ or rk_; the publishable pk_ key belongs in the checkout page)"
-                        .to_owned(),
-                ),
-                Some(_) => {}
-            }
-        }
-        match Url::parse(&self.stripe_api_base) {
-            Ok(url) if production && url.scheme() != "https" => {
-                problems.push("stripe_api_base must use https in production".to_owned())
-            }
-            Ok(url) if !matches!(url.scheme(), "http" | "https") || !url.has_host() => {
-                problems.push("stripe_api_base must be an http(s) URL".to_owned())
-            }
-            Ok(_) => {}
-            Err(err) => problems.push(format!("stripe_api_base is not a URL: {err}")),
-        }
-        if !(1..=60).contains(&self.gateway_timeout_seconds) {
-            problems.push("gateway_timeout_seconds must be between 1 and 60".to_owned());
-        }
-        if self.sandbox_latency_ms > 60_000 {
-            problems.push("sandbox_latency_ms must be at most 60000".to_owned());
-        }
-        if !(1..=3600).contains(&self.payment_reconcile_after_seconds) {
-            problems.push("payment_reconcile_after_seconds must be between 1 and 3600".to_owned());
-        }
-        if !(1..=30).contains(&self.capture_window_days) {
-            problems.push("capture_window_days must be between 1 and 30".to_owned());
-        }
-        if !(1..=300).contains(&self.websocket_keepalive_seconds) {
-            problems.push("websocket_keepalive_seconds must be between 1 and 300".to_owned());
-        }
-        if let Some(url) = &self.redis_url
-            && !url.starts_with("redis://")
-        {
-            problems.push("redis_url must be a redis:// URL".to_owned());
-        }
-        if self.redis_channel.trim().is_empty() {
-            problems.push("redis_channel must not be empty".to_owned());
-        }
-        if !(1..=72).contains(&self.webhook_retry_hours) {
-            problems.push("webhook_retry_hours must be between 1 and 72".to_owned());
-        }
-        if !(1..=30).contains(&self.webhook_timeout_seconds) {
-            problems.push("webhook_timeout_seconds must be between 1 and 30".to_owned());
-        }
-        if production && !(self.webhooks_https_only && self.webhooks_public_addresses_only) {
-            problems.push(
-                "webhooks_https_only and webhooks_public_addresses_only cannot be turned off in production"
-                    .to_owned(),
-            );
-        }
-        if production && self.seed_demo {
-            problems.push(
-                "seed_demo is a development default: production refuses demo data and the built-in demo API key"
-                    .to_owned(),
-            );
-        }
+        let mut problems = Vec::new();
+        self.database.check(production, &mut problems);
+        self.server.check(production, &mut problems);
+        self.limits.check(&mut problems);
+        self.jobs.check(&mut problems);
+        self.auth.check(production, &mut problems);
+        self.encryption.check(production, &mut problems);
+        self.gateway.check(production, &mut problems);
+        self.redis.check(&mut problems);
+        self.webhooks.check(production, &mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -422,9 +531,225 @@ impl Config {
     }
 }
 
+impl ServerConfig {
+    /// The certificate and key files when HTTPS is configured.
+    pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
+        self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
+    }
+
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        match Url::parse(&self.checkout_app_url) {
+            Ok(url) if production && url.scheme() != "https" => {
+                problems.push("server.checkout_app_url must use https in production".to_owned())
+            }
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                problems.push("server.checkout_app_url must be an http(s) URL".to_owned())
+            }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("server.checkout_app_url is not a URL: {err}")),
+        }
+        if self.body_limit_bytes < 1024 {
+            problems.push("server.body_limit_bytes must be at least 1024".to_owned());
+        }
+        for origin in &self.cors_allowed_origins {
+            match Url::parse(origin) {
+                Ok(url) if url.origin().ascii_serialization() == origin.trim_end_matches('/') => {}
+                _ => problems.push(format!(
+                    "server.cors_allowed_origins: {origin:?} is not an origin like https://shop.example"
+                )),
+            }
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            problems.push(
+                "set both server.tls_cert_file and server.tls_key_file, or neither".to_owned(),
+            );
+        }
+        if !(1..=300).contains(&self.websocket_keepalive_seconds) {
+            problems
+                .push("server.websocket_keepalive_seconds must be between 1 and 300".to_owned());
+        }
+    }
+}
+
+impl DatabaseConfig {
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        let url = self.url.expose_secret();
+        if !(url.starts_with("sqlite:") || url.starts_with("mysql:")) {
+            problems.push("DATABASE_URL must start with sqlite: or mysql:".to_owned());
+        }
+        if self.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".to_owned());
+        }
+        if production && self.seed_demo {
+            problems.push(
+                "database.seed_demo is a development default: production refuses demo data and the built-in demo API key"
+                    .to_owned(),
+            );
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The platform's maximum checkout total (`max_checkout_total`, validated to fit).
+    pub fn max_checkout_total(&self) -> MaxTotal {
+        MaxTotal::from_major(self.max_checkout_total).unwrap_or_default()
+    }
+
+    fn check(&self, problems: &mut Vec<String>) {
+        if !(5..=2880).contains(&self.checkout_ttl_minutes) {
+            problems.push("limits.checkout_ttl_minutes must be between 5 and 2880".to_owned());
+        }
+        if !(1..=LARGEST_MAX_TOTAL_MAJOR).contains(&self.max_checkout_total) {
+            problems.push(format!(
+                "limits.max_checkout_total must be a whole number of major units between 1 and {LARGEST_MAX_TOTAL_MAJOR}"
+            ));
+        }
+    }
+}
+
+impl JobsConfig {
+    fn check(&self, problems: &mut Vec<String>) {
+        if !(1..=3600).contains(&self.expiry_sweep_seconds) {
+            problems.push("jobs.expiry_sweep_seconds must be between 1 and 3600".to_owned());
+        }
+    }
+}
+
+impl AuthConfig {
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        if !(60..=3600).contains(&self.access_token_ttl_seconds) {
+            problems.push("auth.access_token_ttl_seconds must be between 60 and 3600".to_owned());
+        }
+        if production && self.jwt_keys.is_empty() {
+            problems.push(
+                "auth.jwt_keys: production needs signing keys of its own; the built-in development key is public"
+                    .to_owned(),
+            );
+        }
+    }
+}
+
+impl EncryptionConfig {
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        if production && self.keys.is_empty() {
+            problems.push(
+                "encryption.keys: production needs an encryption key of its own (openssl rand -hex 32)"
+                    .to_owned(),
+            );
+        }
+        if production && self.lookup_key.is_none() {
+            problems.push(
+                "encryption.lookup_key: production needs one (openssl rand -hex 32)".to_owned(),
+            );
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The payment gateway in use: the configured one, or the sandbox in development.
+    pub fn in_use(&self) -> GatewayKind {
+        self.kind.unwrap_or(GatewayKind::Sandbox)
+    }
+
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        match self.kind {
+            None if production => problems.push(
+                "gateway.kind: production must name its gateway, stripe (the sandbox takes no real money)"
+                    .to_owned(),
+            ),
+            Some(GatewayKind::Sandbox) if production => problems.push(
+                "gateway.kind: production refuses the sandbox gateway (the sandbox takes no real money); use stripe"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+        if self.in_use() == GatewayKind::Stripe {
+            match self.stripe_secret_key.as_ref().map(|key| key.expose_secret().trim()) {
+                None | Some("") => problems.push(
+                    "gateway.stripe_secret_key: the Stripe gateway needs the account's secret key (sk_live_… or sk_test_…)"
+                        .to_owned(),
+                ),
+                Some(key) if !(key.starts_with("sk_") || key.starts_with("rk_")) => problems.push(
+                    "gateway.stripe_secret_key: not a Stripe secret key (it starts with sk_ or rk_; the publishable pk_ key belongs in the checkout page)"
+                        .to_owned(),
+                ),
+                Some(_) => {}
+            }
+        }
+        match Url::parse(&self.stripe_api_base) {
+            Ok(url) if production && url.scheme() != "https" => {
+                problems.push("gateway.stripe_api_base must use https in production".to_owned())
+            }
+            Ok(url) if !matches!(url.scheme(), "http" | "https") || !url.has_host() => {
+                problems.push("gateway.stripe_api_base must be an http(s) URL".to_owned())
+            }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("gateway.stripe_api_base is not a URL: {err}")),
+        }
+        if !(1..=60).contains(&self.timeout_seconds) {
+            problems.push("gateway.timeout_seconds must be between 1 and 60".to_owned());
+        }
+        if self.sandbox_latency_ms > 60_000 {
+            problems.push("gateway.sandbox_latency_ms must be at most 60000".to_owned());
+        }
+        if !(1..=3600).contains(&self.reconcile_after_seconds) {
+            problems.push("gateway.reconcile_after_seconds must be between 1 and 3600".to_owned());
+        }
+        if !(1..=30).contains(&self.capture_window_days) {
+            problems.push("gateway.capture_window_days must be between 1 and 30".to_owned());
+        }
+    }
+}
+
+impl RedisConfig {
+    fn check(&self, problems: &mut Vec<String>) {
+        if let Some(url) = &self.url
+            && !url.expose_secret().starts_with("redis://")
+        {
+            problems.push("redis.url must be a redis:// URL".to_owned());
+        }
+        if self.channel.trim().is_empty() {
+            problems.push("redis.channel must not be empty".to_owned());
+        }
+    }
+}
+
+impl WebhooksConfig {
+    fn check(&self, production: bool, problems: &mut Vec<String>) {
+        if !(1..=72).contains(&self.retry_hours) {
+            problems.push("webhooks.retry_hours must be between 1 and 72".to_owned());
+        }
+        if !(1..=30).contains(&self.timeout_seconds) {
+            problems.push("webhooks.timeout_seconds must be between 1 and 30".to_owned());
+        }
+        if production && !(self.https_only && self.public_addresses_only) {
+            problems.push(
+                "webhooks.https_only and webhooks.public_addresses_only cannot be turned off in production"
+                    .to_owned(),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use figment::error::Kind;
+
     use super::*;
+
+    fn production() -> Config {
+        Config {
+            app_env: AppEnv::Production,
+            ..Config::default()
+        }
+    }
+
+    fn problems(config: &Config) -> Vec<String> {
+        match config.validate() {
+            Err(ConfigError::Invalid(problems)) => problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
 
     #[test]
     fn defaults_are_valid_for_development() {
@@ -433,70 +758,47 @@ mod tests {
 
     #[test]
     fn production_refuses_development_defaults() {
-        let config = Config {
-            app_env: AppEnv::Production,
-            ..Config::default()
-        };
-        let Err(ConfigError::Invalid(problems)) = config.validate() else {
-            panic!("production with demo data must be refused");
-        };
+        let problems = problems(&production());
         assert!(problems.iter().any(|p| p.contains("seed_demo")));
         assert!(problems.iter().any(|p| p.contains("https")));
         assert!(
             problems
                 .iter()
-                .any(|p| p.contains("webhooks_public_addresses_only"))
+                .any(|p| p.contains("webhooks.public_addresses_only"))
         );
-        assert!(problems.iter().any(|p| p.contains("payment_gateway")));
+        assert!(problems.iter().any(|p| p.contains("gateway.kind")));
     }
 
     #[test]
     fn production_refuses_the_sandbox_and_stripe_needs_its_key() {
-        let sandbox = Config {
-            app_env: AppEnv::Production,
-            payment_gateway: Some(GatewayKind::Sandbox),
-            ..Config::default()
-        };
-        let Err(ConfigError::Invalid(problems)) = sandbox.validate() else {
-            panic!("production on the sandbox must be refused");
-        };
+        let mut sandbox = production();
+        sandbox.gateway.kind = Some(GatewayKind::Sandbox);
+        let problems_of_sandbox = problems(&sandbox);
         assert!(
-            problems
+            problems_of_sandbox
                 .iter()
                 .any(|p| p.contains("refuses the sandbox gateway")),
-            "{problems:?}"
+            "{problems_of_sandbox:?}"
         );
 
-        let keyless = Config {
-            payment_gateway: Some(GatewayKind::Stripe),
-            ..Config::default()
-        };
-        let Err(ConfigError::Invalid(problems)) = keyless.validate() else {
-            panic!("stripe without a key must be refused");
-        };
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("stripe_secret_key"));
+        let mut keyless = Config::default();
+        keyless.gateway.kind = Some(GatewayKind::Stripe);
+        let problems_of_keyless = problems(&keyless);
+        assert_eq!(problems_of_keyless.len(), 1, "{problems_of_keyless:?}");
+        assert!(problems_of_keyless[0].starts_with("gateway.stripe_secret_key"));
 
-        let publishable = Config {
-            stripe_secret_key: Some("pk_test_abc".into()),
-            ..keyless.clone()
-        };
+        let mut publishable = keyless.clone();
+        publishable.gateway.stripe_secret_key = Some("pk_test_abc".into());
         assert!(publishable.validate().is_err());
-        let stripe = Config {
-            stripe_secret_key: Some("sk_test_abc".into()),
-            ..keyless
-        };
+        let mut stripe = keyless;
+        stripe.gateway.stripe_secret_key = Some("sk_test_abc".into());
         stripe.validate().unwrap();
 
-        let plain_http = Config {
-            app_env: AppEnv::Production,
-            stripe_api_base: "http://api.stripe.com".into(),
-            gateway_timeout_seconds: 0,
-            ..stripe
-        };
-        let Err(ConfigError::Invalid(problems)) = plain_http.validate() else {
-            panic!("production needs https to Stripe");
-        };
+        let mut plain_http = stripe;
+        plain_http.app_env = AppEnv::Production;
+        plain_http.gateway.stripe_api_base = "http://api.stripe.com".into();
+        plain_http.gateway.timeout_seconds = 0;
+        let problems = problems(&plain_http);
         assert!(
             problems
                 .iter()
@@ -505,29 +807,243 @@ mod tests {
         assert!(
             problems
                 .iter()
-                .any(|p| p.contains("gateway_timeout_seconds"))
+                .any(|p| p.contains("gateway.timeout_seconds"))
         );
-        assert!(!problems.iter().any(|p| p.contains("payment_gateway")));
+        assert!(!problems.iter().any(|p| p.contains("gateway.kind")));
     }
 
     #[test]
     fn the_stripe_key_never_prints() {
-        let config = Config {
-            payment_gateway: Some(GatewayKind::Stripe),
-            stripe_secret_key: Some("sk_test_do_not_print".into()),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.gateway.kind = Some(GatewayKind::Stripe);
+        config.gateway.stripe_secret_key = Some("sk_test_do_not_print".into());
         assert!(!format!("{config:?}").contains("do_not_print"));
         let serialized = serde_json::to_string(&config).unwrap();
         assert!(!serialized.contains("do_not_print"));
     }
 
     #[test]
+    fn no_secret_prints_or_serializes() {
+        let database = "mysql://paylater:database-password@db.internal:3306/paylater";
+        let redis = "redis://:redis-password@cache.internal:6379";
+        let key_hex = "0123456789abcdef".repeat(4);
+        let lookup_key = "fedcba9876543210".repeat(4);
+        let stripe = "sk_live_stripe-secret";
+        let mut config = Config::default();
+        config.database.url = database.into();
+        config.redis.url = Some(redis.into());
+        config.encryption.keys = vec![EncryptionKeyConfig {
+            id: "2027-01".into(),
+            key_hex: key_hex.as_str().into(),
+        }];
+        config.encryption.lookup_key = Some(lookup_key.as_str().into());
+        config.gateway.kind = Some(GatewayKind::Stripe);
+        config.gateway.stripe_secret_key = Some(stripe.into());
+        config.validate().unwrap();
+
+        let printed = format!("{config:?}\n{config:#?}");
+        let serialized = serde_json::to_string(&config).unwrap();
+        for secret in [
+            database,
+            "database-password",
+            redis,
+            "redis-password",
+            &key_hex,
+            &lookup_key,
+            stripe,
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+            assert!(
+                !serialized.contains(secret),
+                "{secret} serialized: {serialized}"
+            );
+        }
+        // What is not secret still shows.
+        assert!(printed.contains("2027-01") && printed.contains("paylater:events"));
+    }
+
+    #[test]
+    fn the_defaults_survive_serialization() {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .extract()
+            .unwrap();
+        assert_eq!(config.database.url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert!(config.redis.url.is_none());
+        assert!(config.encryption.lookup_key.is_none());
+        assert!(config.gateway.stripe_secret_key.is_none());
+        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn every_variable_sets_a_setting_and_every_setting_has_a_variable() {
+        let defaults = Figment::from(Serialized::defaults(Config::default()));
+        for (variable, key) in ENV_KEYS {
+            // A table is no setting's type: it is refused under the key, which a key
+            // naming no setting is not (its section would refuse it as unknown).
+            let wrong = std::collections::BTreeMap::from([("unexpected", 0)]);
+            let err = defaults
+                .clone()
+                .merge(Serialized::default(key, wrong))
+                .extract::<Config>()
+                .expect_err(key);
+            let setting: Vec<String> = key.split('.').map(str::to_owned).collect();
+            assert!(
+                !matches!(err.kind, Kind::UnknownField(..)) && err.path.starts_with(&setting),
+                "{variable} sets {key}: {err}"
+            );
+        }
+
+        fn leaves(prefix: &str, dict: &Dict, into: &mut Vec<String>) {
+            for (name, value) in dict {
+                let key = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                match value.as_dict() {
+                    Some(section) => leaves(&key, section, into),
+                    None => into.push(key),
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        let data = defaults.data().unwrap();
+        leaves("", &data[&Profile::Default], &mut keys);
+        assert!(keys.len() > 30, "{keys:?}");
+        for key in keys {
+            assert!(
+                ENV_KEYS.iter().any(|(_, known)| *known == key),
+                "no variable sets {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_variables_map_to_their_section_keys() {
+        let key = |name: &str| Environment::key(UncasedStr::new(name)).map(|key| key.to_string());
+        assert_eq!(key("DATABASE_URL").as_deref(), Some("database.url"));
+        assert_eq!(key("APP_ENV").as_deref(), Some("app_env"));
+        assert_eq!(
+            key("PAYLATER_DATABASE_MAX_CONNECTIONS").as_deref(),
+            Some("database.max_connections")
+        );
+        assert_eq!(
+            key("PAYLATER_RATE_LIMIT_BURST").as_deref(),
+            Some("limits.rate_limit_burst")
+        );
+        assert_eq!(
+            key("PAYLATER_PAYMENT_GATEWAY").as_deref(),
+            Some("gateway.kind")
+        );
+        // A misspelt variable reaches the configuration, which refuses it.
+        assert_eq!(
+            key("PAYLATER_CHEKOUT_TTL_MINUTES").as_deref(),
+            Some("PAYLATER_CHEKOUT_TTL_MINUTES")
+        );
+        assert_eq!(key(CONFIG_FILE_VAR), None);
+        assert_eq!(key("HOME"), None);
+        // Errors name the variable, not the key.
+        let named = Environment
+            .metadata()
+            .interpolate(&Profile::Default, &["database", "max_connections"]);
+        assert_eq!(named, "PAYLATER_DATABASE_MAX_CONNECTIONS");
+    }
+
+    /// A production configuration that sets only what production requires.
+    const PRODUCTION: &str = r#"
+        app_env = "production"
+        [server]
+        checkout_app_url = "https://pay.example/c"
+        [auth]
+        jwt_keys = [{ kid = "2027-01", private_key_file = "/etc/paylater/jwt.pem" }]
+        [encryption]
+        lookup_key = "abababababababababababababababababababababababababababababababab"
+        keys = [{ id = "2027-01", key_hex = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd" }]
+        [gateway]
+        kind = "stripe"
+        stripe_secret_key = "sk_live_abc"
+    "#;
+
+    fn load(files: &[&str]) -> Result<Config, ConfigError> {
+        let sources = files.iter().fold(Figment::new(), |sources, file| {
+            sources.merge(Toml::string(file))
+        });
+        Config::from_sources(sources)
+    }
+
+    #[test]
+    fn a_file_sets_settings_by_section() {
+        let config = load(&[
+            "[database]\nurl = \"sqlite://other.db\"\nmax_connections = 3\n[limits]\ncheckout_ttl_minutes = 30\n[redis]\nurl = \"redis://cache:6379\"",
+        ])
+        .unwrap();
+        assert_eq!(config.database.url.expose_secret(), "sqlite://other.db");
+        assert_eq!(config.database.max_connections, 3);
+        assert_eq!(config.limits.checkout_ttl_minutes, 30);
+        assert_eq!(
+            config.redis.url.as_ref().map(|url| url.expose_secret()),
+            Some("redis://cache:6379")
+        );
+        // The rest of a section keeps its defaults.
+        assert!(config.database.run_migrations);
+        assert_eq!(config.redis.channel, "paylater:events");
+
+        // A setting outside its section, or misspelt, is refused by name.
+        for (file, named) in [
+            ("checkout_ttl_minutes = 30", "checkout_ttl_minutes"),
+            ("[limits]\nchekout_ttl_minutes = 30", "chekout_ttl_minutes"),
+        ] {
+            match load(&[file]) {
+                Err(ConfigError::Read(err)) => assert!(err.to_string().contains(named), "{err}"),
+                other => panic!("{file:?} must be refused, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn production_turns_off_development_conveniences_the_operator_left_alone() {
+        let config = load(&[PRODUCTION]).unwrap();
+        assert!(!config.database.seed_demo);
+        assert!(!config.server.graphql_introspection);
+        assert!(config.webhooks.https_only);
+        assert!(config.webhooks.public_addresses_only);
+
+        // Set explicitly, introspection stays on in production.
+        let config = load(&[PRODUCTION, "[server]\ngraphql_introspection = true"]).unwrap();
+        assert!(config.server.graphql_introspection);
+
+        // And the other conveniences, set explicitly, are refused rather than overridden.
+        for (file, named) in [
+            ("[database]\nseed_demo = true", "database.seed_demo"),
+            ("[webhooks]\nhttps_only = false", "webhooks.https_only"),
+            (
+                "[webhooks]\npublic_addresses_only = false",
+                "webhooks.public_addresses_only",
+            ),
+        ] {
+            match load(&[PRODUCTION, file]) {
+                Err(ConfigError::Invalid(problems)) => {
+                    assert_eq!(problems.len(), 1, "{problems:?}");
+                    assert!(problems[0].contains(named), "{problems:?}");
+                }
+                other => panic!("{file:?} must be refused, got {other:?}"),
+            }
+        }
+
+        // Development keeps its conveniences unless they are turned off.
+        let config = load(&["[database]\nseed_demo = false"]).unwrap();
+        assert!(!config.database.seed_demo);
+        assert!(config.server.graphql_introspection);
+        assert!(!config.webhooks.https_only);
+    }
+
+    #[test]
     fn the_maximum_checkout_total_is_bounded() {
         let config = Config::default();
-        assert_eq!(config.max_checkout_total, 1_000_000);
+        assert_eq!(config.limits.max_checkout_total, 1_000_000);
         assert_eq!(
             config
+                .limits
                 .max_checkout_total()
                 .in_currency(crate::domain::Currency::Eur)
                 .minor(),
@@ -541,19 +1057,17 @@ mod tests {
             (1_000_000_000, true),
             (1_000_000_001, false),
         ] {
-            let config = Config {
-                max_checkout_total: value,
-                ..Config::default()
-            };
+            let mut config = Config::default();
+            config.limits.max_checkout_total = value;
             match config.validate() {
                 Ok(()) => {
                     assert!(valid, "{value} must be refused");
-                    assert_eq!(config.max_checkout_total().hundredths(), value * 100);
+                    assert_eq!(config.limits.max_checkout_total().hundredths(), value * 100);
                 }
                 Err(ConfigError::Invalid(problems)) => {
                     assert!(!valid, "{value} must be accepted: {problems:?}");
                     assert_eq!(problems.len(), 1, "{problems:?}");
-                    assert!(problems[0].starts_with("max_checkout_total must be"));
+                    assert!(problems[0].starts_with("limits.max_checkout_total must be"));
                 }
                 Err(other) => panic!("{other}"),
             }
@@ -562,20 +1076,16 @@ mod tests {
 
     #[test]
     fn reports_every_problem() {
-        let config = Config {
-            database_url: "postgres://x".into(),
-            checkout_ttl_minutes: 1,
-            body_limit_bytes: 10,
-            cors_allowed_origins: vec![
-                "https://ok.example".into(),
-                "https://shop.example/path".into(),
-            ],
-            expiry_sweep_seconds: 0,
-            ..Config::default()
-        };
-        let Err(ConfigError::Invalid(problems)) = config.validate() else {
-            panic!("invalid settings must be refused");
-        };
+        let mut config = Config::default();
+        config.database.url = "postgres://x".into();
+        config.limits.checkout_ttl_minutes = 1;
+        config.server.body_limit_bytes = 10;
+        config.server.cors_allowed_origins = vec![
+            "https://ok.example".into(),
+            "https://shop.example/path".into(),
+        ];
+        config.jobs.expiry_sweep_seconds = 0;
+        let problems = problems(&config);
         assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("shop.example/path")));
     }

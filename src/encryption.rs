@@ -15,6 +15,7 @@ use aes_gcm::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -24,13 +25,15 @@ pub const DEV_KEY_ID: &str = "dev";
 pub const DEV_KEY_HEX: &str = "6465762d6f6e6c792d6b65792d7061796c617465722d30303030303030303030";
 
 /// One configured encryption key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptionKeyConfig {
     /// Short id written into every envelope (letters, digits, `-`, `_`).
     pub id: String,
-    /// 32 random bytes as 64 hex digits, e.g. from `openssl rand -hex 32`.
-    pub key_hex: String,
+    /// 32 random bytes as 64 hex digits, e.g. from `openssl rand -hex 32`. Secret: its
+    /// `Debug` is redacted and it is never serialized.
+    #[serde(skip_serializing)]
+    pub key_hex: SecretString,
 }
 
 /// Why the keys cannot be used.
@@ -71,9 +74,10 @@ pub struct Vault {
     lookup: Hmac<Sha256>,
 }
 
-fn parse_key(config: &EncryptionKeyConfig) -> Result<[u8; 32], KeyError> {
-    let malformed = || KeyError::Malformed(config.id.clone());
-    let bytes = hex::decode(config.key_hex.trim()).map_err(|_| malformed())?;
+/// The 32 bytes of the key `id` written as `key_hex`.
+fn parse_key(id: &str, key_hex: &SecretString) -> Result<[u8; 32], KeyError> {
+    let malformed = || KeyError::Malformed(id.to_owned());
+    let bytes = hex::decode(key_hex.expose_secret().trim()).map_err(|_| malformed())?;
     bytes.try_into().map_err(|_| malformed())
 }
 
@@ -82,7 +86,7 @@ impl Vault {
     pub fn development() -> Result<Self, KeyError> {
         let dev = EncryptionKeyConfig {
             id: DEV_KEY_ID.to_owned(),
-            key_hex: DEV_KEY_HEX.to_owned(),
+            key_hex: DEV_KEY_HEX.into(),
         };
         Self::new(&[dev], None)
     }
@@ -93,7 +97,7 @@ impl Vault {
     /// which is fine until the first key is replaced.
     pub fn new(
         keys: &[EncryptionKeyConfig],
-        lookup_key_hex: Option<&str>,
+        lookup_key_hex: Option<&SecretString>,
     ) -> Result<Self, KeyError> {
         let first = keys.first().ok_or(KeyError::Missing)?;
         let mut ciphers = HashMap::new();
@@ -106,7 +110,7 @@ impl Vault {
             {
                 return Err(KeyError::BadId(key.id.clone()));
             }
-            let bytes = parse_key(key)?;
+            let bytes = parse_key(&key.id, &key.key_hex)?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| KeyError::Malformed(key.id.clone()))?;
             if ciphers.insert(key.id.clone(), cipher).is_some() {
@@ -114,14 +118,11 @@ impl Vault {
             }
         }
         let lookup_key = match lookup_key_hex {
-            Some(hex_key) => parse_key(&EncryptionKeyConfig {
-                id: "lookup".to_owned(),
-                key_hex: hex_key.to_owned(),
-            })?
-            .to_vec(),
+            Some(hex_key) => parse_key("lookup", hex_key)?.to_vec(),
             None => {
-                let mut derive = Hmac::<Sha256>::new_from_slice(&parse_key(first)?)
-                    .map_err(|_| KeyError::Malformed(first.id.clone()))?;
+                let mut derive =
+                    Hmac::<Sha256>::new_from_slice(&parse_key(&first.id, &first.key_hex)?)
+                        .map_err(|_| KeyError::Malformed(first.id.clone()))?;
                 derive.update(b"paylater lookup hash v1");
                 derive.finalize().into_bytes().to_vec()
             }
@@ -218,7 +219,7 @@ mod tests {
     fn key(id: &str, byte: u8) -> EncryptionKeyConfig {
         EncryptionKeyConfig {
             id: id.to_owned(),
-            key_hex: hex::encode([byte; 32]),
+            key_hex: hex::encode([byte; 32]).into(),
         }
     }
 

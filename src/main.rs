@@ -16,6 +16,7 @@ use paylater::{
     ids::{NodeKind, decode, encode},
     service::{ServiceError, audit::Actor, key_rotation, merchants, staff},
 };
+use secrecy::ExposeSecret;
 use tracing_subscriber::{EnvFilter, fmt};
 use uuid::Uuid;
 
@@ -194,7 +195,7 @@ fn main() -> ExitCode {
 /// Reads and validates the configuration, then starts logging as it says.
 fn configure() -> anyhow::Result<Config> {
     let config = Config::load()?;
-    init_logging(config.log_format);
+    init_logging(config.server.log_format);
     Ok(config)
 }
 
@@ -204,21 +205,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let mut config = configure()?;
             if let Some(listen) = listen.or(cli.listen) {
-                config.listen = listen;
+                config.server.listen = listen;
             }
             paylater::server::run(config).await
         }
         Command::ExportSchema { output } => export_schema(output.as_ref()),
         Command::Migrate => {
             let config = configure()?;
-            let db = paylater::db::connect(&config.database_url, 1).await?;
+            let url = config.database.url.expose_secret();
+            let db = paylater::db::connect(url, 1).await?;
             Migrator::up(&db, None)
                 .await
                 .context("cannot apply migrations")?;
-            println!(
-                "migrations applied to {}",
-                app::redact(&config.database_url)
-            );
+            println!("migrations applied to {}", app::redact(url));
             Ok(())
         }
         Command::SeedDemo => {
@@ -368,7 +367,7 @@ fn export_schema(output: Option<&PathBuf>) -> anyhow::Result<()> {
 }
 
 async fn state(config: Config) -> anyhow::Result<AppState> {
-    let db = app::open_database(&config).await?;
+    let db = app::open_database(&config.database).await?;
     AppState::new(config, db, Arc::new(SystemClock))
 }
 

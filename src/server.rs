@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret;
 
 use crate::{
     app::{AppState, open_database, redact},
@@ -17,34 +18,39 @@ use crate::{
 
 /// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
+    let db = open_database(&config.database).await?;
     let state = AppState::new(config, db, Arc::new(SystemClock))?;
     let demo =
-        if state.config.seed_demo {
+        if state.config.database.seed_demo {
             Some(demo::seed(&state.deps).await.map_err(|err| {
                 anyhow::anyhow!("cannot create the demo data: {}", err.describe())
             })?)
         } else {
             None
         };
-    let listener = std::net::TcpListener::bind(state.config.listen)
-        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+    let listen = state.config.server.listen;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    let scheme = if state.config.tls().is_some() {
+    let scheme = if state.config.server.tls().is_some() {
         "https"
     } else {
         "http"
     };
     println!("{}", demo::banner(scheme, address, demo.as_ref()));
-    let broker = match &state.config.redis_url {
-        Some(url) => Some(
-            Broker::start(&state.deps.events, url, &state.config.redis_channel)
-                .await
-                .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
-        ),
+    let redis = &state.config.redis;
+    let broker = match &redis.url {
+        Some(url) => {
+            let url = url.expose_secret();
+            Some(
+                Broker::start(&state.deps.events, url, &redis.channel)
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
+            )
+        }
         None => None,
     };
-    let sweep = std::time::Duration::from_secs(state.config.expiry_sweep_seconds);
+    let sweep = std::time::Duration::from_secs(state.config.jobs.expiry_sweep_seconds);
     let background = jobs::Background::start(&state.deps, sweep);
     tracing::info!(%address, scheme, "listening");
     let served = http::serve_on(state.clone(), listener, shutdown_signal()).await;

@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 
 use anyhow::{Context as _, bail};
-use paylater::config::{AppEnv, Config};
+use paylater::config::{AppEnv, AuthConfig, Config, DatabaseConfig, LimitsConfig, ServerConfig};
 use sea_orm::ConnectionTrait;
 
 /// Where the benchmark's data lives; [`BenchDatabase::remove`] cleans up.
@@ -119,17 +119,29 @@ const UNTHROTTLED: NonZeroU32 = match NonZeroU32::new(1_000_000_000) {
 pub fn config(database_url: &str) -> Config {
     Config {
         app_env: AppEnv::Development,
-        database_url: database_url.to_owned(),
-        seed_demo: false,
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        checkout_ttl_minutes: 2880,
-        access_token_ttl_seconds: 3600,
-        rate_limit_per_second: UNTHROTTLED,
-        rate_limit_burst: UNTHROTTLED,
-        rate_limit_ip_per_second: UNTHROTTLED,
-        rate_limit_ip_burst: UNTHROTTLED,
-        login_attempts_per_account_per_minute: UNTHROTTLED,
-        login_attempts_per_ip_per_minute: UNTHROTTLED,
+        server: ServerConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..ServerConfig::default()
+        },
+        database: DatabaseConfig {
+            url: database_url.into(),
+            seed_demo: false,
+            ..DatabaseConfig::default()
+        },
+        auth: AuthConfig {
+            access_token_ttl_seconds: 3600,
+            login_attempts_per_account_per_minute: UNTHROTTLED,
+            login_attempts_per_ip_per_minute: UNTHROTTLED,
+            ..AuthConfig::default()
+        },
+        limits: LimitsConfig {
+            checkout_ttl_minutes: 2880,
+            rate_limit_per_second: UNTHROTTLED,
+            rate_limit_burst: UNTHROTTLED,
+            rate_limit_ip_per_second: UNTHROTTLED,
+            rate_limit_ip_burst: UNTHROTTLED,
+            ..LimitsConfig::default()
+        },
         ..Config::default()
     }
 }

@@ -90,7 +90,7 @@ async fn populate(
 
 async fn populate_unpinned(url: &str, volume: Volume) -> anyhow::Result<Population> {
     let config = database::config(url);
-    let db = app::open_database(&config).await?;
+    let db = app::open_database(&config.database).await?;
     let state = AppState::new(config, db, Arc::new(SystemClock))?;
     let started = Instant::now();
     let step = (volume.orders / 10).max(1);

@@ -16,7 +16,6 @@ use anyhow::{Context as _, bail};
 use paylater::{
     app::{self, AppState},
     clock::SystemClock,
-    config::Config,
     jobs,
 };
 use tokio::{
@@ -35,21 +34,20 @@ const STATEMENTS: &str = "statements";
 ///
 /// Background jobs run as in `paylater serve`, so their work is part of what is measured.
 pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow::Result<()> {
-    let config = Config {
-        sandbox_latency_ms: gateway_latency_ms,
-        ..database::config(database_url)
-    };
-    let mut db = app::open_database(&config).await?;
+    let mut config = database::config(database_url);
+    config.gateway.sandbox_latency_ms = gateway_latency_ms;
+    let mut db = app::open_database(&config.database).await?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::Relaxed);
     });
     let state = AppState::new(config, db, Arc::new(SystemClock))?;
-    let listener = std::net::TcpListener::bind(state.config.listen)
-        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+    let listen = state.config.server.listen;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    let sweep = Duration::from_secs(state.config.expiry_sweep_seconds);
+    let sweep = Duration::from_secs(state.config.jobs.expiry_sweep_seconds);
     let background = jobs::Background::start(&state.deps, sweep);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(answer_parent(statements, stop));

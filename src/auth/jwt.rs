@@ -9,6 +9,7 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation,
     jwk::{AlgorithmParameters, Jwk},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -189,7 +190,7 @@ impl KeyRing {
     pub fn development() -> Result<Self, KeyRingError> {
         Self::from_pems(&[(
             DEV_KEY_ID.to_owned(),
-            Pem::Private(DEV_PRIVATE_KEY_PEM.to_owned()),
+            Pem::Private(DEV_PRIVATE_KEY_PEM.into()),
         )])
     }
 
@@ -206,7 +207,7 @@ impl KeyRing {
             .iter()
             .map(|key| {
                 let pem = match (&key.private_key_file, &key.public_key_file) {
-                    (Some(path), None) => Pem::Private(read(&key.kid, path)?),
+                    (Some(path), None) => Pem::Private(read(&key.kid, path)?.into()),
                     (None, Some(path)) => Pem::Public(read(&key.kid, path)?),
                     _ => return Err(KeyRingError::Ambiguous(key.kid.clone())),
                 };
@@ -223,7 +224,8 @@ impl KeyRing {
             let invalid = || KeyRingError::Invalid(kid.clone());
             let jwk = match pem {
                 Pem::Private(text) => {
-                    let key = EncodingKey::from_ed_pem(text.as_bytes()).map_err(|_| invalid())?;
+                    let key = EncodingKey::from_ed_pem(text.expose_secret().as_bytes())
+                        .map_err(|_| invalid())?;
                     let jwk =
                         Jwk::from_encoding_key(&key, Algorithm::EdDSA).map_err(|_| invalid())?;
                     signer.get_or_insert((kid.clone(), key));
@@ -321,8 +323,9 @@ impl KeyRing {
     }
 }
 
+/// A key file's text. A private key's is secret: never printed, and wiped when dropped.
 enum Pem {
-    Private(String),
+    Private(SecretString),
     Public(String),
 }
 

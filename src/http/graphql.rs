@@ -212,7 +212,7 @@ pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
         .endpoint("/graphql")
         .subscription_endpoint("/graphql/ws")
         .title("paylater GraphQL playground");
-    if state.config.seed_demo {
+    if state.config.database.seed_demo {
         source = source
             .header("Authorization", &bearer)
             .ws_connection_param("Authorization", &bearer);

@@ -45,16 +45,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// All routes with their layers. Layers wrap outward: the request id is set first so the
 /// trace span and the response carry it.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.body_limit_bytes;
-    let cors = security::cors(&state.config.cors_allowed_origins);
+    let server = &state.config.server;
+    let body_limit = server.body_limit_bytes;
+    let cors = security::cors(&server.cors_allowed_origins);
     let graphql = get(graphql::get)
         .post(graphql::execute)
         .layer(middleware::from_fn(graphql::require_json));
     let [nosniff, referrer, frames, csp] = security::header_layers();
-    let hsts = security::hsts(state.config.tls().is_some());
+    let hsts = security::hsts(server.tls().is_some());
     // The sandbox's tokenizer and job runner exist only where the sandbox is the gateway,
     // and never in production (which refuses the sandbox at start anyway).
-    let sandbox_routes = state.config.gateway() == GatewayKind::Sandbox
+    let sandbox_routes = state.config.gateway.in_use() == GatewayKind::Sandbox
         && state.config.app_env != AppEnv::Production;
     let sandbox = if sandbox_routes {
         Router::new()

@@ -26,7 +26,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
-    let Some((cert, key)) = state.config.tls() else {
+    let Some((cert, key)) = state.config.server.tls() else {
         let listener = TcpListener::from_std(listener)?;
         return Ok(axum::serve(listener, service(state.clone()))
             .with_graceful_shutdown(shutdown)

@@ -113,7 +113,7 @@ fn ping(protocol: WebSocketProtocols) -> Message {
 }
 
 async fn serve(state: AppState, peer: SocketAddr, protocol: WebSocketProtocols, socket: WebSocket) {
-    let every = Duration::from_secs(state.config.websocket_keepalive_seconds);
+    let every = Duration::from_secs(state.config.server.websocket_keepalive_seconds);
     let (mut sink, source) = socket.split();
     let input = source
         .take_while(|message| future::ready(message.is_ok()))

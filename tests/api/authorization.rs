@@ -34,7 +34,7 @@ const OK: &str = "ok";
 async fn every_operation_for_every_caller() {
     // Every caller tries the same login; the throttle is tested elsewhere.
     let app = TestApp::spawn_with(|config| {
-        config.login_attempts_per_account_per_minute = std::num::NonZeroU32::new(100).unwrap();
+        config.auth.login_attempts_per_account_per_minute = std::num::NonZeroU32::new(100).unwrap();
     })
     .await;
     let owner = app.merchant("Owner").await;

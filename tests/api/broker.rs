@@ -21,8 +21,8 @@ async fn a_subscription_hears_events_another_instance_relays() {
     };
     let channel = format!("paylater:test:{}", uuid::Uuid::now_v7());
     let relaying = TestApp::spawn_with(|config| {
-        config.redis_url = Some(redis);
-        config.redis_channel = channel;
+        config.redis.url = Some(redis.into());
+        config.redis.channel = channel;
     })
     .await;
     let listening = relaying.second_instance();

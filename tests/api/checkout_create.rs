@@ -442,7 +442,7 @@ async fn a_total_above_the_platform_maximum_is_refused() {
     }
 
     // The platform maximum is configurable.
-    let app = TestApp::spawn_with(|config| config.max_checkout_total = 250).await;
+    let app = TestApp::spawn_with(|config| config.limits.max_checkout_total = 250).await;
     let merchant = app.merchant("Shop").await;
     refused_as(
         &app,
@@ -458,7 +458,7 @@ async fn a_total_above_the_platform_maximum_is_refused() {
 
 #[tokio::test]
 async fn a_merchant_maximum_lowers_the_platform_one() {
-    let app = TestApp::spawn_with(|config| config.max_checkout_total = 1_000).await;
+    let app = TestApp::spawn_with(|config| config.limits.max_checkout_total = 1_000).await;
     let deps = &app.state.deps;
     let actor = paylater::service::audit::Actor::command_line();
     let merchant = app.merchant("Careful Shop").await;

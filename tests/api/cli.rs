@@ -243,8 +243,8 @@ fn production_refuses_development_defaults() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("seed_demo"), "{stderr}");
     assert!(stderr.contains("jwt_keys"), "{stderr}");
-    assert!(stderr.contains("encryption_keys"), "{stderr}");
-    assert!(stderr.contains("payment_gateway"), "{stderr}");
+    assert!(stderr.contains("encryption.keys"), "{stderr}");
+    assert!(stderr.contains("gateway.kind"), "{stderr}");
     assert!(
         stderr.contains("checkout_app_url must use https"),
         "{stderr}"
@@ -308,6 +308,23 @@ fn production_refuses_development_defaults() {
     assert!(!plain_http.status.success());
     assert!(String::from_utf8_lossy(&plain_http.stderr).contains("stripe_api_base must use https"));
 
+    // Production turns webhook URL checks on; turned off explicitly, they are refused.
+    for variable in [
+        "PAYLATER_WEBHOOKS_HTTPS_ONLY",
+        "PAYLATER_WEBHOOKS_PUBLIC_ADDRESSES_ONLY",
+    ] {
+        let unchecked = paylater(
+            &["migrate"],
+            &with(&[stripe[0], stripe[1], (variable, "false")]),
+        );
+        assert!(!unchecked.status.success());
+        let stderr = String::from_utf8_lossy(&unchecked.stderr);
+        assert!(
+            stderr.contains("cannot be turned off in production"),
+            "{variable}: {stderr}"
+        );
+    }
+
     let migrated = paylater(&["migrate"], &with(&stripe));
     assert!(
         migrated.status.success(),
@@ -351,6 +368,21 @@ fn bad_configuration_is_reported_clearly() {
 }
 
 #[test]
+fn a_bad_or_unknown_variable_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    for (variable, value) in [
+        ("PAYLATER_DATABASE_MAX_CONNECTIONS", "many"),
+        ("PAYLATER_CHEKOUT_TTL_MINUTES", "30"),
+    ] {
+        let output = paylater(&["migrate"], &[("DATABASE_URL", &url), (variable, value)]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.to_ascii_uppercase().contains(variable), "{stderr}");
+    }
+}
+
+#[test]
 fn export_schema_prints_the_served_schema() {
     let output = paylater(&["export-schema"], &[]);
     assert!(output.status.success());
@@ -365,7 +397,11 @@ fn a_config_file_is_read_and_the_environment_wins_over_it() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let file = dir.path().join("paylater.toml");
-    std::fs::write(&file, "checkout_ttl_minutes = 1\nbody_limit_bytes = 10\n").unwrap();
+    std::fs::write(
+        &file,
+        "[server]\nbody_limit_bytes = 10\n[limits]\ncheckout_ttl_minutes = 1\n",
+    )
+    .unwrap();
     let config = file.to_str().unwrap();
 
     let refused = paylater(
@@ -394,13 +430,32 @@ fn a_config_file_is_read_and_the_environment_wins_over_it() {
         String::from_utf8_lossy(&fixed.stderr)
     );
 
-    std::fs::write(&file, "chekout_ttl_minutes = 30\n").unwrap();
-    let typo = paylater(
-        &["migrate"],
-        &[("PAYLATER_CONFIG", config), ("DATABASE_URL", &url)],
+    // A misspelt key, or one outside its section, is refused by name.
+    for (contents, named) in [
+        (
+            "[limits]\nchekout_ttl_minutes = 30\n",
+            "chekout_ttl_minutes",
+        ),
+        ("checkout_ttl_minutes = 30\n", "checkout_ttl_minutes"),
+    ] {
+        std::fs::write(&file, contents).unwrap();
+        let refused = paylater(
+            &["migrate"],
+            &[("PAYLATER_CONFIG", config), ("DATABASE_URL", &url)],
+        );
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(named));
+    }
+
+    // The database URL may come from the file too.
+    std::fs::write(&file, format!("[database]\nurl = \"{url}\"\n")).unwrap();
+    let from_file = paylater(&["migrate"], &[("PAYLATER_CONFIG", config)]);
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
     );
-    assert!(!typo.status.success());
-    assert!(String::from_utf8_lossy(&typo.stderr).contains("chekout_ttl_minutes"));
+    assert!(String::from_utf8_lossy(&from_file.stdout).contains(&url));
 
     let missing = paylater(
         &["migrate"],

@@ -58,7 +58,7 @@ async fn checkout_shopper_data_is_ciphertext_in_the_database() {
 fn key(id: &str, byte: u8) -> EncryptionKeyConfig {
     EncryptionKeyConfig {
         id: id.to_owned(),
-        key_hex: hex::encode([byte; 32]),
+        key_hex: hex::encode([byte; 32]).into(),
     }
 }
 
@@ -116,11 +116,9 @@ async fn consumer_pii_is_ciphertext_in_the_database() {
 
 /// The services of the same database with other encryption keys.
 fn with_keys(app: &TestApp, keys: Vec<EncryptionKeyConfig>) -> paylater::service::Deps {
-    let config = Config {
-        encryption_keys: keys,
-        encryption_lookup_key: Some(LOOKUP.to_owned()),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.encryption.keys = keys;
+    config.encryption.lookup_key = Some(LOOKUP.into());
     AppState::new(config, app.db.clone(), app.clock.clone())
         .unwrap()
         .deps
@@ -130,8 +128,8 @@ fn with_keys(app: &TestApp, keys: Vec<EncryptionKeyConfig>) -> paylater::service
 #[tokio::test]
 async fn keys_rotate_without_losing_data() {
     let app = TestApp::spawn_with(|config| {
-        config.encryption_keys = vec![key("k1", 1)];
-        config.encryption_lookup_key = Some(LOOKUP.to_owned());
+        config.encryption.keys = vec![key("k1", 1)];
+        config.encryption.lookup_key = Some(LOOKUP.into());
     })
     .await;
     app.gql(None, REGISTER, json!({})).await;

@@ -19,6 +19,7 @@ use paylater::{
     service::{audit::Actor, merchants, staff},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 /// The instant every test starts at: the 31st, so monthly schedules show month-end clamping.
@@ -166,6 +167,17 @@ pub async fn create_database() -> (String, TestDatabase) {
     }
 }
 
+/// The configuration of a test server over a fresh database (returned with it): no demo
+/// data, and an https checkout app.
+async fn test_config() -> (Config, TestDatabase) {
+    let (database_url, database) = create_database().await;
+    let mut config = Config::default();
+    config.database.url = database_url.into();
+    config.database.seed_demo = false;
+    config.server.checkout_app_url = "https://checkout.paylater.test/c".into();
+    (config, database)
+}
+
 impl TestApp {
     /// Starts a server over a fresh, migrated database.
     pub async fn spawn() -> Self {
@@ -174,16 +186,10 @@ impl TestApp {
 
     /// Starts a server whose configuration `configure` adjusts first.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let (database_url, database) = create_database().await;
-        let mut config = Config {
-            database_url,
-            seed_demo: false,
-            checkout_app_url: "https://checkout.paylater.test/c".into(),
-            body_limit_bytes: 64 * 1024,
-            ..Config::default()
-        };
+        let (mut config, database) = test_config().await;
+        config.server.body_limit_bytes = 64 * 1024;
         configure(&mut config);
-        let mut db = paylater::app::open_database(&config)
+        let mut db = paylater::app::open_database(&config.database)
             .await
             .expect("open database");
         let sql = Arc::new(SqlLog::default());
@@ -198,7 +204,7 @@ impl TestApp {
         });
         let clock = Arc::new(ManualClock::new(start_time()));
         let sandbox = Arc::new(SandboxGateway::new(std::time::Duration::from_millis(
-            config.sandbox_latency_ms,
+            config.gateway.sandbox_latency_ms,
         )));
         Self::serve(config, db, clock, sandbox, sql, database)
     }
@@ -216,7 +222,7 @@ impl TestApp {
             .expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
-        let scheme = if state.config.tls().is_some() {
+        let scheme = if state.config.server.tls().is_some() {
             "https"
         } else {
             "http"
@@ -258,15 +264,9 @@ impl TestApp {
     /// over a fresh, migrated database; `configure` adjusts the configuration first.
     /// `sandbox` is then an idle sandbox no request reaches, and statements are not counted.
     pub async fn spawn_with_configured_gateway(configure: impl FnOnce(&mut Config)) -> Self {
-        let (database_url, database) = create_database().await;
-        let mut config = Config {
-            database_url,
-            seed_demo: false,
-            checkout_app_url: "https://checkout.paylater.test/c".into(),
-            ..Config::default()
-        };
+        let (mut config, database) = test_config().await;
         configure(&mut config);
-        let db = paylater::app::open_database(&config)
+        let db = paylater::app::open_database(&config.database)
             .await
             .expect("open database");
         let clock = Arc::new(ManualClock::new(start_time()));
@@ -292,11 +292,11 @@ impl TestApp {
 
     /// Connects this instance's event bus to the configured Redis, as the server does.
     pub async fn start_broker(&self) -> paylater::events::broker::Broker {
-        let config = &self.state.config;
+        let redis = &self.state.config.redis;
         paylater::events::broker::Broker::start(
             &self.state.deps.events,
-            config.redis_url.as_deref().expect("redis_url"),
-            &config.redis_channel,
+            redis.url.as_ref().expect("redis.url").expose_secret(),
+            &redis.channel,
         )
         .await
         .expect("connect to Redis")

@@ -202,7 +202,7 @@ async fn every_response_carries_security_headers() {
 #[tokio::test]
 async fn cors_answers_allowed_origins_only() {
     let app = TestApp::spawn_with(|config| {
-        config.cors_allowed_origins = vec!["https://shop.example".into()];
+        config.server.cors_allowed_origins = vec!["https://shop.example".into()];
     })
     .await;
     let preflight = |origin: &'static str| {
@@ -232,7 +232,7 @@ async fn cors_answers_allowed_origins_only() {
 
 #[tokio::test]
 async fn introspection_and_suggestions_can_be_switched_off() {
-    let app = TestApp::spawn_with(|config| config.graphql_introspection = false).await;
+    let app = TestApp::spawn_with(|config| config.server.graphql_introspection = false).await;
     let body = app
         .gql(None, "{ __schema { types { name } } }", json!({}))
         .await;
@@ -256,8 +256,8 @@ async fn introspection_and_suggestions_can_be_switched_off() {
 #[tokio::test]
 async fn a_flooding_client_is_limited_while_another_is_not() {
     let app = TestApp::spawn_with(|config| {
-        config.rate_limit_per_second = std::num::NonZeroU32::new(1).unwrap();
-        config.rate_limit_burst = std::num::NonZeroU32::new(40).unwrap();
+        config.limits.rate_limit_per_second = std::num::NonZeroU32::new(1).unwrap();
+        config.limits.rate_limit_burst = std::num::NonZeroU32::new(40).unwrap();
     })
     .await;
     let flooder = app.merchant("Flooder").await;

@@ -233,7 +233,7 @@ async fn a_connection_holds_a_bounded_number_of_subscriptions() {
 
 #[tokio::test]
 async fn idle_connections_are_pinged() {
-    let app = TestApp::spawn_with(|config| config.websocket_keepalive_seconds = 1).await;
+    let app = TestApp::spawn_with(|config| config.server.websocket_keepalive_seconds = 1).await;
     let mut socket = connect(&app, None).await;
     assert_eq!(next_message(&mut socket).await, json!({ "type": "ping" }));
     // Answering keeps the connection open: the next ping comes too.
@@ -243,7 +243,7 @@ async fn idle_connections_are_pinged() {
 
 #[tokio::test]
 async fn a_connection_that_never_initialises_is_closed() {
-    let app = TestApp::spawn_with(|config| config.websocket_keepalive_seconds = 1).await;
+    let app = TestApp::spawn_with(|config| config.server.websocket_keepalive_seconds = 1).await;
     let mut socket = open(&app, "graphql-transport-ws").await;
     let (code, _) = closed(&mut socket).await;
     assert_eq!(code, 4408);

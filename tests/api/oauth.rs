@@ -346,7 +346,7 @@ async fn keys_rotate_without_refusing_tokens_of_the_old_key() {
     std::fs::write(&new_file, new_private).unwrap();
     std::fs::write(&old_file, old_public).unwrap();
     let app = TestApp::spawn_with(|config| {
-        config.jwt_keys = vec![
+        config.auth.jwt_keys = vec![
             JwtKeyConfig {
                 kid: "2027-01".into(),
                 private_key_file: Some(new_file.clone()),

@@ -627,9 +627,9 @@ async fn an_order_is_paid_captured_and_refunded_through_stripe() {
     let stripe = FakeStripe::start().await;
     let base = stripe.base_url();
     let app = TestApp::spawn_with_configured_gateway(|config| {
-        config.payment_gateway = Some(GatewayKind::Stripe);
-        config.stripe_api_base = base;
-        config.stripe_secret_key = Some(SECRET_KEY.into());
+        config.gateway.kind = Some(GatewayKind::Stripe);
+        config.gateway.stripe_api_base = base;
+        config.gateway.stripe_secret_key = Some(SECRET_KEY.into());
     })
     .await;
     // Every answer takes a while, as over a network; nothing waits on it.

@@ -18,8 +18,8 @@ async fn serves_https_with_hsts_when_a_certificate_is_configured() {
     std::fs::write(&cert_file, certified.cert.pem()).unwrap();
     std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
     let app = TestApp::spawn_with(|config| {
-        config.tls_cert_file = Some(cert_file.clone());
-        config.tls_key_file = Some(key_file.clone());
+        config.server.tls_cert_file = Some(cert_file.clone());
+        config.server.tls_key_file = Some(key_file.clone());
     })
     .await;
     assert!(app.base.starts_with("https://"));

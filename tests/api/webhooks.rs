@@ -291,7 +291,7 @@ async fn redelivery_sends_the_same_event_again_and_is_logged() {
 
 #[tokio::test]
 async fn an_endpoint_failing_for_the_whole_window_is_disabled() {
-    let app = TestApp::spawn_with(|config| config.webhook_retry_hours = 1).await;
+    let app = TestApp::spawn_with(|config| config.webhooks.retry_hours = 1).await;
     let receiver = Receiver::start().await;
     receiver.always(503);
     let merchant = app.merchant("Shop").await;
@@ -357,7 +357,7 @@ async fn an_endpoint_failing_for_the_whole_window_is_disabled() {
 
 #[tokio::test]
 async fn a_receiver_that_does_not_answer_in_time_fails_the_attempt() {
-    let app = TestApp::spawn_with(|config| config.webhook_timeout_seconds = 1).await;
+    let app = TestApp::spawn_with(|config| config.webhooks.timeout_seconds = 1).await;
     let receiver = Receiver::start().await;
     receiver.answer_next([Answer::Hang(std::time::Duration::from_secs(10))]);
     let merchant = app.merchant("Shop").await;
@@ -452,8 +452,8 @@ async fn a_relay_crash_before_publishing_queues_each_webhook_once() {
 #[tokio::test]
 async fn endpoint_urls_must_be_https_and_public_when_required() {
     let app = TestApp::spawn_with(|config| {
-        config.webhooks_https_only = true;
-        config.webhooks_public_addresses_only = true;
+        config.webhooks.https_only = true;
+        config.webhooks.public_addresses_only = true;
     })
     .await;
     let merchant = app.merchant("Shop").await;
