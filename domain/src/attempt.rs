@@ -2,89 +2,41 @@
 //! through, what it holds while the gateway has not answered, and when the reconciler asks
 //! the gateway again about one that got no answer.
 
-use std::{fmt, str::FromStr};
-
 use chrono::Duration;
 use uuid::Uuid;
 
-/// An operation that moves money at the gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttemptKind {
-    /// `confirmCheckout`: the instalments due today, charged as the order is made.
-    Confirmation,
-    /// The collection job charging a due instalment.
-    InstallmentCharge,
-    /// `payInstallment`: the shopper paying an instalment early.
-    EarlyPayment,
-    /// `refundOrder`: money back to the card.
-    Refund,
-    /// `cancelOrder` or the capture-window job: what was paid goes back to the card.
-    Void,
+crate::vocabulary! {
+    /// An operation that moves money at the gateway.
+    pub enum AttemptKind as "payment attempt kind" {
+        /// `confirmCheckout`: the instalments due today, charged as the order is made.
+        Confirmation = "CONFIRMATION",
+        /// The collection job charging a due instalment.
+        InstallmentCharge = "INSTALLMENT_CHARGE",
+        /// `payInstallment`: the shopper paying an instalment early.
+        EarlyPayment = "EARLY_PAYMENT",
+        /// `refundOrder`: money back to the card.
+        Refund = "REFUND",
+        /// `cancelOrder` or the capture-window job: what was paid goes back to the card.
+        Void = "VOID",
+    }
 }
 
 impl AttemptKind {
-    /// Every kind.
-    pub const ALL: [Self; 5] = [
-        Self::Confirmation,
-        Self::InstallmentCharge,
-        Self::EarlyPayment,
-        Self::Refund,
-        Self::Void,
-    ];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmation => "CONFIRMATION",
-            Self::InstallmentCharge => "INSTALLMENT_CHARGE",
-            Self::EarlyPayment => "EARLY_PAYMENT",
-            Self::Refund => "REFUND",
-            Self::Void => "VOID",
-        }
-    }
-
     /// Whether the attempt sends money to the shopper's card rather than taking it.
     pub fn is_refund(self) -> bool {
         matches!(self, Self::Refund | Self::Void)
     }
 }
 
-impl fmt::Display for AttemptKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AttemptKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| format!("unknown payment attempt kind {text:?}"))
-    }
-}
-
-/// Where an attempt is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttemptStatus {
-    /// Recorded; the gateway has not (knowingly) answered yet.
-    Pending,
-    /// The gateway did it, and the outcome is written.
-    Succeeded,
-    /// The gateway refused, and the refusal is written.
-    Failed,
-}
-
-impl AttemptStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-        }
+crate::vocabulary! {
+    /// Where an attempt is.
+    pub enum AttemptStatus as "payment attempt status" {
+        /// Recorded; the gateway has not (knowingly) answered yet.
+        Pending = "PENDING",
+        /// The gateway did it, and the outcome is written.
+        Succeeded = "SUCCEEDED",
+        /// The gateway refused, and the refusal is written.
+        Failed = "FAILED",
     }
 }
 

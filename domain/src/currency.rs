@@ -3,8 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The ISO 4217 currencies paylater accepts; anything else is rejected at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The ISO 4217 currencies paylater accepts; anything else is rejected at the edge. Stored
+/// as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 pub enum Currency {
     /// Euro.
     Eur,

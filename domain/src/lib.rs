@@ -4,12 +4,14 @@
 //! Nothing here does I/O, touches the database or reads the clock: "today" and "now"
 //! always come in as arguments, so every rule can be tested with fixed inputs.
 
+pub mod account;
 pub mod attempt;
 pub mod card;
 pub mod checkout;
 pub mod country;
 pub mod currency;
 pub mod event;
+pub mod idempotency;
 pub mod masking;
 pub mod money;
 pub mod order;
@@ -20,6 +22,7 @@ pub mod schedule;
 pub mod scope;
 pub mod staff;
 pub mod violation;
+pub mod vocabulary;
 pub mod webhook;
 
 pub use currency::Currency;

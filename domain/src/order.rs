@@ -8,48 +8,25 @@
 //!                        OVERDUE (an instalment failed all its retries, until paid)
 //! ```
 
-use std::{fmt, str::FromStr};
-
-/// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    /// Confirmed and first instalment charged; the merchant has not captured yet.
-    Authorized,
-    /// The merchant captured; instalments are being collected.
-    Captured,
-    /// An instalment could not be collected after its retries.
-    Overdue,
-    /// Every instalment is paid (or cancelled by refunds).
-    Completed,
-    /// Voided before capture: the first instalment refunded, the rest cancelled.
-    Cancelled,
-    /// Refunded in full after capture.
-    Refunded,
+crate::vocabulary! {
+    /// Where an order is in its life.
+    pub enum OrderStatus as "order status" {
+        /// Confirmed and first instalment charged; the merchant has not captured yet.
+        Authorized = "AUTHORIZED",
+        /// The merchant captured; instalments are being collected.
+        Captured = "CAPTURED",
+        /// An instalment could not be collected after its retries.
+        Overdue = "OVERDUE",
+        /// Every instalment is paid (or cancelled by refunds).
+        Completed = "COMPLETED",
+        /// Voided before capture: the first instalment refunded, the rest cancelled.
+        Cancelled = "CANCELLED",
+        /// Refunded in full after capture.
+        Refunded = "REFUNDED",
+    }
 }
 
 impl OrderStatus {
-    /// Every status, for parsing and listing.
-    pub const ALL: [Self; 6] = [
-        Self::Authorized,
-        Self::Captured,
-        Self::Overdue,
-        Self::Completed,
-        Self::Cancelled,
-        Self::Refunded,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Authorized => "AUTHORIZED",
-            Self::Captured => "CAPTURED",
-            Self::Overdue => "OVERDUE",
-            Self::Completed => "COMPLETED",
-            Self::Cancelled => "CANCELLED",
-            Self::Refunded => "REFUNDED",
-        }
-    }
-
     /// Whether the shopper still owes instalments on it (counts against the spending limit).
     pub fn is_open(self) -> bool {
         matches!(self, Self::Authorized | Self::Captured | Self::Overdue)
@@ -71,79 +48,36 @@ impl OrderStatus {
     }
 }
 
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::vocabulary! {
+    /// Where an instalment is.
+    pub enum InstallmentStatus as "instalment status" {
+        /// Due on its date, not charged yet.
+        Scheduled = "SCHEDULED",
+        /// Charged successfully.
+        Paid = "PAID",
+        /// The last charge failed; another attempt is planned.
+        Failed = "FAILED",
+        /// Every retry failed; the shopper must pay it.
+        Overdue = "OVERDUE",
+        /// Removed by a refund or a void; nothing is owed.
+        Cancelled = "CANCELLED",
     }
-}
-
-impl FromStr for OrderStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown order status {text:?}"))
-    }
-}
-
-/// Where an instalment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InstallmentStatus {
-    /// Due on its date, not charged yet.
-    Scheduled,
-    /// Charged successfully.
-    Paid,
-    /// The last charge failed; another attempt is planned.
-    Failed,
-    /// Every retry failed; the shopper must pay it.
-    Overdue,
-    /// Removed by a refund or a void; nothing is owed.
-    Cancelled,
 }
 
 impl InstallmentStatus {
-    /// Every status.
-    pub const ALL: [Self; 5] = [
-        Self::Scheduled,
-        Self::Paid,
-        Self::Failed,
-        Self::Overdue,
-        Self::Cancelled,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "SCHEDULED",
-            Self::Paid => "PAID",
-            Self::Failed => "FAILED",
-            Self::Overdue => "OVERDUE",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-
     /// Still owed by the shopper.
     pub fn is_unpaid(self) -> bool {
         matches!(self, Self::Scheduled | Self::Failed | Self::Overdue)
     }
 }
 
-impl fmt::Display for InstallmentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for InstallmentStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown instalment status {text:?}"))
+crate::vocabulary! {
+    /// How one charge of a card ended, as the order's payments record it.
+    pub enum PaymentStatus as "payment status" {
+        /// The card was charged.
+        Succeeded = "SUCCEEDED",
+        /// The card was declined or the charge failed.
+        Failed = "FAILED",
     }
 }
 

@@ -1,22 +1,16 @@
 //! The payment plans paylater offers, their cadence and the amount limits that gate them.
 
-use std::str::FromStr;
-
-/// A payment plan a shopper can choose at checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PlanCode {
-    /// Three monthly installments, the first due at checkout.
-    PayIn3,
-    /// Four monthly installments, the first due at checkout.
-    PayIn4,
-    /// The whole amount due 30 days after checkout.
-    PayIn30Days,
+crate::vocabulary! {
+    /// A payment plan a shopper can choose at checkout.
+    pub enum PlanCode as "plan code" {
+        /// Three monthly installments, the first due at checkout.
+        PayIn3 = "PAY_IN_3",
+        /// Four monthly installments, the first due at checkout.
+        PayIn4 = "PAY_IN_4",
+        /// The whole amount due 30 days after checkout.
+        PayIn30Days = "PAY_IN_30_DAYS",
+    }
 }
-
-/// Returned when a string is not the code of a plan paylater offers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a known plan code")]
-pub struct UnknownPlan(pub String);
 
 /// When a plan's installments fall due, relative to the start date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +31,6 @@ pub struct AmountLimits {
 }
 
 impl PlanCode {
-    /// Every plan, for listing them to merchants and iterating in tests.
-    pub const ALL: [PlanCode; 3] = [PlanCode::PayIn3, PlanCode::PayIn4, PlanCode::PayIn30Days];
-
-    /// The stable wire and storage code, e.g. "PAY_IN_3".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanCode::PayIn3 => "PAY_IN_3",
-            PlanCode::PayIn4 => "PAY_IN_4",
-            PlanCode::PayIn30Days => "PAY_IN_30_DAYS",
-        }
-    }
-
     /// The human-readable name shown to shoppers.
     pub fn display_name(self) -> &'static str {
         match self {
@@ -73,18 +55,6 @@ impl PlanCode {
             PlanCode::PayIn3 | PlanCode::PayIn4 => Cadence::Monthly,
             PlanCode::PayIn30Days => Cadence::DeferredDays(30),
         }
-    }
-}
-
-impl FromStr for PlanCode {
-    type Err = UnknownPlan;
-
-    /// Parses the exact code returned by [`PlanCode::as_str`].
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PlanCode::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownPlan(s.to_owned()))
     }
 }
 
@@ -113,9 +83,10 @@ mod tests {
         for plan in PlanCode::ALL {
             assert_eq!(plan.as_str().parse::<PlanCode>().unwrap(), plan);
         }
+        let unknown = "pay_in_3".parse::<PlanCode>().unwrap_err();
         assert_eq!(
-            "pay_in_3".parse::<PlanCode>(),
-            Err(UnknownPlan("pay_in_3".to_owned()))
+            (unknown.what, unknown.name.as_str()),
+            ("plan code", "pay_in_3")
         );
         assert!("PAY_IN_5".parse::<PlanCode>().is_err());
     }

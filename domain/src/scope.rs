@@ -3,64 +3,33 @@
 
 use std::{fmt, str::FromStr};
 
-/// One permission of a merchant credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// Create and cancel checkouts.
-    CheckoutsWrite,
-    /// Read orders.
-    OrdersRead,
-    /// Capture, refund and cancel orders.
-    OrdersWrite,
-    /// Configure webhooks.
-    WebhooksManage,
-    /// Create, list and revoke API keys.
-    ApiKeysManage,
+use crate::vocabulary::UnknownName;
+
+crate::vocabulary! {
+    /// One permission of a merchant credential; its name is the wire and storage spelling.
+    pub enum Scope as "scope" {
+        /// Create and cancel checkouts.
+        CheckoutsWrite = "checkouts:write",
+        /// Read orders.
+        OrdersRead = "orders:read",
+        /// Capture, refund and cancel orders.
+        OrdersWrite = "orders:write",
+        /// Configure webhooks.
+        WebhooksManage = "webhooks:manage",
+        /// Create, list and revoke API keys.
+        ApiKeysManage = "api_keys:manage",
+    }
 }
 
 impl Scope {
-    /// Every scope, in display order.
-    pub const ALL: [Scope; 5] = [
-        Scope::CheckoutsWrite,
-        Scope::OrdersRead,
-        Scope::OrdersWrite,
-        Scope::WebhooksManage,
-        Scope::ApiKeysManage,
-    ];
-
-    /// The wire and storage spelling, e.g. `checkouts:write`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CheckoutsWrite => "checkouts:write",
-            Self::OrdersRead => "orders:read",
-            Self::OrdersWrite => "orders:write",
-            Self::WebhooksManage => "webhooks:manage",
-            Self::ApiKeysManage => "api_keys:manage",
-        }
-    }
-
     fn bit(self) -> u8 {
         1 << (self as u8)
     }
 }
 
-/// A scope name paylater does not know.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope {0:?}")]
-pub struct UnknownScope(pub String);
-
-impl FromStr for Scope {
-    type Err = UnknownScope;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_owned()))
-    }
-}
-
 /// A set of scopes; stored and printed space-separated, e.g. `checkouts:write orders:read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 pub struct Scopes(u8);
 
 impl Scopes {
@@ -99,7 +68,7 @@ impl FromIterator<Scope> for Scopes {
 }
 
 impl FromStr for Scopes {
-    type Err = UnknownScope;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         s.split_whitespace().map(str::parse).collect()
     }

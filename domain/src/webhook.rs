@@ -1,7 +1,7 @@
 //! Webhook rules: which URLs may receive events, when a failed delivery is tried again, and
 //! when an endpoint that keeps failing is disabled.
 
-use std::{net::IpAddr, str::FromStr};
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use url::{Host, Url};
@@ -13,73 +13,26 @@ pub const FIRST_RETRY: Duration = Duration::seconds(30);
 /// The longest wait between two attempts, before jitter.
 pub const LONGEST_RETRY: Duration = Duration::hours(4);
 
-/// Whether an endpoint receives events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EndpointStatus {
-    /// Events are sent.
-    Enabled,
-    /// Every attempt failed for the whole retry window; nothing is sent until the merchant
-    /// sets the endpoint again.
-    Disabled,
-}
-
-/// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryStatus {
-    /// Not yet answered with a 2xx; another attempt is planned (or running).
-    Pending,
-    /// An attempt was answered with a 2xx.
-    Succeeded,
-    /// Every attempt failed for the whole retry window, or the endpoint was disabled.
-    Failed,
-}
-
-impl EndpointStatus {
-    /// Every status.
-    pub const ALL: [EndpointStatus; 2] = [Self::Enabled, Self::Disabled];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enabled => "ENABLED",
-            Self::Disabled => "DISABLED",
-        }
+crate::vocabulary! {
+    /// Whether an endpoint receives events.
+    pub enum EndpointStatus as "endpoint status" {
+        /// Events are sent.
+        Enabled = "ENABLED",
+        /// Every attempt failed for the whole retry window; nothing is sent until the
+        /// merchant sets the endpoint again.
+        Disabled = "DISABLED",
     }
 }
 
-impl DeliveryStatus {
-    /// Every status.
-    pub const ALL: [DeliveryStatus; 3] = [Self::Pending, Self::Succeeded, Self::Failed];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-        }
-    }
-}
-
-impl FromStr for EndpointStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown endpoint status {text:?}"))
-    }
-}
-
-impl FromStr for DeliveryStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown delivery status {text:?}"))
+crate::vocabulary! {
+    /// Where a delivery is.
+    pub enum DeliveryStatus as "delivery status" {
+        /// Not yet answered with a 2xx; another attempt is planned (or running).
+        Pending = "PENDING",
+        /// An attempt was answered with a 2xx.
+        Succeeded = "SUCCEEDED",
+        /// Every attempt failed for the whole retry window, or the endpoint was disabled.
+        Failed = "FAILED",
     }
 }
 

@@ -5,7 +5,7 @@ use entity::outbox_event;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::event::{EventType, UnknownEventType};
+use crate::domain::{event::EventType, vocabulary::UnknownName};
 
 /// An event as subscribers and webhooks receive it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -35,7 +35,7 @@ pub struct PublishedEvent {
 pub enum UnreadableEvent {
     /// The type is not in the catalogue.
     #[error(transparent)]
-    Type(#[from] UnknownEventType),
+    Type(#[from] UnknownName),
     /// The data is not JSON.
     #[error("payload is not JSON: {0}")]
     Payload(#[from] serde_json::Error),

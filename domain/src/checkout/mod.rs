@@ -14,8 +14,6 @@ pub use request::{
 };
 pub use validation::{is_e164, is_safe_url, sum_of_parts, validate};
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 
 /// Most items one checkout may carry.
@@ -26,36 +24,27 @@ pub const MAX_QUANTITY: i64 = 10_000;
 pub const MIN_TTL: Duration = Duration::minutes(5);
 /// Latest allowed expiry, counted from creation.
 pub const MAX_TTL: Duration = Duration::hours(48);
-/// Where a checkout is in its life. `Expired` is stored by the expiry sweep (or when an
-/// expired checkout's reference is reused); until then an open checkout past its expiry
-/// reads as expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CheckoutStatus {
-    /// Waiting for the shopper.
-    Open,
-    /// The shopper confirmed it and the first payment is at the card gateway; it ends
-    /// `Completed`, or `Open` again if the card is declined. It does not expire meanwhile.
-    Confirming,
-    /// The shopper confirmed it and an order was made.
-    Completed,
-    /// The merchant cancelled it.
-    Cancelled,
-    /// Its expiry passed while it was open.
-    Expired,
+crate::vocabulary! {
+    /// Where a checkout is in its life. `Expired` is stored by the expiry sweep (or when an
+    /// expired checkout's reference is reused); until then an open checkout past its expiry
+    /// reads as expired.
+    pub enum CheckoutStatus as "checkout status" {
+        /// Waiting for the shopper.
+        Open = "OPEN",
+        /// The shopper confirmed it and the first payment is at the card gateway; it ends
+        /// `Completed`, or `Open` again if the card is declined. It does not expire
+        /// meanwhile.
+        Confirming = "CONFIRMING",
+        /// The shopper confirmed it and an order was made.
+        Completed = "COMPLETED",
+        /// The merchant cancelled it.
+        Cancelled = "CANCELLED",
+        /// Its expiry passed while it was open.
+        Expired = "EXPIRED",
+    }
 }
 
 impl CheckoutStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "OPEN",
-            Self::Confirming => "CONFIRMING",
-            Self::Completed => "COMPLETED",
-            Self::Cancelled => "CANCELLED",
-            Self::Expired => "EXPIRED",
-        }
-    }
-
     /// Whether the checkout's life is over: nothing will change it again.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled | Self::Expired)
@@ -67,25 +56,6 @@ impl CheckoutStatus {
             Self::Expired
         } else {
             self
-        }
-    }
-}
-
-/// A stored status that paylater never writes.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown checkout status {0:?}")]
-pub struct UnknownStatus(pub String);
-
-impl FromStr for CheckoutStatus {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "OPEN" => Ok(Self::Open),
-            "CONFIRMING" => Ok(Self::Confirming),
-            "COMPLETED" => Ok(Self::Completed),
-            "CANCELLED" => Ok(Self::Cancelled),
-            "EXPIRED" => Ok(Self::Expired),
-            other => Err(UnknownStatus(other.to_owned())),
         }
     }
 }
