@@ -237,7 +237,7 @@ async fn plan_ids(deps: &Deps) -> ServiceResult<Vec<(PlanCode, Uuid)>> {
         .into_iter()
         .map(|code| {
             rows.iter()
-                .find(|row| row.code == code.as_str())
+                .find(|row| row.code == code)
                 .map(|row| (code, row.id))
                 .ok_or_else(|| ServiceError::internal(format!("no EUR plan {}", code.as_str())))
         })
@@ -341,7 +341,7 @@ fn past_order(
             let started = at - Duration::minutes(rng.random_range(10..600));
             let (mut row, items) =
                 checkout_rows(deps, merchant, &random_secret("ct_"), started, rng)?;
-            row.status = status.as_str().to_owned();
+            row.status = status;
             row.open_reference = None;
             if status == CheckoutStatus::Cancelled {
                 row.cancellation_reason = Some("out of stock".to_owned());
@@ -351,7 +351,7 @@ fn past_order(
             all_items.extend(items);
         }
     }
-    checkout.status = CheckoutStatus::Completed.as_str().to_owned();
+    checkout.status = CheckoutStatus::Completed;
     checkout.open_reference = None;
     checkout.completed_at = Some(stamp);
     let schedule = build_schedule(total, plan, at.date_naive()).or_internal(|| "schedule")?;
@@ -367,14 +367,14 @@ fn past_order(
         schedule_rows(&order, &schedule, Some("synthetic"), shopper.card_id, at);
     // Merchants capture within a day; instalments fall due and are collected since.
     if now - at > Duration::days(1) {
-        order.status = OrderStatus::Captured.as_str().to_owned();
+        order.status = OrderStatus::Captured;
         order.captured_minor = total.minor();
         order.captured_at = Some(ChronoUnixTimestampMillis(at + Duration::hours(6)));
         let today = now.date_naive();
         for row in installments.iter_mut() {
-            if row.status == InstallmentStatus::Scheduled.as_str() && row.due_date <= today {
+            if row.status == InstallmentStatus::Scheduled && row.due_date <= today {
                 let paid_at = row.due_date.and_time(chrono::NaiveTime::MIN).and_utc();
-                row.status = InstallmentStatus::Paid.as_str().to_owned();
+                row.status = InstallmentStatus::Paid;
                 row.paid_at = Some(ChronoUnixTimestampMillis(paid_at));
                 row.attempt_count = 1;
                 row.updated_at = ChronoUnixTimestampMillis(paid_at);
@@ -383,9 +383,9 @@ fn past_order(
         }
         if installments
             .iter()
-            .all(|row| row.status == InstallmentStatus::Paid.as_str())
+            .all(|row| row.status == InstallmentStatus::Paid)
         {
-            order.status = OrderStatus::Completed.as_str().to_owned();
+            order.status = OrderStatus::Completed;
             order.completed_at = installments.last().and_then(|row| row.paid_at);
         }
         order.updated_at = installments

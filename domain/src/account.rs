@@ -1,10 +1,22 @@
-//! Accounts of consumers and merchants as rows store them.
+//! Whether the accounts of consumers and merchants may act, as rows store it. An operator
+//! blocks or suspends an account in the database; nothing in the API does.
 
 crate::vocabulary! {
-    /// Whether a consumer or merchant account may act. Every account is active today; the
-    /// column is typed so a new status is one more name here.
-    pub enum AccountStatus as "account status" {
-        /// The account may log in and use its keys.
+    /// Whether a consumer may act.
+    pub enum ConsumerStatus as "consumer status" {
+        /// The consumer may log in, and confirm checkouts.
         Active = "ACTIVE",
+        /// Blocked by an operator: logins and confirmations are refused.
+        Blocked = "BLOCKED",
+    }
+}
+
+crate::vocabulary! {
+    /// Whether a merchant may act.
+    pub enum MerchantStatus as "merchant status" {
+        /// The merchant's keys work.
+        Active = "ACTIVE",
+        /// Suspended by an operator: every key of the merchant is refused.
+        Suspended = "SUSPENDED",
     }
 }

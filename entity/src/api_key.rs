@@ -1,5 +1,6 @@
 //! Row of `api_keys`: a secret a merchant's server uses to call the API.
 
+use domain::scope::Scopes;
 use sea_orm::entity::prelude::*;
 
 /// A merchant API key; only a hash of the secret is stored.
@@ -18,7 +19,7 @@ pub struct Model {
     /// Hex SHA-256 of the secret, used for lookup; unique.
     pub secret_hash: String,
     /// Granted scopes, space separated (max 512 chars).
-    pub scopes: String,
+    pub scopes: Scopes,
     /// When the key was issued.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the key last authenticated a request, if ever.

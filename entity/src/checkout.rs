@@ -1,5 +1,7 @@
 //! Row of `checkouts`: a merchant-created basket awaiting the shopper.
 
+use domain::Currency;
+use domain::checkout::CheckoutStatus;
 use sea_orm::entity::prelude::*;
 
 /// A checkout session created by a merchant and completed by a consumer.
@@ -13,10 +15,10 @@ pub struct Model {
     pub merchant_id: Uuid,
     /// Hex SHA-256 of the shopper-facing checkout token; unique.
     pub token_hash: String,
-    /// Lifecycle status, parsed by the application (e.g. OPEN, COMPLETED).
-    pub status: String,
+    /// Lifecycle status; a stored name of its vocabulary.
+    pub status: CheckoutStatus,
     /// ISO 4217 currency of every amount of the checkout.
-    pub currency: String,
+    pub currency: Currency,
     /// Shipping cost in minor units.
     pub shipping_minor: i64,
     /// Tax in minor units.

@@ -1,5 +1,7 @@
 //! Row of `consumers`: a shopper who pays with paylater.
 
+use domain::Currency;
+use domain::account::ConsumerStatus;
 use sea_orm::entity::prelude::*;
 
 /// A consumer (shopper) account.
@@ -30,9 +32,9 @@ pub struct Model {
     /// Maximum outstanding credit, in minor units of `currency`.
     pub spending_limit_minor: i64,
     /// ISO 4217 currency of the spending limit.
-    pub currency: String,
-    /// Account status, parsed by the application (e.g. ACTIVE, BLOCKED).
-    pub status: String,
+    pub currency: Currency,
+    /// Account status; a stored name of its vocabulary.
+    pub status: ConsumerStatus,
     /// When the consumer signed up.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the row was last modified.

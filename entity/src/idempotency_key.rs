@@ -1,5 +1,6 @@
 //! Row of `idempotency_keys`: a remembered mutation for safe retries.
 
+use domain::idempotency::KeyStatus;
 use sea_orm::entity::prelude::*;
 
 /// A client-supplied idempotency key; unique per (principal, key).
@@ -17,8 +18,8 @@ pub struct Model {
     pub operation: String,
     /// Hex SHA-256 of the request, to detect reuse with a different payload.
     pub request_hash: String,
-    /// Processing status, parsed by the application (e.g. IN_PROGRESS, DONE).
-    pub status: String,
+    /// Processing status; a stored name of its vocabulary.
+    pub status: KeyStatus,
     /// Serialized response replayed on retry, once the request finished.
     pub response: Option<String>,
     /// When the key was first seen.

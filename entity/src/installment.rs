@@ -1,5 +1,6 @@
 //! Row of `installments`: one scheduled repayment of an order.
 
+use domain::order::InstallmentStatus;
 use sea_orm::entity::prelude::*;
 
 /// A scheduled installment; unique per (order_id, sequence).
@@ -19,8 +20,8 @@ pub struct Model {
     pub original_amount_minor: i64,
     /// Amount currently due after refunds and adjustments, in minor units.
     pub amount_minor: i64,
-    /// Status, parsed by the application (e.g. SCHEDULED, PAID, FAILED).
-    pub status: String,
+    /// Status; a stored name of its vocabulary.
+    pub status: InstallmentStatus,
     /// When the installment was paid, if it was.
     pub paid_at: Option<ChronoUnixTimestampMillis>,
     /// Number of collection attempts made so far.

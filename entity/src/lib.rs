@@ -1,9 +1,11 @@
 //! sea-orm entities of paylater, one module per table.
 //!
 //! Entities are storage rows only: they carry no logic, no validation and no
-//! sea-orm relations (related rows are loaded through DataLoaders). Statuses
-//! and kinds are stored as plain strings that the application parses, money is
-//! `i64` minor units, and every timestamp is a
+//! sea-orm relations (related rows are loaded through DataLoaders). Statuses,
+//! kinds, roles, scopes and currencies are typed with the domain's vocabularies
+//! (stored as their names in string columns, so a row arrives typed and a name
+//! the domain does not know is a read error), money is `i64` minor units, and
+//! every timestamp is a
 //! `sea_orm::prelude::ChronoUnixTimestampMillis` (BIGINT milliseconds).
 
 pub mod api_key;

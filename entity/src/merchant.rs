@@ -1,5 +1,6 @@
 //! Row of `merchants`: a business that sells through pay-later checkouts.
 
+use domain::account::MerchantStatus;
 use sea_orm::entity::prelude::*;
 
 /// A merchant account.
@@ -17,8 +18,8 @@ pub struct Model {
     pub logo_url: Option<String>,
     /// Address shoppers can contact for support (max 320 chars), if any.
     pub support_email: Option<String>,
-    /// Account status, parsed by the application (e.g. ACTIVE, SUSPENDED).
-    pub status: String,
+    /// Account status; a stored name of its vocabulary.
+    pub status: MerchantStatus,
     /// Secret for request signatures, encrypted; when set, unsigned requests are refused.
     pub request_signing_secret: Option<String>,
     /// The merchant's own maximum checkout total, which only ever lowers the platform's:

@@ -1,5 +1,7 @@
 //! Row of `orders`: a completed checkout financed by a plan.
 
+use domain::Currency;
+use domain::order::OrderStatus;
 use sea_orm::entity::prelude::*;
 
 /// An order; exactly one per completed checkout.
@@ -19,10 +21,10 @@ pub struct Model {
     pub plan_id: Uuid,
     /// Card the installments are charged to (FK `payment_methods`).
     pub payment_method_id: Uuid,
-    /// Lifecycle status, parsed by the application (e.g. AUTHORIZED, CAPTURED).
-    pub status: String,
+    /// Lifecycle status; a stored name of its vocabulary.
+    pub status: OrderStatus,
     /// ISO 4217 currency of every amount of the order.
-    pub currency: String,
+    pub currency: Currency,
     /// Order total in minor units.
     pub total_minor: i64,
     /// Amount the merchant has captured so far, in minor units.

@@ -1,5 +1,7 @@
 //! Row of `payments`: one charge attempt against a consumer's card.
 
+use domain::Currency;
+use domain::order::PaymentStatus;
 use sea_orm::entity::prelude::*;
 
 /// A charge attempt, successful or not.
@@ -18,9 +20,9 @@ pub struct Model {
     /// Amount charged in minor units.
     pub amount_minor: i64,
     /// ISO 4217 currency of the charge.
-    pub currency: String,
+    pub currency: Currency,
     /// Outcome, parsed by the application (e.g. SUCCEEDED, FAILED).
-    pub status: String,
+    pub status: PaymentStatus,
     /// Gateway's id of the charge, if the gateway returned one.
     pub gateway_reference: Option<String>,
     /// Gateway's failure code, if the charge failed.

@@ -1,6 +1,9 @@
 //! Row of `payment_attempts`: one movement of money (a charge, or the refunds of one
 //! refund) recorded before the gateway is asked, and settled once it has answered.
 
+use domain::Currency;
+use domain::attempt::AttemptKind;
+use domain::attempt::AttemptStatus;
 use sea_orm::entity::prelude::*;
 
 /// A money operation in atomic phases: recorded (pending), sent to the gateway under
@@ -13,9 +16,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// Which operation, parsed by the application (e.g. CONFIRMATION, REFUND).
-    pub kind: String,
+    pub kind: AttemptKind,
     /// PENDING until settled, then SUCCEEDED or FAILED.
-    pub status: String,
+    pub status: AttemptStatus,
     /// What the attempt holds while pending (`checkout:<id>` or `order:<id>`); unique, so
     /// one money operation runs at a time per checkout or order. Cleared when settled.
     pub reservation: Option<String>,
@@ -32,7 +35,7 @@ pub struct Model {
     /// The card charged (FK `payment_methods`).
     pub payment_method_id: Option<Uuid>,
     /// ISO 4217 currency of the amounts.
-    pub currency: String,
+    pub currency: Currency,
     /// How much moves at the gateway, in minor units.
     pub amount_minor: i64,
     /// Credit the attempt holds while pending (a confirmation's order total), minor units.

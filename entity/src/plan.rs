@@ -1,5 +1,7 @@
 //! Row of `plans`: a reference payment plan offered in one currency.
 
+use domain::Currency;
+use domain::PlanCode;
 use sea_orm::entity::prelude::*;
 
 /// A payment plan (e.g. pay in 3) for one currency; unique per (code, currency).
@@ -10,9 +12,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// Plan code, parsed by the application (e.g. PAY_IN_3, PAY_IN_30_DAYS).
-    pub code: String,
+    pub code: PlanCode,
     /// ISO 4217 currency the plan applies to.
-    pub currency: String,
+    pub currency: Currency,
     /// Smallest order total the plan accepts, in minor units.
     pub min_amount_minor: i64,
     /// Largest order total the plan accepts, in minor units.

@@ -1,5 +1,6 @@
 //! Row of `staff_members`: an admin or support agent of the operator.
 
+use domain::staff::StaffRole;
 use sea_orm::entity::prelude::*;
 
 /// A member of staff; created from the command line, signs in with password and TOTP.
@@ -12,7 +13,7 @@ pub struct Model {
     /// Work email, lower-cased; unique.
     pub email: String,
     /// Role, parsed by the application (admin, support).
-    pub role: String,
+    pub role: StaffRole,
     /// Argon2id PHC string of the password.
     pub password_hash: String,
     /// The TOTP secret, in an encrypted envelope.

@@ -1,5 +1,7 @@
 //! Row of `webhook_deliveries`: one event on its way to one endpoint.
 
+use domain::event::EventType;
+use domain::webhook::DeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 /// An event to deliver to an endpoint, with its retry schedule.
@@ -16,11 +18,11 @@ pub struct Model {
     /// The outbox event delivered (unique per endpoint).
     pub event_id: Uuid,
     /// Its wire name, e.g. `order.captured`.
-    pub event_type: String,
+    pub event_type: EventType,
     /// The exact JSON body POSTed.
     pub payload: String,
     /// `PENDING`, `SUCCEEDED` or `FAILED` (given up).
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts started so far.
     pub attempt_count: i32,
     /// When the next attempt is due, while pending (an attempt in flight holds a lease here).

@@ -1,5 +1,6 @@
 //! Row of `webhook_endpoints`: where a merchant's events are sent.
 
+use domain::webhook::EndpointStatus;
 use sea_orm::entity::prelude::*;
 
 /// A merchant's webhook endpoint (at most one per merchant).
@@ -22,7 +23,7 @@ pub struct Model {
     /// When the previous secret stops signing.
     pub previous_secret_expires_at: Option<ChronoUnixTimestampMillis>,
     /// `ENABLED` or `DISABLED`.
-    pub status: String,
+    pub status: EndpointStatus,
     /// Why it was disabled, when it is.
     pub disabled_reason: Option<String>,
     /// Start of the current run of failed attempts; `None` after a success.

@@ -2,6 +2,12 @@
 //! `TEST_DATABASE_URL` (when set, in a fresh throw-away database), round-trips
 //! rows through the entities, then reverts every migration.
 
+use domain::{
+    Currency, PlanCode,
+    account::{ConsumerStatus, MerchantStatus},
+    checkout::CheckoutStatus,
+    order::{InstallmentStatus, OrderStatus},
+};
 use entity::{
     api_key, audit_log, checkout, checkout_item, consumer, idempotency_key, installment, merchant,
     merchant_plan_setting, order, outbox_event, payment, payment_method, plan, refund,
@@ -50,8 +56,12 @@ fn checkout_row(id: u128, merchant_id: Uuid, open: bool) -> checkout::ActiveMode
         id: Set(Uuid::from_u128(id)),
         merchant_id: Set(merchant_id),
         token_hash: Set(format!("{id:064x}")),
-        status: Set(if open { "OPEN" } else { "CANCELLED" }.to_owned()),
-        currency: Set("EUR".to_owned()),
+        status: Set(if open {
+            CheckoutStatus::Open
+        } else {
+            CheckoutStatus::Cancelled
+        }),
+        currency: Set(Currency::Eur),
         shipping_minor: Set(495),
         tax_minor: Set(1_900),
         discount_minor: Set(0),
@@ -91,8 +101,8 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         .await?
         .expect("seeded EUR PAY_IN_3");
     assert_eq!(
-        (seeded.code.as_str(), seeded.currency.as_str()),
-        ("PAY_IN_3", "EUR")
+        (seeded.code, seeded.currency),
+        (PlanCode::PayIn3, Currency::Eur)
     );
     assert_eq!(
         (seeded.min_amount_minor, seeded.max_amount_minor),
@@ -107,7 +117,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         website_url: Set(Some("https://shop.example.com".to_owned())),
         logo_url: Set(None),
         support_email: Set(Some("help@shop.example.com".to_owned())),
-        status: Set("ACTIVE".to_owned()),
+        status: Set(MerchantStatus::Active),
         request_signing_secret: Set(None),
         max_checkout_total_minor: Set(Some(50_000)),
         created_at: Set(ts(1_795_392_000_001)),
@@ -167,8 +177,8 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         phone: Set(None),
         password_hash: Set(None),
         spending_limit_minor: Set(200_000),
-        currency: Set("EUR".to_owned()),
-        status: Set("ACTIVE".to_owned()),
+        currency: Set(Currency::Eur),
+        status: Set(ConsumerStatus::Active),
         created_at: Set(ts(1_795_392_000_000)),
         updated_at: Set(ts(1_795_392_000_000)),
     }
@@ -223,8 +233,8 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         consumer_id: Set(consumer.id),
         plan_id: Set(seeded.id),
         payment_method_id: Set(card.id),
-        status: Set("AUTHORIZED".to_owned()),
-        currency: Set("EUR".to_owned()),
+        status: Set(OrderStatus::Authorized),
+        currency: Set(Currency::Eur),
         total_minor: Set(12_395),
         captured_minor: Set(0),
         refunded_minor: Set(0),
@@ -246,7 +256,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         due_date: Set(due_date),
         original_amount_minor: Set(4_132),
         amount_minor: Set(4_132),
-        status: Set("SCHEDULED".to_owned()),
+        status: Set(InstallmentStatus::Scheduled),
         paid_at: Set(None),
         attempt_count: Set(0),
         next_attempt_at: Set(None),

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     domain::scope::{Scope, Scopes},
-    service::{api_keys, parse_stored},
+    service::api_keys,
 };
 
 /// What an API key may do.
@@ -54,10 +54,8 @@ impl ApiKey {
     }
 
     /// What the key may do.
-    async fn scopes(&self) -> async_graphql::Result<Vec<ApiKeyScope>> {
-        let scopes: Scopes = parse_stored(&self.0.scopes, "API key scopes")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(scopes.iter().map(ApiKeyScope::from).collect())
+    async fn scopes(&self) -> Vec<ApiKeyScope> {
+        self.0.scopes.iter().map(ApiKeyScope::from).collect()
     }
 
     /// When it was created.

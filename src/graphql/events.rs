@@ -22,7 +22,6 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    domain::checkout::CheckoutStatus,
     events::PublishedEvent,
     service::{Deps, checkouts, orders},
 };
@@ -224,10 +223,7 @@ async fn checkout_stream(
         .chain(later)
         .map(|row| row.map(Checkout).map_err(async_graphql::Error::from));
     let items = through_first(items, |item| match item {
-        Ok(Checkout(row)) => row
-            .status
-            .parse::<CheckoutStatus>()
-            .is_ok_and(CheckoutStatus::is_final),
+        Ok(Checkout(row)) => row.status.is_final(),
         Err(_) => true,
     });
     on_connection(ctx, &deps, items)

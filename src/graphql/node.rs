@@ -20,8 +20,7 @@ use crate::{
     auth::Principal,
     domain::scope::Scope,
     service::{
-        ServiceError, api_keys, checkouts, consumers, merchants, orders, parse_stored,
-        payment_methods, staff, webhooks,
+        api_keys, checkouts, consumers, merchants, orders, payment_methods, staff, webhooks,
     },
 };
 
@@ -84,7 +83,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Node> {
         }
         (_, NodeKind::Refund) => {
             let (refund, order) = orders::refund_for(db, order_viewer(ctx)?, uuid).await?;
-            let currency = parse_stored(&order.currency, "currency").map_err(ServiceError::from)?;
+            let currency = order.currency;
             Node::Refund(Refund(refund, currency))
         }
         (Principal::Staff(staff), NodeKind::StaffMember) if uuid == staff.staff_id => {

@@ -29,7 +29,6 @@ use crate::{
             early::{self, EarlyPayment},
             merchant as merchant_ops,
         },
-        parse_stored,
     },
 };
 
@@ -67,17 +66,23 @@ pub enum InstallmentStatus {
     Cancelled,
 }
 
+/// How a charge of the shopper's card ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::order::PaymentStatus")]
+pub enum PaymentStatus {
+    /// The card was charged.
+    Succeeded,
+    /// The card was declined or the charge failed; `failureCode` says why.
+    Failed,
+}
+
 /// A purchase paid in instalments.
 #[derive(Clone)]
 pub struct Order(pub order::Model);
 
 impl Order {
-    fn currency(&self) -> async_graphql::Result<Currency> {
-        Ok(parse_stored(&self.0.currency, "currency").map_err(ServiceError::from)?)
-    }
-
-    fn money(&self, minor: i64) -> async_graphql::Result<Money> {
-        Ok(Money::minor(minor, self.currency()?))
+    fn money(&self, minor: i64) -> Money {
+        Money::minor(minor, self.0.currency)
     }
 }
 
@@ -90,10 +95,8 @@ impl Order {
     }
 
     /// Where the order is in its life.
-    async fn status(&self) -> async_graphql::Result<OrderStatus> {
-        let status: Status =
-            parse_stored(&self.0.status, "order status").map_err(ServiceError::from)?;
-        Ok(status.into())
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
     }
 
     /// The merchant's own order reference, from the checkout.
@@ -102,22 +105,22 @@ impl Order {
     }
 
     /// The order's currency.
-    async fn currency_code(&self) -> async_graphql::Result<CurrencyCode> {
-        Ok(CurrencyCode(self.currency()?))
+    async fn currency_code(&self) -> CurrencyCode {
+        CurrencyCode(self.0.currency)
     }
 
     /// What the shopper pays in all.
-    async fn total(&self) -> async_graphql::Result<Money> {
+    async fn total(&self) -> Money {
         self.money(self.0.total_minor)
     }
 
     /// What the merchant has captured.
-    async fn captured_amount(&self) -> async_graphql::Result<Money> {
+    async fn captured_amount(&self) -> Money {
         self.money(self.0.captured_minor)
     }
 
     /// What the merchant has refunded.
-    async fn refunded_amount(&self) -> async_graphql::Result<Money> {
+    async fn refunded_amount(&self) -> Money {
         self.money(self.0.refunded_minor)
     }
 
@@ -159,7 +162,7 @@ impl Order {
 
     /// What was bought, from the checkout.
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckoutItem>> {
-        let currency = self.currency()?;
+        let currency = self.0.currency;
         let items = load_one(&loaders(ctx)?.checkout_items, self.0.checkout_id)
             .await?
             .unwrap_or_default();
@@ -171,7 +174,7 @@ impl Order {
 
     /// The instalments, in schedule order.
     async fn installments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Installment>> {
-        let currency = self.currency()?;
+        let currency = self.0.currency;
         let rows = load_one(&loaders(ctx)?.installments, self.0.id)
             .await?
             .unwrap_or_default();
@@ -183,7 +186,7 @@ impl Order {
 
     /// Every charge attempt, successful or not, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
-        let currency = self.currency()?;
+        let currency = self.0.currency;
         let rows = load_one(&loaders(ctx)?.payments, self.0.id)
             .await?
             .unwrap_or_default();
@@ -192,7 +195,7 @@ impl Order {
 
     /// The refunds, oldest first (a cancellation shows as one refund of the whole total).
     async fn refunds(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Refund>> {
-        let currency = self.currency()?;
+        let currency = self.0.currency;
         let rows = load_one(&loaders(ctx)?.refunds, self.0.id)
             .await?
             .unwrap_or_default();
@@ -280,10 +283,8 @@ impl Installment {
     }
 
     /// Where it is.
-    async fn status(&self) -> async_graphql::Result<InstallmentStatus> {
-        let status: Instalment =
-            parse_stored(&self.0.status, "instalment status").map_err(ServiceError::from)?;
-        Ok(status.into())
+    async fn status(&self) -> InstallmentStatus {
+        self.0.status.into()
     }
 
     /// When it was paid.
@@ -304,9 +305,9 @@ impl Payment {
         Money::minor(self.0.amount_minor, self.1)
     }
 
-    /// `SUCCEEDED` or `FAILED`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Whether the card was charged.
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
     }
 
     /// Why it failed: `card_declined`, `insufficient_funds`, `expired_card` or
@@ -419,8 +420,7 @@ async fn order_payload(
     };
     let db = &deps(ctx)?.db;
     let order = orders::get(db, orders::Viewer::Merchant(merchant_id), changed.order_id).await?;
-    let currency: Currency =
-        parse_stored(&order.currency, "currency").map_err(ServiceError::from)?;
+    let currency = order.currency;
     let refund = match changed.refund_id {
         Some(id) => orders::refunds(db, order.id)
             .await?

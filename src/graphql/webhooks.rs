@@ -16,10 +16,7 @@ use super::{
 use crate::{
     domain::scope::Scope,
     domain::webhook::{DeliveryStatus, EndpointStatus},
-    service::{
-        parse_stored,
-        webhooks::{self, DeliveryFilter, EndpointInput},
-    },
+    service::webhooks::{self, DeliveryFilter, EndpointInput},
 };
 
 /// Whether an endpoint receives events.
@@ -64,10 +61,8 @@ impl WebhookEndpoint {
     }
 
     /// Whether events are sent.
-    async fn status(&self) -> async_graphql::Result<WebhookEndpointStatus> {
-        let status: EndpointStatus = parse_stored(&self.0.status, "endpoint status")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(status.into())
+    async fn status(&self) -> WebhookEndpointStatus {
+        self.0.status.into()
     }
 
     /// Why the endpoint was disabled, when it is.
@@ -116,17 +111,13 @@ impl WebhookDelivery {
     }
 
     /// What happened.
-    async fn event_type(&self) -> async_graphql::Result<EventType> {
-        let kind: crate::domain::event::EventType = parse_stored(&self.0.event_type, "event type")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(kind.into())
+    async fn event_type(&self) -> EventType {
+        self.0.event_type.into()
     }
 
     /// Where the delivery is.
-    async fn status(&self) -> async_graphql::Result<WebhookDeliveryStatus> {
-        let status: DeliveryStatus = parse_stored(&self.0.status, "delivery status")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(status.into())
+    async fn status(&self) -> WebhookDeliveryStatus {
+        self.0.status.into()
     }
 
     /// The JSON body POSTed, byte for byte.
@@ -141,7 +132,7 @@ impl WebhookDelivery {
 
     /// When the next attempt is due, while pending.
     async fn next_attempt_at(&self) -> Option<DateTime> {
-        (self.0.status == DeliveryStatus::Pending.as_str())
+        (self.0.status == DeliveryStatus::Pending)
             .then(|| self.0.next_attempt_at.map(|at| DateTime(at.0)))
             .flatten()
     }

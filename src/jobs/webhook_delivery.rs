@@ -40,7 +40,7 @@ pub struct DeliveryReport {
 
 fn pending() -> sea_orm::Select<webhook_delivery::Entity> {
     webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
 }
 
 /// Takes a delivery for one attempt: its attempt count goes up and its next attempt moves
@@ -60,7 +60,7 @@ async fn claim(
             Expr::value((now + lease).timestamp_millis()),
         )
         .filter(Column::Id.eq(row.id))
-        .filter(Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(Column::Status.eq(DeliveryStatus::Pending))
         .filter(Column::AttemptCount.eq(row.attempt_count))
         .filter(Column::NextAttemptAt.lte(now.timestamp_millis()))
         .exec(&deps.db)
@@ -131,7 +131,7 @@ async fn attempt(
     row: &webhook_delivery::Model,
     now: DateTime<Utc>,
 ) -> ServiceResult<Outcome> {
-    let Some(endpoint) = endpoint.filter(|e| e.status == EndpointStatus::Enabled.as_str()) else {
+    let Some(endpoint) = endpoint.filter(|e| e.status == EndpointStatus::Enabled) else {
         return Ok(Outcome {
             status_code: None,
             error: Some("the endpoint is disabled".to_owned()),
@@ -144,7 +144,7 @@ async fn attempt(
     let headers = [
         (signing::SIGNATURE_HEADER, signature),
         ("paylater-event-id", row.event_id.to_string()),
-        ("paylater-event-type", row.event_type.clone()),
+        ("paylater-event-type", row.event_type.to_string()),
         ("paylater-delivery-id", row.id.to_string()),
         ("paylater-attempt", row.attempt_count.to_string()),
     ];
@@ -182,7 +182,7 @@ async fn record(
     .exec_without_returning(work.txn())
     .await?;
     let window = deps.webhooks.retry_window;
-    let enabled = endpoint.is_some_and(|e| e.status == EndpointStatus::Enabled.as_str());
+    let enabled = endpoint.is_some_and(|e| e.status == EndpointStatus::Enabled);
     let next = if outcome.succeeded() || !enabled {
         None
     } else {
@@ -195,7 +195,7 @@ async fn record(
         (false, None) => DeliveryStatus::Failed,
     };
     let mut update = webhook_delivery::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::Status, Expr::value(status))
         .col_expr(
             Column::NextAttemptAt,
             Expr::value(next.map(|at| at.timestamp_millis())),
@@ -241,7 +241,7 @@ async fn endpoint_health(
     else {
         return Ok(());
     };
-    if endpoint.status != EndpointStatus::Enabled.as_str() {
+    if endpoint.status != EndpointStatus::Enabled {
         return Ok(());
     }
     if outcome.succeeded() {
@@ -271,10 +271,7 @@ async fn endpoint_health(
         outcome.error.as_deref().unwrap_or("unknown error")
     );
     webhook_endpoint::Entity::update_many()
-        .col_expr(
-            Column::Status,
-            Expr::value(EndpointStatus::Disabled.as_str()),
-        )
+        .col_expr(Column::Status, Expr::value(EndpointStatus::Disabled))
         .col_expr(Column::DisabledReason, Expr::value(reason.clone()))
         .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
         .filter(Column::Id.eq(endpoint_id))
@@ -283,7 +280,7 @@ async fn endpoint_health(
     webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::Status,
-            Expr::value(DeliveryStatus::Failed.as_str()),
+            Expr::value(DeliveryStatus::Failed),
         )
         .col_expr(
             webhook_delivery::Column::NextAttemptAt,
@@ -298,7 +295,7 @@ async fn endpoint_health(
             Expr::value(now.timestamp_millis()),
         )
         .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id))
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
         .exec(work.txn())
         .await?;
     let target = Some(("webhook_endpoint", endpoint_id));

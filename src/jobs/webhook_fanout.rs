@@ -30,7 +30,7 @@ pub async fn queue(
     }
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::MerchantId.is_in(merchants))
-        .filter(webhook_endpoint::Column::Status.eq(EndpointStatus::Enabled.as_str()))
+        .filter(webhook_endpoint::Column::Status.eq(EndpointStatus::Enabled))
         .all(txn)
         .await?;
     let mut wanted = HashMap::new();
@@ -54,9 +54,9 @@ pub async fn queue(
                     endpoint_id: endpoint.id,
                     merchant_id: endpoint.merchant_id,
                     event_id: event.id,
-                    event_type: event.event_type.as_str().to_owned(),
+                    event_type: event.event_type,
                     payload: envelope(event, live_mode).to_string(),
-                    status: DeliveryStatus::Pending.as_str().to_owned(),
+                    status: DeliveryStatus::Pending,
                     attempt_count: 0,
                     next_attempt_at: Some(at),
                     redelivery_requested: false,

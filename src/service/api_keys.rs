@@ -89,7 +89,7 @@ pub async fn create(
         name: name.to_owned(),
         prefix: secret.prefix.clone(),
         secret_hash: secret.hash.clone(),
-        scopes: scopes.to_string(),
+        scopes,
         created_at: ChronoUnixTimestampMillis(now),
         last_used_at: None,
         revoked_at: None,
@@ -98,7 +98,8 @@ pub async fn create(
     api_key::Entity::insert(key.clone().into_active_model())
         .exec_without_returning(work.txn())
         .await?;
-    let details = json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes });
+    let details =
+        json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes.to_string() });
     work.audit(
         actor,
         "api_key.created",

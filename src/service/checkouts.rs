@@ -23,7 +23,7 @@ use super::{
     merchants,
     outbox::Event,
     pagination::{Cursor, Keyset, Page, PageRequest},
-    parse_stored, retry_transient,
+    retry_transient,
 };
 use crate::{
     auth::secret::{hash_secret, random_secret},
@@ -239,8 +239,8 @@ pub(crate) fn rows(
         id,
         merchant_id,
         token_hash: hash_secret(token),
-        status: CheckoutStatus::Open.as_str().to_owned(),
-        currency: valid.currency.code().to_owned(),
+        status: CheckoutStatus::Open,
+        currency: valid.currency,
         shipping_minor: valid.shipping.minor(),
         tax_minor: valid.tax.minor(),
         discount_minor: valid.discount.minor(),
@@ -319,14 +319,11 @@ async fn release_expired_reference(
             now,
         );
         checkout::Entity::update_many()
-            .col_expr(
-                Column::Status,
-                Expr::value(CheckoutStatus::Expired.as_str()),
-            )
+            .col_expr(Column::Status, Expr::value(CheckoutStatus::Expired))
             .col_expr(Column::OpenReference, Expr::value(Option::<String>::None))
             .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
             .filter(Column::Id.eq(id))
-            .filter(Column::Status.eq(CheckoutStatus::Open.as_str()))
+            .filter(Column::Status.eq(CheckoutStatus::Open))
             .exec(work.txn())
             .await?;
     }
@@ -366,10 +363,7 @@ pub async fn expire_due(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceR
     }
     if !ids.is_empty() {
         checkout::Entity::update_many()
-            .col_expr(
-                Column::Status,
-                Expr::value(CheckoutStatus::Expired.as_str()),
-            )
+            .col_expr(Column::Status, Expr::value(CheckoutStatus::Expired))
             .col_expr(Column::OpenReference, Expr::value(Option::<String>::None))
             .col_expr(Column::UpdatedAt, Expr::value(now.timestamp_millis()))
             .filter(Column::Id.is_in(ids.iter().copied()))
@@ -445,8 +439,7 @@ pub async fn cancel(
         .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let status = parse_stored::<CheckoutStatus>(&current.status, "checkout status")?
-        .effective(current.expires_at.0, now);
+    let status = current.status.effective(current.expires_at.0, now);
     match status {
         CheckoutStatus::Open => {}
         CheckoutStatus::Expired => {
@@ -476,7 +469,7 @@ pub async fn cancel(
     }
     let at = ChronoUnixTimestampMillis(now);
     let cancelled = checkout::Model {
-        status: CheckoutStatus::Cancelled.as_str().to_owned(),
+        status: CheckoutStatus::Cancelled,
         open_reference: None,
         cancellation_reason: reason,
         cancelled_at: Some(at),
@@ -484,10 +477,7 @@ pub async fn cancel(
         ..current
     };
     let changed = checkout::Entity::update_many()
-        .col_expr(
-            checkout::Column::Status,
-            Expr::value(cancelled.status.clone()),
-        )
+        .col_expr(checkout::Column::Status, Expr::value(cancelled.status))
         .col_expr(
             checkout::Column::OpenReference,
             Expr::value(Option::<String>::None),
@@ -505,7 +495,7 @@ pub async fn cancel(
             Expr::value(now.timestamp_millis()),
         )
         .filter(checkout::Column::Id.eq(id))
-        .filter(checkout::Column::Status.eq(CheckoutStatus::Open.as_str()))
+        .filter(checkout::Column::Status.eq(CheckoutStatus::Open))
         .exec(work.txn())
         .await?;
     if changed.rows_affected != 1 {
@@ -560,7 +550,7 @@ fn filtered(
     if let Some(reference) = &filter.merchant_reference {
         select = select.filter(Column::MerchantReference.eq(reference.as_str()));
     }
-    let stored = |status: CheckoutStatus| Column::Status.eq(status.as_str());
+    let stored = |status: CheckoutStatus| Column::Status.eq(status);
     // Open checkouts are few per merchant (they expire within the TTL). `+ 0` keeps the
     // planner on the (merchant, status, created_at) index, read in page order, rather than
     // seeking every merchant's open checkouts by expiry and sorting them.

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::{
     Deps, OnUnique, OrInternal, ServiceError, ServiceResult,
     audit::{self, Actor},
-    parse_stored,
 };
+use crate::domain::account::ConsumerStatus;
 use crate::{
     auth::{
         password,
@@ -29,9 +29,6 @@ use crate::{
     encryption::{Vault, column_context},
     service::unit_of_work::UnitOfWork,
 };
-
-/// The stored status of an account in good standing.
-pub const ACTIVE: &str = "ACTIVE";
 
 /// What a shopper sends to open an account.
 #[derive(Debug, Clone)]
@@ -112,8 +109,8 @@ pub(crate) fn new_row(
         phone: None,
         password_hash: Some(password_hash),
         spending_limit_minor: account.spending_limit_minor,
-        currency: account.currency.code().to_owned(),
-        status: ACTIVE.to_owned(),
+        currency: account.currency,
+        status: ConsumerStatus::Active,
         created_at: at,
         updated_at: at,
     };
@@ -143,8 +140,8 @@ pub fn open(vault: &Vault, row: &consumer::Model) -> ServiceResult<ConsumerAccou
         created_at: row.created_at.0,
         mfa_enabled: row.totp_confirmed_at.is_some(),
         spending_limit_minor: row.spending_limit_minor,
-        currency: parse_stored(&row.currency, "currency")?,
-        active: row.status == ACTIVE,
+        currency: row.currency,
+        active: row.status == ConsumerStatus::Active,
     })
 }
 
@@ -311,7 +308,7 @@ pub async fn login(
     let verified = password::verify(password, stored).await;
     let now = deps.clock.now();
     let account = match account {
-        Some(account) if verified && account.status == ACTIVE => account,
+        Some(account) if verified && account.status == ConsumerStatus::Active => account,
         account => {
             let who = Actor {
                 id: account.as_ref().map(|a| a.id),

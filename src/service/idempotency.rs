@@ -22,13 +22,13 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Deps, OrInternal, ServiceError, ServiceResult};
-use crate::domain::violation::{Violation, ViolationCode};
+use crate::domain::{
+    idempotency::KeyStatus,
+    violation::{Violation, ViolationCode},
+};
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
-const IN_PROGRESS: &str = "IN_PROGRESS";
-const PENDING: &str = "PENDING";
-const DONE: &str = "DONE";
 
 /// One request under a key: who, which operation, and a digest of its input.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ pub async fn claim<T: DeserializeOwned>(
             key: key.to_owned(),
             operation: request.operation.to_owned(),
             request_hash: request.input_hash.clone(),
-            status: IN_PROGRESS.to_owned(),
+            status: KeyStatus::InProgress,
             response: None,
             created_at: ChronoUnixTimestampMillis(now),
             expires_at: ChronoUnixTimestampMillis(now + KEY_LIFETIME),
@@ -108,13 +108,13 @@ pub async fn claim<T: DeserializeOwned>(
         else {
             continue; // released meanwhile: claim again
         };
-        let expired = existing.expires_at.0 <= now && existing.status == DONE;
+        let expired = existing.expires_at.0 <= now && existing.status == KeyStatus::Done;
         if expired || is_stale(&existing, now, deps.reconcile_after) {
             // Expired, or its request died before asking for money: take it over if nobody
             // else did first (or moved it on meanwhile).
             idempotency_key::Entity::delete_many()
                 .filter(idempotency_key::Column::Id.eq(existing.id))
-                .filter(idempotency_key::Column::Status.eq(existing.status.clone()))
+                .filter(idempotency_key::Column::Status.eq(existing.status))
                 .exec(&deps.db)
                 .await?;
             continue;
@@ -126,12 +126,12 @@ pub async fn claim<T: DeserializeOwned>(
             ));
         }
         return match existing.response {
-            Some(response) if existing.status == DONE => {
+            Some(response) if existing.status == KeyStatus::Done => {
                 let outcome =
                     serde_json::from_str(&response).or_internal(|| "stored idempotent response")?;
                 Ok(Claim::Replay(outcome))
             }
-            _ if existing.status == PENDING => Err(payment_pending()),
+            _ if existing.status == KeyStatus::Pending => Err(payment_pending()),
             _ => Err(refused(
                 ViolationCode::IdempotencyKeyInUse,
                 "a request with this key is still being processed; retry in a moment",
@@ -158,16 +158,19 @@ pub fn payment_pending() -> ServiceError {
 /// died (crashed, or cut off by the request timeout before it could release the key);
 /// nothing it did was committed, so the key may run again.
 fn is_stale(row: &idempotency_key::Model, now: DateTime<Utc>, after: Duration) -> bool {
-    row.status == IN_PROGRESS && row.created_at.0 + after <= now
+    row.status == KeyStatus::InProgress && row.created_at.0 + after <= now
 }
 
 /// Marks a claimed key as waiting for its payment attempt, in the transaction that records
 /// the attempt. Refused when the claim was taken over meanwhile (its request was too slow).
 pub async fn mark_pending(conn: &impl ConnectionTrait, id: Uuid) -> ServiceResult<()> {
     let marked = idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::Status, Expr::value(PENDING))
+        .col_expr(
+            idempotency_key::Column::Status,
+            Expr::value(KeyStatus::Pending),
+        )
         .filter(idempotency_key::Column::Id.eq(id))
-        .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))
+        .filter(idempotency_key::Column::Status.eq(KeyStatus::InProgress))
         .exec(conn)
         .await?;
     if marked.rows_affected == 1 {
@@ -187,7 +190,7 @@ pub async fn stored<T: DeserializeOwned>(
 ) -> ServiceResult<Option<Result<T, Vec<Violation>>>> {
     let row = idempotency_key::Entity::find_by_id(id).one(conn).await?;
     match row {
-        Some(row) if row.status == DONE => row
+        Some(row) if row.status == KeyStatus::Done => row
             .response
             .map(|response| {
                 serde_json::from_str(&response).or_internal(|| "stored idempotent response")
@@ -205,7 +208,7 @@ pub async fn release_stale(
     after: Duration,
 ) -> ServiceResult<u64> {
     let deleted = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))
+        .filter(idempotency_key::Column::Status.eq(KeyStatus::InProgress))
         .filter(idempotency_key::Column::CreatedAt.lte((now - after).timestamp_millis()))
         .exec(conn)
         .await?;
@@ -228,7 +231,10 @@ pub async fn finish<T: Serialize>(
 ) -> ServiceResult<()> {
     let response = serde_json::to_string(outcome).or_internal(|| "idempotent response")?;
     idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::Status, Expr::value(DONE))
+        .col_expr(
+            idempotency_key::Column::Status,
+            Expr::value(KeyStatus::Done),
+        )
         .col_expr(idempotency_key::Column::Response, Expr::value(response))
         .filter(idempotency_key::Column::Id.eq(id))
         .exec(conn)

@@ -9,7 +9,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, parse_stored};
+use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor};
+use crate::domain::account::MerchantStatus;
 use crate::{
     auth::{MerchantPrincipal, api_key::NewApiKey, secret::hash_secret},
     domain::checkout::MaxTotal,
@@ -17,9 +18,6 @@ use crate::{
     encryption::column_context,
     service::unit_of_work::UnitOfWork,
 };
-
-/// Status of a merchant that may use the API.
-pub const ACTIVE: &str = "ACTIVE";
 
 /// The longest merchant name accepted.
 pub const MAX_NAME_LEN: usize = 200;
@@ -69,7 +67,7 @@ pub async fn create_with_maximum(
         website_url: Set(None),
         logo_url: Set(None),
         support_email: Set(None),
-        status: Set(ACTIVE.to_owned()),
+        status: Set(MerchantStatus::Active),
         request_signing_secret: Set(None),
         max_checkout_total_minor: Set(max_checkout_total.map(MaxTotal::hundredths)),
         created_at: Set(now),
@@ -84,7 +82,7 @@ pub async fn create_with_maximum(
         prefix: Set(key.prefix.clone()),
         secret_hash: Set(key.hash.clone()),
         // The first key can do everything, so onboarding can continue from it.
-        scopes: Set(Scopes::all().to_string()),
+        scopes: Set(Scopes::all()),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -148,12 +146,14 @@ pub async fn authenticate(deps: &Deps, secret: &str) -> ServiceResult<Option<Aut
         .one(&deps.db)
         .await?;
     let key = match found {
-        Some((key, Some(merchant))) if key.revoked_at.is_none() && merchant.status == ACTIVE => {
+        Some((key, Some(merchant)))
+            if key.revoked_at.is_none() && merchant.status == MerchantStatus::Active =>
+        {
             Some(AuthenticatedKey {
                 principal: MerchantPrincipal {
                     merchant_id: key.merchant_id,
                     api_key_id: key.id,
-                    scopes: parse_stored(&key.scopes, "API key scopes")?,
+                    scopes: key.scopes,
                 },
                 signing_secret: open_signing_secret(deps, &merchant)?,
             })

@@ -252,14 +252,6 @@ impl<T> OnUnique<T> for Result<T, DbErr> {
     }
 }
 
-/// Turns a stored value the application wrote itself back into its type; a failure means
-/// the row was written by something else, so it is reported as a database error.
-pub(crate) fn parse_stored<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, DbErr> {
-    value
-        .parse()
-        .map_err(|_| DbErr::Type(format!("stored {what} {value:?} is not valid")))
-}
-
 /// How many times a transaction is tried before its transient failure is reported.
 const ATTEMPTS: usize = 3;
 

@@ -72,7 +72,7 @@ impl Event {
     ) -> Self {
         let installment = json!({
             "sequence": row.sequence,
-            "amount": money(row.amount_minor, &order.currency),
+            "amount": money(row.amount_minor, order.currency),
             "dueDate": row.due_date,
         });
         Self {
@@ -104,14 +104,11 @@ fn merged(base: Value, details: Value) -> Value {
 }
 
 /// Money as events carry it: the API's `Money` shape.
-pub fn money(minor: i64, currency: &str) -> Value {
-    let amount = currency
-        .parse::<Currency>()
-        .map(|currency| Money::new(minor, currency).to_decimal().to_string())
-        .ok();
+pub fn money(minor: i64, currency: Currency) -> Value {
+    let amount = Money::new(minor, currency).to_decimal().to_string();
     let mut fields = Map::new();
     fields.insert("amount".into(), json!(amount));
-    fields.insert("currencyCode".into(), json!(currency));
+    fields.insert("currencyCode".into(), json!(currency.code()));
     fields.insert("minorUnits".into(), json!(minor));
     Value::Object(fields)
 }
@@ -138,10 +135,10 @@ mod tests {
     #[test]
     fn money_has_the_api_shape() {
         assert_eq!(
-            money(2834, "EUR"),
+            money(2834, Currency::Eur),
             json!({ "amount": "28.34", "currencyCode": "EUR", "minorUnits": 2834 })
         );
-        assert_eq!(money(500, "ISK")["amount"], "500");
+        assert_eq!(money(500, Currency::Isk)["amount"], "500");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use entity::{merchant_plan_setting, plan};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{Caches, ServiceResult, parse_stored};
+use super::{Caches, ServiceResult};
 use crate::domain::{
     AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule,
 };
@@ -69,8 +69,8 @@ pub async fn offered_by_merchants(
             .or_default()
             .push(OfferedPlan {
                 plan_id: plan.id,
-                code: parse_stored(&plan.code, "plan code")?,
-                currency: parse_stored(&plan.currency, "currency")?,
+                code: plan.code,
+                currency: plan.currency,
                 limits,
             });
     }

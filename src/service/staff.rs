@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, consumers::normalize_email,
-    mfa::totp_step, parse_stored,
+    mfa::totp_step,
 };
 use crate::{
     auth::{
@@ -42,7 +42,7 @@ impl TryFrom<staff_member::Model> for StaffMember {
 
     fn try_from(row: staff_member::Model) -> ServiceResult<Self> {
         Ok(Self {
-            role: parse_stored(&row.role, "staff role")?,
+            role: row.role,
             id: row.id,
             email: row.email,
         })
@@ -123,7 +123,7 @@ pub async fn create(
     let row = staff_member::Model {
         id,
         email: email.clone(),
-        role: role.as_str().to_owned(),
+        role,
         password_hash,
         totp_secret: deps.vault.encrypt(&totp_secret, &secret_context(id)),
         totp_last_step: None,

@@ -19,7 +19,7 @@ use super::{
     Deps, OrInternal, ServiceError, ServiceResult,
     audit::Actor,
     pagination::{Cursor, Keyset, Page, PageRequest},
-    parse_stored, retry_transient,
+    retry_transient,
 };
 use crate::{
     auth::secret::random_secret,
@@ -89,12 +89,8 @@ pub fn signing_secrets(
 pub fn subscribed_types(
     endpoint: &webhook_endpoint::Model,
 ) -> ServiceResult<Option<Vec<EventType>>> {
-    let names: Vec<String> = serde_json::from_str(&endpoint.event_types)
+    let types: Vec<EventType> = serde_json::from_str(&endpoint.event_types)
         .or_internal(|| format!("event types of {}", endpoint.id))?;
-    let types = names
-        .iter()
-        .map(|name| parse_stored::<EventType>(name, "event type"))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok((!types.is_empty()).then_some(types))
 }
 
@@ -165,7 +161,7 @@ pub async fn set_endpoint(
                 let changed = webhook_endpoint::Model {
                     url: url.clone(),
                     event_types: event_types.clone(),
-                    status: EndpointStatus::Enabled.as_str().to_owned(),
+                    status: EndpointStatus::Enabled,
                     disabled_reason: None,
                     failing_since: None,
                     updated_at: at,
@@ -190,7 +186,7 @@ pub async fn set_endpoint(
                     secret: seal(deps, id, "secret", &secret),
                     previous_secret: None,
                     previous_secret_expires_at: None,
-                    status: EndpointStatus::Enabled.as_str().to_owned(),
+                    status: EndpointStatus::Enabled,
                     disabled_reason: None,
                     failing_since: None,
                     created_at: at,
@@ -291,10 +287,10 @@ fn filtered(merchant_id: Uuid, filter: &DeliveryFilter) -> Select<webhook_delive
     use webhook_delivery::Column;
     let mut select = webhook_delivery::Entity::find().filter(Column::MerchantId.eq(merchant_id));
     if let Some(status) = filter.status {
-        select = select.filter(Column::Status.eq(status.as_str()));
+        select = select.filter(Column::Status.eq(status));
     }
     if let Some(event_type) = filter.event_type {
-        select = select.filter(Column::EventType.eq(event_type.as_str()));
+        select = select.filter(Column::EventType.eq(event_type));
     }
     select
 }
@@ -383,7 +379,7 @@ pub async fn redeliver(
         .ok_or(ServiceError::NotFound)?;
     let endpoint = locked_endpoint(work.txn(), merchant_id).await?;
     let enabled = endpoint.as_ref().is_some_and(|endpoint| {
-        endpoint.id == current.endpoint_id && endpoint.status == EndpointStatus::Enabled.as_str()
+        endpoint.id == current.endpoint_id && endpoint.status == EndpointStatus::Enabled
     });
     if !enabled {
         return Err(ServiceError::refused(
@@ -394,17 +390,14 @@ pub async fn redeliver(
     }
     let at = ChronoUnixTimestampMillis(now);
     let queued = webhook_delivery::Model {
-        status: DeliveryStatus::Pending.as_str().to_owned(),
+        status: DeliveryStatus::Pending,
         next_attempt_at: Some(at),
         redelivery_requested: true,
         updated_at: at,
         ..current
     };
     webhook_delivery::Entity::update_many()
-        .col_expr(
-            webhook_delivery::Column::Status,
-            Expr::value(queued.status.clone()),
-        )
+        .col_expr(webhook_delivery::Column::Status, Expr::value(queued.status))
         .col_expr(
             webhook_delivery::Column::NextAttemptAt,
             Expr::value(now.timestamp_millis()),

@@ -6,6 +6,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, prelude::ChronoUni
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, checkout_input, create_checkout_mutation, error_codes};
+use paylater::domain::account::MerchantStatus;
 
 const ME: &str = "query { merchant { id name } }";
 
@@ -93,7 +94,7 @@ async fn keys_of_a_suspended_merchant_are_refused() {
         .unwrap()
         .unwrap();
     let mut suspended = stored.into_active_model();
-    suspended.status = Set("SUSPENDED".to_owned());
+    suspended.status = Set(MerchantStatus::Suspended);
     merchant::Entity::update(suspended)
         .exec(&app.db)
         .await

@@ -195,7 +195,10 @@ async fn plan_checkout_and_credit_refusals() {
             consumer::Column::SpendingLimitMinor,
             Expr::value(100_000i64),
         )
-        .col_expr(consumer::Column::Status, Expr::value("BLOCKED"))
+        .col_expr(
+            consumer::Column::Status,
+            Expr::value(paylater::domain::account::ConsumerStatus::Blocked),
+        )
         .exec(&ready.app.db)
         .await
         .unwrap();

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::error_codes;
 
 use crate::fixtures::{PlacedOrder as Placed, placed_order};
+use paylater::domain::order::InstallmentStatus;
 
 async fn placed() -> Placed {
     placed_order("PAY_IN_3").await
@@ -80,7 +81,7 @@ impl Placed {
         assert!(
             instalments
                 .iter()
-                .all(|i| i.status != "CANCELLED" || i.amount_minor == 0)
+                .all(|i| i.status != InstallmentStatus::Cancelled || i.amount_minor == 0)
         );
     }
 }

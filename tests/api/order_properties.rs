@@ -21,6 +21,7 @@ use crate::{
     helpers::{TestApp, start_time},
     payment_methods::add_card,
 };
+use paylater::domain::order::InstallmentStatus;
 
 /// Which card pays an early payment.
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +136,10 @@ async fn check_books(app: &TestApp) -> Result<(), TestCaseError> {
     prop_assert!(row.refunded_minor <= row.captured_minor);
     prop_assert!(to_card <= paid);
     for i in &instalments {
-        prop_assert!(i.status != "CANCELLED" || (i.paid_at.is_none() && i.amount_minor == 0));
+        prop_assert!(
+            i.status != InstallmentStatus::Cancelled
+                || (i.paid_at.is_none() && i.amount_minor == 0)
+        );
         prop_assert!(i.amount_minor >= 0 && i.amount_minor <= i.original_amount_minor);
     }
     Ok(())

@@ -297,7 +297,7 @@ async fn a_refund_whose_outcome_cannot_be_written_is_finished_once() {
 async fn installment_statuses(app: &TestApp) -> Vec<String> {
     let mut rows = installment::Entity::find().all(&app.db).await.unwrap();
     rows.sort_by_key(|row| row.sequence);
-    rows.into_iter().map(|row| row.status).collect()
+    rows.into_iter().map(|row| row.status.to_string()).collect()
 }
 
 /// The collection job stopped by `stop` while charging the second instalment; its next

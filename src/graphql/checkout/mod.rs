@@ -30,7 +30,7 @@ use crate::{
         checkout::{self as rules, ShopperData},
         masking,
     },
-    service::{checkout_pii, parse_stored},
+    service::checkout_pii,
 };
 
 /// Loads, in one batch each, the relations a query selects on a page of checkouts, so
@@ -102,13 +102,8 @@ pub enum CheckoutStatus {
 pub struct Checkout(pub checkout::Model);
 
 impl Checkout {
-    fn currency(&self) -> async_graphql::Result<Currency> {
-        Ok(parse_stored(&self.0.currency, "currency")
-            .map_err(crate::service::ServiceError::from)?)
-    }
-
-    fn money(&self, minor: i64) -> async_graphql::Result<Money> {
-        Ok(Money::minor(minor, self.currency()?))
+    fn money(&self, minor: i64) -> Money {
+        Money::minor(minor, self.0.currency)
     }
 
     /// The shopper's data, decrypted; masked when staff read it.
@@ -117,9 +112,10 @@ impl Checkout {
     }
 
     fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<rules::CheckoutStatus> {
-        let stored: rules::CheckoutStatus = parse_stored(&self.0.status, "checkout status")
-            .map_err(crate::service::ServiceError::from)?;
-        Ok(stored.effective(self.0.expires_at.0, deps(ctx)?.clock.now()))
+        Ok(self
+            .0
+            .status
+            .effective(self.0.expires_at.0, deps(ctx)?.clock.now()))
     }
 }
 
@@ -147,7 +143,7 @@ impl Checkout {
 
     /// What is bought, in the merchant's order.
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckoutItem>> {
-        let currency = self.currency()?;
+        let currency = self.0.currency;
         let items = load_one(&loaders(ctx)?.checkout_items, self.0.id)
             .await?
             .unwrap_or_default();
@@ -158,8 +154,8 @@ impl Checkout {
     }
 
     /// The checkout's currency.
-    async fn currency_code(&self) -> async_graphql::Result<CurrencyCode> {
-        Ok(CurrencyCode(self.currency()?))
+    async fn currency_code(&self) -> CurrencyCode {
+        CurrencyCode(self.0.currency)
     }
 
     /// Sum of the items (quantity × unit price).
@@ -171,26 +167,26 @@ impl Checkout {
             .and_then(|rest| rest.checked_sub(model.tax_minor))
             .and_then(|rest| rest.checked_add(model.discount_minor))
             .ok_or_else(|| overflow(model.id))?;
-        self.money(subtotal)
+        Ok(self.money(subtotal))
     }
 
     /// Shipping cost.
-    async fn shipping(&self) -> async_graphql::Result<Money> {
+    async fn shipping(&self) -> Money {
         self.money(self.0.shipping_minor)
     }
 
     /// Tax added on top of the item prices (zero when prices include tax).
-    async fn tax(&self) -> async_graphql::Result<Money> {
+    async fn tax(&self) -> Money {
         self.money(self.0.tax_minor)
     }
 
     /// Discount taken off.
-    async fn discount(&self) -> async_graphql::Result<Money> {
+    async fn discount(&self) -> Money {
         self.money(self.0.discount_minor)
     }
 
     /// What the shopper pays: subtotal + shipping + tax − discount.
-    async fn total(&self) -> async_graphql::Result<Money> {
+    async fn total(&self) -> Money {
         self.money(self.0.total_minor)
     }
 
@@ -260,7 +256,7 @@ impl Checkout {
         if self.effective_status(ctx)? != rules::CheckoutStatus::Open {
             return Ok(Vec::new());
         }
-        let total = DomainMoney::new(self.0.total_minor, self.currency()?);
+        let total = DomainMoney::new(self.0.total_minor, self.0.currency);
         plans_for(ctx, self.0.merchant_id, total).await
     }
 }

@@ -41,7 +41,7 @@ use uuid::Uuid;
 use super::{
     Deps, ServiceError, ServiceResult,
     idempotency::{self, Claim, Request},
-    parse_stored, retry_transient,
+    retry_transient,
 };
 use crate::service::OrInternal;
 use crate::{
@@ -175,8 +175,8 @@ pub async fn record(
     };
     let row = payment_attempt::Model {
         id: Uuid::now_v7(),
-        kind: new.kind.as_str().to_owned(),
-        status: AttemptStatus::Pending.as_str().to_owned(),
+        kind: new.kind,
+        status: AttemptStatus::Pending,
         reservation: Some(new.reservation.key()),
         idempotency_key_id: new.idempotency_key_id,
         consumer_id: new.consumer_id,
@@ -184,7 +184,7 @@ pub async fn record(
         order_id: new.order_id,
         installment_id: new.installment_id,
         payment_method_id: new.charge.as_ref().map(|(id, _)| *id),
-        currency: new.amount.currency().code().to_owned(),
+        currency: new.amount.currency(),
         amount_minor: new.amount.minor(),
         credit_minor: new.credit_minor,
         request: serde_json::to_string(&request).or_internal(|| "payment attempt request")?,
@@ -254,7 +254,7 @@ pub fn legs(attempt: &payment_attempt::Model) -> ServiceResult<Vec<RefundLeg>> {
 
 /// The amount of an attempt.
 pub fn amount(attempt: &payment_attempt::Model) -> ServiceResult<Money> {
-    let currency: Currency = parse_stored(&attempt.currency, "currency")?;
+    let currency: Currency = attempt.currency;
     Ok(Money::new(attempt.amount_minor, currency))
 }
 
@@ -306,7 +306,7 @@ pub async fn execute(
     now: DateTime<Utc>,
 ) -> ServiceResult<Ending> {
     let attempt = &recorded.attempt;
-    let kind: AttemptKind = parse_stored(&attempt.kind, "payment attempt kind")?;
+    let kind: AttemptKind = attempt.kind;
     deps.failpoints.pass(Failpoint::Recorded, kind).await?;
     let Some(answer) = ask(deps, attempt, &recorded.transfer).await? else {
         tracing::warn!(attempt = %attempt.id, %kind, "the card gateway did not answer; the payment stays pending");
@@ -408,10 +408,7 @@ async fn settle_once(
     };
     let outcome = serde_json::to_string(answer).or_internal(|| "payment outcome")?;
     let marked = payment_attempt::Entity::update_many()
-        .col_expr(
-            payment_attempt::Column::Status,
-            Expr::value(status.as_str()),
-        )
+        .col_expr(payment_attempt::Column::Status, Expr::value(status))
         .col_expr(
             payment_attempt::Column::Reservation,
             Expr::value(Option::<String>::None),
@@ -430,7 +427,7 @@ async fn settle_once(
             Expr::value(now.timestamp_millis()),
         )
         .filter(payment_attempt::Column::Id.eq(attempt.id))
-        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending))
         .exec(work.txn())
         .await?;
     if marked.rows_affected != 1 {

@@ -15,7 +15,7 @@ use sea_orm::{
 use super::{Settlement, Transfer, ask, legs, settle};
 use crate::{
     domain::attempt::{AttemptKind, AttemptStatus, RETRY_HORIZON, next_check_delay},
-    service::{Deps, ServiceError, ServiceResult, idempotency, parse_stored, payment_methods},
+    service::{Deps, ServiceError, ServiceResult, idempotency, payment_methods},
 };
 
 /// How many attempts the reconciler asks the gateway about at once.
@@ -43,7 +43,7 @@ pub async fn reconcile(
 ) -> ServiceResult<Reconciled> {
     let released_keys = idempotency::release_stale(&deps.db, now, deps.reconcile_after).await?;
     let due = payment_attempt::Entity::find()
-        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending))
         .filter(payment_attempt::Column::NextCheckAt.lte(now.timestamp_millis()))
         .order_by_asc(payment_attempt::Column::NextCheckAt)
         .limit(limit)
@@ -78,7 +78,7 @@ async fn reconcile_one(
     now: DateTime<Utc>,
     settlement_for: fn(AttemptKind) -> &'static dyn Settlement,
 ) -> ServiceResult<bool> {
-    let kind: AttemptKind = parse_stored(&attempt.kind, "payment attempt kind")?;
+    let kind: AttemptKind = attempt.kind;
     let calls = u32::try_from(attempt.gateway_calls).unwrap_or(u32::MAX);
     // Take the look: move the next one on first, so another instance (or this one after a
     // crash) does not ask at the same time, and a failure here waits for the next look.
@@ -97,7 +97,7 @@ async fn reconcile_one(
             Expr::value(now.timestamp_millis()),
         )
         .filter(payment_attempt::Column::Id.eq(attempt.id))
-        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .filter(payment_attempt::Column::Status.eq(AttemptStatus::Pending))
         .filter(payment_attempt::Column::NextCheckAt.eq(attempt.next_check_at.0.timestamp_millis()))
         .exec(&deps.db)
         .await?;

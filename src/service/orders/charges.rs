@@ -12,12 +12,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::super::{
-    ServiceError, ServiceResult, audit::Actor, outbox::Event, parse_stored,
-    unit_of_work::UnitOfWork,
+    ServiceError, ServiceResult, audit::Actor, outbox::Event, unit_of_work::UnitOfWork,
 };
 use crate::{
     domain::event::EventType,
-    domain::order::{InstallmentStatus, OrderStatus, retry_delay_days},
+    domain::order::{InstallmentStatus, OrderStatus, PaymentStatus, retry_delay_days},
     payments::GatewayError,
 };
 
@@ -70,8 +69,8 @@ pub(crate) fn payment_row(
         installment_id: Some(row.id),
         payment_method_id: method_id,
         amount_minor: row.amount_minor,
-        currency: order.currency.clone(),
-        status: "SUCCEEDED".to_owned(),
+        currency: order.currency,
+        status: PaymentStatus::Succeeded,
         gateway_reference: None,
         failure_code: None,
         created_at: ChronoUnixTimestampMillis(now),
@@ -106,7 +105,7 @@ pub(super) async fn record_paid(
     installment::Entity::update_many()
         .col_expr(
             installment::Column::Status,
-            Expr::value(InstallmentStatus::Paid.as_str()),
+            Expr::value(InstallmentStatus::Paid),
         )
         .col_expr(
             installment::Column::PaidAt,
@@ -134,7 +133,7 @@ pub(super) async fn record_paid(
     payment::Entity::insert(payment.into_active_model())
         .exec_without_returning(work.txn())
         .await?;
-    let status = parse_stored(&order.status, "order status")?;
+    let status = order.status;
     let paid = (EventType::InstallmentPaid, json!({ "early": early }));
     installment_event(work, paid, order, status, row, now);
     Ok(())
@@ -159,7 +158,7 @@ pub(super) async fn record_failed(
         InstallmentStatus::Overdue
     };
     installment::Entity::update_many()
-        .col_expr(installment::Column::Status, Expr::value(status.as_str()))
+        .col_expr(installment::Column::Status, Expr::value(status))
         .col_expr(installment::Column::AttemptCount, Expr::value(attempts))
         .col_expr(
             installment::Column::NextAttemptAt,
@@ -173,7 +172,7 @@ pub(super) async fn record_failed(
         .exec(work.txn())
         .await?;
     let payment = payment::Model {
-        status: "FAILED".to_owned(),
+        status: PaymentStatus::Failed,
         failure_code: Some(error.code().to_owned()),
         ..payment_row(order, row, method_id, now)
     };
@@ -181,7 +180,7 @@ pub(super) async fn record_failed(
         .exec_without_returning(work.txn())
         .await?;
     let order_status = if retry.is_some() {
-        parse_stored(&order.status, "order status")?
+        order.status
     } else {
         OrderStatus::Overdue
     };
@@ -220,17 +219,14 @@ pub(super) async fn update_order_status(
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     let current = lock_order(work.txn(), order.id).await?;
-    let status: OrderStatus = parse_stored(&current.status, "order status")?;
+    let status = current.status;
     let statuses = installment::Entity::find()
         .select_only()
         .column(installment::Column::Status)
         .filter(installment::Column::OrderId.eq(order.id))
-        .into_tuple::<String>()
+        .into_tuple::<InstallmentStatus>()
         .all(work.txn())
-        .await?
-        .iter()
-        .map(|s| parse_stored::<InstallmentStatus>(s, "instalment status"))
-        .collect::<Result<Vec<_>, _>>()?;
+        .await?;
     let next = if statuses.iter().all(|s| !s.is_unpaid()) && COLLECTING.contains(&status) {
         Some(OrderStatus::Completed)
     } else if status == OrderStatus::Overdue && !statuses.contains(&InstallmentStatus::Overdue) {
@@ -260,7 +256,7 @@ async fn set_status(
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     let mut update = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(status.as_str()))
+        .col_expr(order::Column::Status, Expr::value(status))
         .col_expr(
             order::Column::UpdatedAt,
             Expr::value(now.timestamp_millis()),

@@ -21,7 +21,7 @@ use super::{
         Deps, ServiceError, ServiceResult,
         attempts::{self, Answer, Ending, NewAttempt, Recorded, Settlement, Verdict},
         audit::Actor,
-        parse_stored, payment_methods,
+        payment_methods,
     },
     charges::{self, COLLECTING},
     merchant::{Voiding, intend_void},
@@ -57,7 +57,7 @@ fn busy_orders() -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .column(payment_attempt::Column::OrderId)
         .from(payment_attempt::Entity)
-        .and_where(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .and_where(payment_attempt::Column::Status.eq(AttemptStatus::Pending))
         .and_where(payment_attempt::Column::OrderId.is_not_null())
         .to_owned()
 }
@@ -120,7 +120,7 @@ async fn intend_charge(
     };
     let order = charges::lock_order(work.txn(), row.order_id).await?;
     let method = charges::card(work.txn(), order.payment_method_id).await?;
-    let currency: Currency = parse_stored(&order.currency, "currency")?;
+    let currency: Currency = order.currency;
     let new = NewAttempt {
         order_id: Some(order.id),
         installment_id: Some(row.id),
@@ -195,7 +195,7 @@ impl Settlement for Collecting {
 fn due(now: DateTime<Utc>) -> sea_orm::Select<installment::Entity> {
     use installment::Column;
     installment::Entity::find()
-        .filter(Column::Status.is_in(UNPAID_DUE.map(InstallmentStatus::as_str)))
+        .filter(Column::Status.is_in(UNPAID_DUE))
         .filter(Column::DueDate.lte(now.date_naive()))
         .filter(
             Condition::any()
@@ -207,7 +207,7 @@ fn due(now: DateTime<Utc>) -> sea_orm::Select<installment::Entity> {
                 Query::select()
                     .column(order::Column::Id)
                     .from(order::Entity)
-                    .and_where(order::Column::Status.is_in(COLLECTING.map(OrderStatus::as_str)))
+                    .and_where(order::Column::Status.is_in(COLLECTING))
                     .to_owned(),
             ),
         )
@@ -230,7 +230,7 @@ pub struct Voided {
 pub async fn void_lapsed(deps: &Deps, now: DateTime<Utc>, limit: u64) -> ServiceResult<Voided> {
     let lapsed = || {
         order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::Authorized.as_str()))
+            .filter(order::Column::Status.eq(OrderStatus::Authorized))
             .filter(order::Column::CaptureDeadline.lte(now.timestamp_millis()))
             .filter(order::Column::Id.not_in_subquery(busy_orders()))
     };

@@ -27,9 +27,10 @@ use super::super::{
     audit::Actor,
     idempotency::{self, Request},
     outbox::{self, Event},
-    parse_stored, payment_methods, plans,
+    payment_methods, plans,
 };
 use super::charges::payment_row;
+use crate::domain::account::ConsumerStatus;
 use crate::service::OrInternal;
 use crate::{
     auth::secret::hash_secret,
@@ -88,7 +89,7 @@ struct Decided {
 
 impl Decided {
     fn schedule(&self, total: Money) -> ServiceResult<Vec<ScheduledInstallment>> {
-        let plan: PlanCode = parse_stored(&self.plan, "plan")?;
+        let plan: PlanCode = self.plan.parse().or_internal(|| "stored plan")?;
         build_schedule(total, plan, self.confirmed_at.date_naive()).or_internal(|| "schedule")
     }
 }
@@ -145,9 +146,7 @@ async fn intend(
         .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    match parse_stored::<CheckoutStatus>(&checkout.status, "checkout status")?
-        .effective(checkout.expires_at.0, now)
-    {
+    match checkout.status.effective(checkout.expires_at.0, now) {
         CheckoutStatus::Open => {}
         CheckoutStatus::Confirming => return Err(attempts::in_progress("token")),
         CheckoutStatus::Expired => {
@@ -165,7 +164,7 @@ async fn intend(
             ));
         }
     }
-    let currency: Currency = parse_stored(&checkout.currency, "currency")?;
+    let currency: Currency = checkout.currency;
     let total = Money::new(checkout.total_minor, currency);
     let plan_id = offered_plan(work.txn(), &deps.caches, &checkout, input.plan, total).await?;
     let card = payment_methods::get(work.txn(), consumer_id, input.payment_method_id)
@@ -275,7 +274,7 @@ async fn set_status(
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     checkout::Entity::update_many()
-        .col_expr(checkout::Column::Status, Expr::value(status.as_str()))
+        .col_expr(checkout::Column::Status, Expr::value(status))
         .col_expr(
             checkout::Column::UpdatedAt,
             Expr::value(now.timestamp_millis()),
@@ -296,7 +295,7 @@ async fn complete(
     deps: &Deps,
     now: DateTime<Utc>,
 ) -> ServiceResult<Confirmed> {
-    let currency: Currency = parse_stored(&checkout.currency, "currency")?;
+    let currency: Currency = checkout.currency;
     let total = Money::new(checkout.total_minor, currency);
     let schedule = decided.schedule(total)?;
     let at = decided.confirmed_at;
@@ -321,7 +320,7 @@ async fn complete(
     checkout::Entity::update_many()
         .col_expr(
             checkout::Column::Status,
-            Expr::value(CheckoutStatus::Completed.as_str()),
+            Expr::value(CheckoutStatus::Completed),
         )
         .col_expr(
             checkout::Column::OpenReference,
@@ -345,8 +344,8 @@ async fn complete(
         json!({
             "checkoutId": checkout.id,
             "plan": decided.plan,
-            "total": outbox::money(total.minor(), &row.currency),
-            "paidNow": outbox::money(due_now, &row.currency),
+            "total": outbox::money(total.minor(), row.currency),
+            "paidNow": outbox::money(due_now, row.currency),
         }),
     );
     work.audit(
@@ -414,7 +413,7 @@ async fn assess_risk(
         .one(txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if account.currency != total.currency().code() {
+    if account.currency != total.currency() {
         return Err(refused(
             "token",
             ViolationCode::CurrencyMismatch,
@@ -425,7 +424,7 @@ async fn assess_risk(
         txn,
         consumer_id,
         account.spending_limit_minor,
-        account.status == "ACTIVE",
+        account.status == ConsumerStatus::Active,
     )
     .await?;
     position
@@ -484,8 +483,8 @@ pub(crate) fn authorized_order(
         consumer_id,
         plan_id,
         payment_method_id: card_id,
-        status: OrderStatus::Authorized.as_str().to_owned(),
-        currency: checkout.currency.clone(),
+        status: OrderStatus::Authorized,
+        currency: checkout.currency,
         total_minor: checkout.total_minor,
         captured_minor: 0,
         refunded_minor: 0,
@@ -554,9 +553,7 @@ pub(crate) fn schedule_rows(
                     InstallmentStatus::Paid
                 } else {
                     InstallmentStatus::Scheduled
-                }
-                .as_str()
-                .to_owned(),
+                },
                 paid_at: paid.then_some(at),
                 attempt_count: i32::from(paid),
                 next_attempt_at: None,
@@ -567,7 +564,7 @@ pub(crate) fn schedule_rows(
         .collect();
     let paid: Vec<&installment::Model> = installments
         .iter()
-        .filter(|i| i.status == InstallmentStatus::Paid.as_str())
+        .filter(|i| i.status == InstallmentStatus::Paid)
         .collect();
     let payments: Vec<payment::Model> = paid
         .iter()

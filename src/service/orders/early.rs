@@ -18,7 +18,7 @@ use super::{
         attempts::{self, Answer, Intent, NewAttempt, Settlement, Verdict},
         audit::Actor,
         idempotency::{self, Request},
-        parse_stored, payment_methods,
+        payment_methods,
     },
     charges,
     confirm::decline,
@@ -28,7 +28,7 @@ use crate::{
     domain::{
         Currency, Money,
         attempt::{AttemptKind, Reservation},
-        order::{InstallmentStatus, OrderStatus},
+        order::OrderStatus,
         violation::ViolationCode,
     },
     service::unit_of_work::UnitOfWork,
@@ -103,7 +103,7 @@ async fn intend(
         .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let status: OrderStatus = parse_stored(&order.status, "order status")?;
+    let status: OrderStatus = order.status;
     let row = installment::Entity::find()
         .filter(installment::Column::OrderId.eq(order.id))
         .filter(installment::Column::Sequence.eq(input.sequence))
@@ -117,7 +117,7 @@ async fn intend(
                 "the order has no such instalment",
             )
         })?;
-    let unpaid = parse_stored::<InstallmentStatus>(&row.status, "instalment status")?.is_unpaid();
+    let unpaid = row.status.is_unpaid();
     if !status.is_open() || !unpaid {
         return Err(ServiceError::refused(
             "sequence",
@@ -138,7 +138,7 @@ async fn intend(
             })?,
         None => charges::card(work.txn(), order.payment_method_id).await?,
     };
-    let currency: Currency = parse_stored(&order.currency, "currency")?;
+    let currency: Currency = order.currency;
     let asked = serde_json::to_value(Asked {
         actor: actor.clone(),
     })

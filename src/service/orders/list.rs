@@ -13,7 +13,6 @@ use super::super::{
     Deps, ServiceResult,
     consumers::ConsumerAccount,
     pagination::{Cursor, Keyset, Page, PageRequest},
-    parse_stored,
 };
 use crate::domain::{
     attempt::AttemptStatus,
@@ -50,7 +49,7 @@ fn filtered(owner: Owner, filter: &OrderFilter) -> Select<order::Entity> {
         Owner::Consumer(id) => order::Entity::find().filter(Column::ConsumerId.eq(id)),
     };
     if let Some(status) = filter.status {
-        select = select.filter(Column::Status.eq(status.as_str()));
+        select = select.filter(Column::Status.eq(status));
     }
     if let Some(after) = filter.created_after {
         select = select.filter(Column::CreatedAt.gte(after.timestamp_millis()));
@@ -116,7 +115,7 @@ pub async fn upcoming_installments(
         .all(db)
         .await?
     {
-        let status: InstallmentStatus = parse_stored(&row.status, "instalment status")?;
+        let status: InstallmentStatus = row.status;
         if status.is_unpaid() {
             unpaid.push(row);
         }
@@ -131,7 +130,7 @@ fn open_orders(consumer_id: Uuid) -> sea_orm::sea_query::SelectStatement {
         .column(order::Column::Id)
         .from(order::Entity)
         .and_where(order::Column::ConsumerId.eq(consumer_id))
-        .and_where(order::Column::Status.is_in(OPEN.map(OrderStatus::as_str)))
+        .and_where(order::Column::Status.is_in(OPEN))
         .to_owned()
 }
 
@@ -156,7 +155,7 @@ pub async fn credit_position(
         .expr(Expr::val(InstallmentStatus::Scheduled.as_str()))
         .from(payment_attempt::Entity)
         .and_where(payment_attempt::Column::ConsumerId.eq(consumer_id))
-        .and_where(payment_attempt::Column::Status.eq(AttemptStatus::Pending.as_str()))
+        .and_where(payment_attempt::Column::Status.eq(AttemptStatus::Pending))
         .and_where(payment_attempt::Column::CreditMinor.gt(0))
         .to_owned();
     balances.union(UnionType::All, held);
@@ -168,8 +167,7 @@ pub async fn credit_position(
     };
     for row in db.query_all(&balances).await? {
         let amount: i64 = row.try_get_by_index(0)?;
-        let status: String = row.try_get_by_index(1)?;
-        let status: InstallmentStatus = parse_stored(&status, "instalment status")?;
+        let status: InstallmentStatus = row.try_get_by_index(1)?;
         if status.is_unpaid() {
             position.outstanding += amount;
         }

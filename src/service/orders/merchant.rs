@@ -27,7 +27,6 @@ use super::super::{
     audit::Actor,
     idempotency::{self, Request},
     outbox::{self, Event},
-    parse_stored,
 };
 use crate::service::OrInternal;
 use crate::{
@@ -112,7 +111,7 @@ async fn lock_order(
         .one(txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let status = parse_stored(&row.status, "order status")?;
+    let status = row.status;
     Ok((row, status))
 }
 
@@ -161,8 +160,8 @@ pub async fn capture(
         let all_paid = installments(work.txn(), order_id)
             .await?
             .iter()
-            .map(|i| parse_stored::<InstallmentStatus>(&i.status, "instalment status"))
-            .collect::<Result<Vec<_>, _>>()?
+            .map(|i| i.status)
+            .collect::<Vec<_>>()
             .iter()
             .all(|s| !s.is_unpaid());
         let next = if all_paid {
@@ -171,7 +170,7 @@ pub async fn capture(
             OrderStatus::Captured
         };
         order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(next.as_str()))
+            .col_expr(order::Column::Status, Expr::value(next))
             .col_expr(order::Column::CapturedMinor, Expr::value(order.total_minor))
             .col_expr(
                 order::Column::CapturedAt,
@@ -196,7 +195,7 @@ pub async fn capture(
             EventType::OrderCaptured,
             &order,
             next,
-            json!({ "amount": outbox::money(order.total_minor, &order.currency) }),
+            json!({ "amount": outbox::money(order.total_minor, order.currency) }),
         );
         work.record_change(actor, event, now);
         idempotency::finish(work.txn(), key_id, &Ok::<_, Vec<Violation>>(&changed)).await?;
@@ -310,7 +309,7 @@ pub async fn refund(
                     "only a captured order that is not fully refunded can be refunded",
                 ));
             }
-            let currency: Currency = parse_stored(&order.currency, "currency")?;
+            let currency: Currency = order.currency;
             if input.currency != currency {
                 return Err(refused(
                     "amount",
@@ -413,7 +412,7 @@ async fn intend_giveback(
         work.commit().await?;
         return Ok(Intent::Done(changed));
     }
-    let currency: Currency = parse_stored(&order.currency, "currency")?;
+    let currency: Currency = order.currency;
     let legs = card_legs(work.txn(), order, plan.to_shopper_minor).await?;
     let details = serde_json::to_value(&giveback).or_internal(|| "refund")?;
     let new = NewAttempt {
@@ -552,10 +551,7 @@ async fn apply(
     let refunded = order.refunded_minor + giveback.amount_minor;
     let event = if kind == AttemptKind::Void {
         order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Cancelled.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
             .col_expr(order::Column::RefundedMinor, Expr::value(refunded))
             .col_expr(
                 order::Column::CancelledAt,
@@ -574,7 +570,7 @@ async fn apply(
             OrderStatus::Cancelled,
             json!({
                 "refundId": giveback.refund_id,
-                "refundedToShopper": outbox::money(plan.to_shopper_minor, &order.currency),
+                "refundedToShopper": outbox::money(plan.to_shopper_minor, order.currency),
                 "reason": giveback.reason,
                 "automatic": giveback.automatic,
             }),
@@ -583,8 +579,8 @@ async fn apply(
         let statuses = installments(work.txn(), order.id)
             .await?
             .iter()
-            .map(|i| parse_stored::<InstallmentStatus>(&i.status, "instalment status"))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|i| i.status)
+            .collect::<Vec<_>>();
         let next = if refunded == order.captured_minor {
             OrderStatus::Refunded
         } else if statuses.iter().all(|s| !s.is_unpaid()) {
@@ -600,7 +596,7 @@ async fn apply(
                 .map_or(now.timestamp_millis(), |at| at.0.timestamp_millis()),
         );
         order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(next.as_str()))
+            .col_expr(order::Column::Status, Expr::value(next))
             .col_expr(order::Column::RefundedMinor, Expr::value(refunded))
             .col_expr(order::Column::CompletedAt, Expr::value(completed_at))
             .col_expr(
@@ -616,9 +612,9 @@ async fn apply(
             next,
             json!({
                 "refundId": giveback.refund_id,
-                "amount": outbox::money(giveback.amount_minor, &order.currency),
-                "refundedToShopper": outbox::money(plan.to_shopper_minor, &order.currency),
-                "refundedTotal": outbox::money(refunded, &order.currency),
+                "amount": outbox::money(giveback.amount_minor, order.currency),
+                "refundedToShopper": outbox::money(plan.to_shopper_minor, order.currency),
+                "refundedTotal": outbox::money(refunded, order.currency),
             }),
         )
     };
@@ -646,7 +642,7 @@ fn balances(schedule: &[installment::Model]) -> ServiceResult<Vec<InstallmentBal
             Ok(InstallmentBalance {
                 sequence: u32::try_from(i.sequence).unwrap_or(0),
                 amount_minor: i.amount_minor,
-                status: parse_stored(&i.status, "instalment status")?,
+                status: i.status,
             })
         })
         .collect()
@@ -678,7 +674,7 @@ async fn apply_reductions(
             update = update
                 .col_expr(
                     installment::Column::Status,
-                    Expr::value(InstallmentStatus::Cancelled.as_str()),
+                    Expr::value(InstallmentStatus::Cancelled),
                 )
                 .col_expr(
                     installment::Column::NextAttemptAt,
