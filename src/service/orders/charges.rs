@@ -1,6 +1,6 @@
-//! What a charge of an instalment writes, whoever made it (the collection job or the
-//! shopper paying early): the payment row, the instalment's new state, its event, and the
-//! order's status once the instalment changed.
+//! What a charge of a card writes, whoever made it (a confirmation, the collection job or
+//! the shopper paying early): the payment row, the instalment's new state, its event, the
+//! order's status once the instalment changed, and a decline as the shopper's violation.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{installment, order, payment, payment_method};
@@ -17,6 +17,7 @@ use super::super::{
 use crate::{
     domain::event::EventType,
     domain::order::{InstallmentStatus, OrderStatus, PaymentStatus, retry_delay_days},
+    domain::violation::{Violation, ViolationCode},
     payments::GatewayError,
 };
 
@@ -54,6 +55,26 @@ pub(super) async fn card(
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::internal(format!("payment method {id} is missing")))
+}
+
+/// A declined charge as the consumer's violation.
+pub(super) fn decline(error: GatewayError) -> Violation {
+    let code = match error {
+        GatewayError::CardDeclined
+        | GatewayError::AuthenticationRequired
+        | GatewayError::InvalidRefund
+        | GatewayError::UnknownToken => ViolationCode::CardDeclined,
+        GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,
+        GatewayError::ExpiredCard => ViolationCode::CardExpired,
+        GatewayError::ProcessingError | GatewayError::NoAnswer => {
+            ViolationCode::PaymentProcessingError
+        }
+    };
+    Violation::new(
+        &crate::domain::violation::Path::input().at("paymentMethodId"),
+        code,
+        error.to_string(),
+    )
 }
 
 /// A succeeded payment of instalment `row`.

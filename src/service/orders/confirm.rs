@@ -29,7 +29,7 @@ use super::super::{
     outbox::{self, Event},
     payment_methods, plans,
 };
-use super::charges::payment_row;
+use super::charges::{decline, payment_row};
 use crate::domain::account::ConsumerStatus;
 use crate::service::OrInternal;
 use crate::{
@@ -44,7 +44,6 @@ use crate::{
         risk::RiskRefusal,
         violation::{Violation, ViolationCode},
     },
-    payments::GatewayError,
     service::unit_of_work::UnitOfWork,
 };
 
@@ -444,26 +443,6 @@ async fn assess_risk(
                 ),
             ),
         })
-}
-
-/// A declined charge as the consumer's violation.
-pub(crate) fn decline(error: GatewayError) -> Violation {
-    let code = match error {
-        GatewayError::CardDeclined
-        | GatewayError::AuthenticationRequired
-        | GatewayError::InvalidRefund
-        | GatewayError::UnknownToken => ViolationCode::CardDeclined,
-        GatewayError::InsufficientFunds => ViolationCode::InsufficientFunds,
-        GatewayError::ExpiredCard => ViolationCode::CardExpired,
-        GatewayError::ProcessingError | GatewayError::NoAnswer => {
-            ViolationCode::PaymentProcessingError
-        }
-    };
-    Violation::new(
-        &crate::domain::violation::Path::input().at("paymentMethodId"),
-        code,
-        error.to_string(),
-    )
 }
 
 /// The row of an order just authorized for `checkout` at `at`, on `(plan, card)`.

@@ -20,8 +20,7 @@ use super::{
         idempotency::{self, Request},
         payment_methods,
     },
-    charges,
-    confirm::decline,
+    charges::{self, decline},
 };
 use crate::service::OrInternal;
 use crate::{
