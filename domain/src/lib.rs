@@ -28,4 +28,6 @@ pub mod webhook;
 pub use currency::Currency;
 pub use money::{DecimalFormatError, Money, MoneyError, parse_plain_decimal};
 pub use plan::{AmountLimits, Cadence, PlanCode};
-pub use schedule::{ScheduleError, ScheduledInstallment, build_schedule, due_dates, split_amount};
+pub use schedule::{
+    ScheduleError, ScheduledInstallment, build_schedule, due_by, due_dates, split_amount,
+};

@@ -91,6 +91,16 @@ pub fn build_schedule(
         .collect())
 }
 
+/// What of a schedule is due by `day` (the day of confirmation: charged at once), in
+/// minor units.
+pub fn due_by(schedule: &[ScheduledInstallment], day: NaiveDate) -> i64 {
+    schedule
+        .iter()
+        .filter(|installment| installment.due_date <= day)
+        .map(|installment| installment.amount.minor())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +119,17 @@ mod tests {
             (year, month + 1)
         };
         date(next_year, next_month, 1).pred_opt().unwrap().day()
+    }
+
+    #[test]
+    fn monthly_plans_charge_their_first_instalment_at_confirmation_and_deferred_ones_nothing() {
+        let total = Money::new(8_500, Currency::Eur);
+        let start = date(2027, 1, 31);
+        let monthly = build_schedule(total, PlanCode::PayIn3, start).unwrap();
+        assert_eq!(due_by(&monthly, start), 2_834);
+        assert_eq!(due_by(&monthly, date(2027, 2, 28)), 5_667);
+        let deferred = build_schedule(total, PlanCode::PayIn30Days, start).unwrap();
+        assert_eq!(due_by(&deferred, start), 0);
     }
 
     #[test]

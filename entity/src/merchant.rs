@@ -27,6 +27,9 @@ pub struct Model {
     /// in each checkout's currency, so 50000 is 500.00 EUR or 500 ISK. None: the platform
     /// maximum alone.
     pub max_checkout_total_minor: Option<i64>,
+    /// Secret that signs the outcome shoppers carry back to the merchant's confirm and
+    /// cancel URLs, encrypted. None until first used, for merchants made before it existed.
+    pub return_signing_secret: Option<String>,
     /// When the merchant was created.
     pub created_at: ChronoUnixTimestampMillis,
     /// When the row was last modified.

@@ -39,6 +39,7 @@ mod m20261203_000030_keyset_indexes;
 mod m20261204_000031_create_payment_attempts;
 mod m20261206_000040_add_merchant_checkout_maximum;
 mod m20261206_000041_add_payment_method_fingerprint;
+mod m20261207_000042_add_merchant_return_signing_secret;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000031_create_payment_attempts::Migration),
             Box::new(m20261206_000040_add_merchant_checkout_maximum::Migration),
             Box::new(m20261206_000041_add_payment_method_fingerprint::Migration),
+            Box::new(m20261207_000042_add_merchant_return_signing_secret::Migration),
         ]
     }
 }

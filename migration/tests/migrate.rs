@@ -120,6 +120,7 @@ async fn check(db: &DatabaseConnection) -> Result<(), DbErr> {
         status: Set(MerchantStatus::Active),
         request_signing_secret: Set(None),
         max_checkout_total_minor: Set(Some(50_000)),
+        return_signing_secret: Set(Some("v1.k1.c2VhbGVk".to_owned())),
         created_at: Set(ts(1_795_392_000_001)),
         updated_at: Set(ts(1_795_392_000_999)),
     }

@@ -7,6 +7,7 @@ pub mod password;
 pub mod principal;
 pub mod secret;
 pub mod session;
+pub mod signed_return;
 pub mod signing;
 pub mod staff;
 pub mod throttle;

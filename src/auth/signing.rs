@@ -22,16 +22,19 @@ fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// `HMAC-SHA256(secret, "<timestamp>.<body>")` in lowercase hex: the signature every
+/// signed message of paylater carries, whatever wraps it.
+pub fn signature_hex(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    hex::encode(
+        mac(secret, &timestamp.to_string(), body)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
 /// The signature header value for `body` signed at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "v1={}",
-        hex::encode(
-            mac(secret, &timestamp.to_string(), body)
-                .finalize()
-                .into_bytes()
-        )
-    )
+    format!("v1={}", signature_hex(secret, timestamp, body))
 }
 
 /// The `Paylater-Signature` value for `body` signed at `timestamp` with each secret.

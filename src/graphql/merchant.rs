@@ -8,7 +8,9 @@ use super::{
     api_keys::{ApiKey, list_api_keys},
     checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
     connection::{Connection, PageArgs, SortDirection},
-    context::{MerchantGuard, ScopeGuard, deps, loaders, merchant as calling_merchant},
+    context::{
+        MerchantGuard, ScopeGuard, deps, loaders, merchant as calling_merchant, merchant_with,
+    },
     errors::ErrorCode,
     ids::{NodeKind, decode, encode},
     loaders::load_one,
@@ -19,7 +21,7 @@ use super::{
 };
 use crate::{
     domain::scope::Scope,
-    service::{merchants, orders::list::Owner},
+    service::{merchants, orders::list::Owner, signed_returns},
 };
 
 /// A merchant as shoppers see it on a checkout.
@@ -76,6 +78,16 @@ impl Merchant {
     /// Whether every request of this merchant must be signed (see `enableRequestSigning`).
     async fn request_signing_required(&self) -> bool {
         self.0.request_signing_secret.is_some()
+    }
+
+    /// The secret that signs the outcome shoppers carry back to your confirm and cancel
+    /// URLs (`paylater_signature`; see the README's "Signed returns"). Made on first read
+    /// if the account has none; `rotateReturnSigningSecret` replaces it. Needs the
+    /// `checkouts:write` scope.
+    #[graphql(guard = "ScopeGuard(Scope::CheckoutsWrite)")]
+    async fn return_signing_secret(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let merchant = merchant_with(ctx, Scope::CheckoutsWrite)?;
+        Ok(signed_returns::secret(deps(ctx)?, merchant.merchant_id).await?)
     }
 
     /// When the account was created.

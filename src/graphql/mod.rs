@@ -26,6 +26,7 @@ pub mod plans;
 pub mod rate_limit;
 pub mod request_signing;
 pub mod scalars;
+pub mod signed_returns;
 pub mod staff;
 pub mod webhooks;
 
@@ -60,6 +61,7 @@ pub struct MutationRoot(
     api_keys::ApiKeyMutation,
     consumers::ConsumerMutation,
     request_signing::RequestSigningMutation,
+    signed_returns::SignedReturnMutation,
     staff::StaffMutation,
     payment_methods::PaymentMethodMutation,
     orders::OrderMutation,

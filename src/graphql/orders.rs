@@ -1,6 +1,6 @@
 //! Orders in the API: the `Order` and `Installment` types and `confirmCheckout`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{installment, order, payment, refund};
 
 use super::{
@@ -29,6 +29,7 @@ use crate::{
             early::{self, EarlyPayment},
             merchant as merchant_ops,
         },
+        signed_returns,
     },
 };
 
@@ -559,16 +560,40 @@ pub struct ConfirmCheckoutInput {
 
 /// Result of `confirmCheckout`.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ConfirmCheckoutPayload {
     /// The new order; null when the confirmation was refused.
     pub order: Option<Order>,
-    /// Where the checkout app sends the shopper now: the merchant's confirm URL.
+    /// The merchant's confirm URL as the merchant gave it.
+    #[graphql(
+        deprecation = "Send the shopper to `signedRedirectUrl`, which carries the signed outcome."
+    )]
     pub redirect_url: Option<String>,
     /// What went wrong: the checkout (`CHECKOUT_NOT_OPEN`, `CHECKOUT_EXPIRED`), the plan
     /// (`PLAN_NOT_AVAILABLE`), the risk decision (`SPENDING_LIMIT_EXCEEDED`,
     /// `ACCOUNT_NOT_IN_GOOD_STANDING`), the card (`CARD_DECLINED`, `INSUFFICIENT_FUNDS`,
     /// `CARD_EXPIRED`, `PAYMENT_PROCESSING_ERROR`) or the key. Empty on success.
     pub user_errors: Vec<UserError>,
+}
+
+#[ComplexObject]
+impl ConfirmCheckoutPayload {
+    /// Where the checkout app sends the shopper now: the merchant's confirm URL with the
+    /// outcome signed for the merchant (`paylater_checkout_id`, `paylater_order_id`,
+    /// `paylater_status` = `COMPLETED`, `paylater_timestamp`, `paylater_signature`; see the
+    /// README's "Signed returns"). Signed when read; the merchant accepts it for five
+    /// minutes. Null when the confirmation was refused.
+    async fn signed_redirect_url(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<String>> {
+        let (Some(order), Some(confirm_url)) = (&self.order, &self.redirect_url) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            signed_returns::confirm_url(deps(ctx)?, &order.0, confirm_url).await?,
+        ))
+    }
 }
 
 /// Order mutations for consumers.

@@ -52,6 +52,9 @@ pub struct InstallmentPlan {
     pub total: Money,
     /// The schedule; the first installment carries any remainder of the split.
     pub installments: Vec<ScheduledInstallment>,
+    /// What confirming today charges at once: the installments due today (the first of a
+    /// monthly plan; nothing for `PAY_IN_30_DAYS`).
+    pub due_today: Money,
 }
 
 impl From<PlanPreview> for InstallmentPlan {
@@ -61,6 +64,7 @@ impl From<PlanPreview> for InstallmentPlan {
             name: preview.code.display_name().to_owned(),
             installment_count: i32::try_from(preview.installments.len()).unwrap_or(i32::MAX),
             total: preview.total.into(),
+            due_today: preview.due_at_start.into(),
             installments: preview
                 .installments
                 .into_iter()

@@ -71,12 +71,12 @@ pub async fn rotate_all(deps: &Deps) -> ServiceResult<usize> {
     ] {
         rewritten += rotate_column::<consumer::Entity>(deps, Consumer::Id, column).await?;
     }
-    rewritten += rotate_column::<merchant::Entity>(
-        deps,
-        merchant::Column::Id,
+    for column in [
         merchant::Column::RequestSigningSecret,
-    )
-    .await?;
+        merchant::Column::ReturnSigningSecret,
+    ] {
+        rewritten += rotate_column::<merchant::Entity>(deps, merchant::Column::Id, column).await?;
+    }
     rewritten += rotate_column::<payment_method::Entity>(
         deps,
         payment_method::Column::Id,

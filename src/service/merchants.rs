@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor};
+use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, signed_returns};
 use crate::domain::account::MerchantStatus;
 use crate::{
     auth::{MerchantPrincipal, api_key::NewApiKey, secret::hash_secret},
@@ -31,7 +31,8 @@ pub struct OnboardedMerchant {
     pub api_key: NewApiKey,
 }
 
-/// Creates a merchant with a first API key and every active plan enabled, in one transaction.
+/// Creates a merchant with a first API key, a return signing secret and every active plan
+/// enabled, in one transaction.
 /// `id` and `key` are given only by the demo seed, which needs stable values.
 pub async fn create(
     deps: &Deps,
@@ -60,9 +61,11 @@ pub async fn create_with_maximum(
         )));
     }
     let now = ChronoUnixTimestampMillis(deps.clock.now());
+    let id = id.unwrap_or_else(Uuid::now_v7);
+    let (_, return_signing_secret) = signed_returns::new_secret(deps, id);
     let work = UnitOfWork::begin(deps).await?;
     let merchant = merchant::ActiveModel {
-        id: Set(id.unwrap_or_else(Uuid::now_v7)),
+        id: Set(id),
         name: Set(name.to_owned()),
         website_url: Set(None),
         logo_url: Set(None),
@@ -70,6 +73,7 @@ pub async fn create_with_maximum(
         status: Set(MerchantStatus::Active),
         request_signing_secret: Set(None),
         max_checkout_total_minor: Set(max_checkout_total.map(MaxTotal::hundredths)),
+        return_signing_secret: Set(Some(return_signing_secret)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -201,7 +205,8 @@ pub async fn enable_request_signing(
     let secret = crate::auth::secret::random_secret("rss_");
     let sealed = deps.vault.encrypt(&secret, &signing_context(merchant_id));
     let action = "merchant.request_signing_enabled";
-    set_signing_secret(deps, actor, merchant_id, Some(sealed), action).await?;
+    let column = merchant::Column::RequestSigningSecret;
+    set_secret(deps, actor, merchant_id, column, Some(sealed), action).await?;
     Ok(secret)
 }
 
@@ -212,22 +217,24 @@ pub async fn disable_request_signing(
     merchant_id: Uuid,
 ) -> ServiceResult<()> {
     let action = "merchant.request_signing_disabled";
-    set_signing_secret(deps, actor, merchant_id, None, action).await
+    let column = merchant::Column::RequestSigningSecret;
+    set_secret(deps, actor, merchant_id, column, None, action).await
 }
 
-/// Stores (or clears) the sealed signing secret and audits it as `action`, in one
-/// transaction.
-async fn set_signing_secret(
+/// Stores (or clears) a sealed secret of the merchant in `column` and audits it as
+/// `action`, in one transaction; this instance's caches forget the merchant.
+pub(super) async fn set_secret(
     deps: &Deps,
     actor: &Actor,
     merchant_id: Uuid,
+    column: merchant::Column,
     sealed: Option<String>,
     action: &str,
 ) -> ServiceResult<()> {
     let now = deps.clock.now();
     let mut work = UnitOfWork::begin(deps).await?;
-    merchant::Entity::update_many()
-        .col_expr(merchant::Column::RequestSigningSecret, Expr::value(sealed))
+    let changed = merchant::Entity::update_many()
+        .col_expr(column, Expr::value(sealed))
         .col_expr(
             merchant::Column::UpdatedAt,
             Expr::value(now.timestamp_millis()),
@@ -235,6 +242,9 @@ async fn set_signing_secret(
         .filter(merchant::Column::Id.eq(merchant_id))
         .exec(work.txn())
         .await?;
+    if changed.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
     let target = Some(("merchant", merchant_id));
     work.audit(actor, action, target, serde_json::json!(null), now);
     work.commit().await?;

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod payment_methods;
 pub mod plans;
+pub mod signed_returns;
 pub mod staff;
 pub mod unit_of_work;
 pub mod webhooks;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Caches, ServiceResult};
 use crate::domain::{
-    AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule,
+    AmountLimits, Currency, Money, PlanCode, ScheduledInstallment, build_schedule, due_by,
 };
 
 /// A plan a merchant has enabled, in one currency, with the limits that apply to it.
@@ -34,6 +34,9 @@ pub struct PlanPreview {
     pub total: Money,
     /// The installments, summing exactly to `total`.
     pub installments: Vec<ScheduledInstallment>,
+    /// What confirming on the schedule's first day charges at once: the installments due
+    /// that day.
+    pub due_at_start: Money,
 }
 
 /// The enabled plans of each merchant, in two statements whatever the number of merchants.
@@ -107,10 +110,12 @@ pub fn previews(offered: &[OfferedPlan], amount: Money, start: NaiveDate) -> Vec
         .filter(|plan| plan.currency == amount.currency() && plan.limits.allows(amount.minor()))
         .filter_map(|plan| {
             let installments = build_schedule(amount, plan.code, start).ok()?;
+            let due_at_start = Money::new(due_by(&installments, start), amount.currency());
             Some(PlanPreview {
                 code: plan.code,
                 total: amount,
                 installments,
+                due_at_start,
             })
         })
         .collect()

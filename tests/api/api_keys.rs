@@ -14,7 +14,7 @@ const REVOKE: &str = "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { ap
 const LIST: &str = "query { merchant { apiKeys(first: 10) { totalCount nodes { name prefix scopes lastUsedAt revokedAt } } } }";
 
 /// Creates a key with `scopes` through the API with `with_key`; returns (id, secret).
-async fn new_key(app: &TestApp, with_key: &str, name: &str, scopes: Value) -> (String, String) {
+pub async fn new_key(app: &TestApp, with_key: &str, name: &str, scopes: Value) -> (String, String) {
     let body = app
         .gql(
             Some(with_key),

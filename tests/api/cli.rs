@@ -492,8 +492,9 @@ fn rotate_keys_re_encrypts_under_the_new_first_key() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    // The demo consumer's email and two names.
-    assert!(String::from_utf8_lossy(&first.stdout).contains("re-encrypted 3 values"));
+    // The demo consumer's email and two names, and the demo merchant's return signing
+    // secret.
+    assert!(String::from_utf8_lossy(&first.stdout).contains("re-encrypted 4 values"));
     let again = paylater(&["rotate-keys"], &env);
     assert!(String::from_utf8_lossy(&again.stdout).contains("re-encrypted 0 values"));
 }

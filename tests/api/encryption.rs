@@ -10,7 +10,8 @@ use paylater::{
     encryption::EncryptionKeyConfig,
     graphql::ids::{NodeKind, decode},
     service::{
-        audit::Actor, checkout_pii, consumers, key_rotation, merchants, mfa, staff, webhooks,
+        audit::Actor, checkout_pii, consumers, key_rotation, merchants, mfa, signed_returns, staff,
+        webhooks,
     },
 };
 use sea_orm::EntityTrait;
@@ -152,6 +153,7 @@ async fn keys_rotate_without_losing_data() {
     let signing = merchants::enable_request_signing(deps, &Actor::command_line(), merchant_id)
         .await
         .unwrap();
+    let return_secret = signed_returns::secret(deps, merchant_id).await.unwrap();
     let staff_member = staff::create(
         deps,
         &Actor::command_line(),
@@ -189,12 +191,12 @@ async fn keys_rotate_without_losing_data() {
     )
     .await;
     assert!(before.is_ok());
-    // Consumer: email, two names, phone, TOTP secret; the signing and staff secrets; the
-    // webhook secret and the one it replaced; the checkout's email, two names, phone,
-    // street, city and postal code.
+    // Consumer: email, two names, phone, TOTP secret; the request-signing, return-signing
+    // and staff secrets; the webhook secret and the one it replaced; the checkout's email,
+    // two names, phone, street, city and postal code.
     assert_eq!(
         key_rotation::rotate_all(&rotating).await.unwrap(),
-        5 + 1 + 1 + 2 + 7
+        5 + 1 + 1 + 1 + 2 + 7
     );
     assert_eq!(
         key_rotation::rotate_all(&rotating).await.unwrap(),
@@ -234,6 +236,10 @@ async fn keys_rotate_without_losing_data() {
             .unwrap()
             .as_deref(),
         Some(signing.as_str())
+    );
+    assert_eq!(
+        signed_returns::secret(&rotated, merchant_id).await.unwrap(),
+        return_secret
     );
     let hook = webhooks::endpoint(&rotated.db, merchant_id)
         .await

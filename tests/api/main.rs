@@ -38,6 +38,7 @@ mod receiver;
 mod request_signing;
 mod sandbox;
 mod schema;
+mod signed_returns;
 mod staff;
 mod statements;
 mod stripe;

@@ -30,7 +30,7 @@ use crate::{
         checkout::{self as rules, ShopperData},
         masking,
     },
-    service::checkout_pii,
+    service::{checkout_pii, signed_returns},
 };
 
 /// Loads, in one batch each, the relations a query selects on a page of checkouts, so
@@ -215,6 +215,14 @@ impl Checkout {
     /// Where the checkout app sends the shopper after cancelling.
     async fn cancel_url(&self) -> &str {
         &self.0.cancel_url
+    }
+
+    /// The cancel URL with the checkout's outcome signed for the merchant, for a shopper
+    /// leaving now: `paylater_checkout_id`, `paylater_status` (the status now),
+    /// `paylater_timestamp` and `paylater_signature` (see the README's "Signed returns").
+    /// The merchant accepts it for five minutes: read it as the shopper leaves.
+    async fn signed_cancel_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(signed_returns::cancel_url(deps(ctx)?, &self.0).await?)
     }
 
     /// Why the merchant cancelled, if it said.

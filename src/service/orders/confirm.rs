@@ -11,7 +11,7 @@
 //! moves no money: its order is written in phase 1's transaction.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{checkout, consumer, installment, order, payment, payment_attempt};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
@@ -40,6 +40,7 @@ use crate::{
         attempt::{AttemptKind, Reservation},
         build_schedule,
         checkout::CheckoutStatus,
+        due_by,
         order::{InstallmentStatus, OrderStatus},
         risk::RiskRefusal,
         violation::{Violation, ViolationCode},
@@ -120,15 +121,6 @@ fn refused(field: &str, code: ViolationCode, message: &str) -> ServiceError {
     ServiceError::refused(field, code, message)
 }
 
-/// What is due on the day of confirmation, charged at once.
-fn due_on(schedule: &[ScheduledInstallment], day: NaiveDate) -> i64 {
-    schedule
-        .iter()
-        .filter(|i| i.due_date <= day)
-        .map(|i| i.amount.minor())
-        .sum()
-}
-
 /// Phase 1.
 async fn intend(
     deps: &Deps,
@@ -186,7 +178,7 @@ async fn intend(
         confirmed_at: now,
         actor: actor.clone(),
     };
-    let due_now = due_on(&decided.schedule(total)?, now.date_naive());
+    let due_now = due_by(&decided.schedule(total)?, now.date_naive());
     if due_now == 0 {
         let outcome =
             complete(&mut work, &checkout, consumer_id, &decided, None, deps, now).await?;
@@ -298,7 +290,7 @@ async fn complete(
     let total = Money::new(checkout.total_minor, currency);
     let schedule = decided.schedule(total)?;
     let at = decided.confirmed_at;
-    let due_now = due_on(&schedule, at.date_naive());
+    let due_now = due_by(&schedule, at.date_naive());
     let row = authorized_order(
         deps,
         decided.order_id,
