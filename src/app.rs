@@ -84,7 +84,7 @@ impl AppState {
             checkout_ttl: Duration::minutes(config.limits.checkout_ttl_minutes),
             max_checkout_total: config.limits.max_checkout_total(),
             events: EventBus::default(),
-            checkout_app_url: config.server.checkout_app_url.clone(),
+            checkout_app_url: config.server.checkout_page_url(),
             live_mode: config.app_env == AppEnv::Production,
             key_usage: Default::default(),
             keys: Arc::new(keys),

@@ -168,8 +168,10 @@ pub struct ServerConfig {
     pub graphql_introspection: bool,
     /// How often a WebSocket connection is pinged to keep it alive, in seconds.
     pub websocket_keepalive_seconds: u64,
-    /// Where the checkout web app lives; a checkout's URL is this plus `/<token>`.
-    pub checkout_app_url: String,
+    /// Where an external checkout web app lives; a checkout's URL is this plus `/<token>`.
+    /// Unset: paylater's own checkout page, `/checkout` at the address it serves (see
+    /// [`ServerConfig::checkout_page_url`]).
+    pub checkout_app_url: Option<String>,
     /// Log line format.
     pub log_format: LogFormat,
 }
@@ -319,7 +321,7 @@ impl Default for ServerConfig {
             cors_allowed_origins: Vec::new(),
             graphql_introspection: true,
             websocket_keepalive_seconds: 15,
-            checkout_app_url: "http://localhost:3000/checkout".to_owned(),
+            checkout_app_url: None,
             log_format: LogFormat::Text,
         }
     }
@@ -537,16 +539,47 @@ impl ServerConfig {
         self.tls_cert_file.as_ref().zip(self.tls_key_file.as_ref())
     }
 
+    /// Where shoppers open checkouts (a checkout's URL is this plus `/<token>`): the
+    /// configured checkout app, or else paylater's own page at `/checkout` under the
+    /// address it listens on (https when it speaks TLS; `localhost` for an unspecified
+    /// address such as `0.0.0.0`).
+    pub fn checkout_page_url(&self) -> String {
+        if let Some(url) = &self.checkout_app_url {
+            return url.clone();
+        }
+        let scheme = if self.tls().is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let address = if self.listen.ip().is_unspecified() {
+            format!("localhost:{}", self.listen.port())
+        } else {
+            self.listen.to_string()
+        };
+        format!("{scheme}://{address}/checkout")
+    }
+
     fn check(&self, production: bool, problems: &mut Vec<String>) {
-        match Url::parse(&self.checkout_app_url) {
-            Ok(url) if production && url.scheme() != "https" => {
-                problems.push("server.checkout_app_url must use https in production".to_owned())
-            }
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                problems.push("server.checkout_app_url must be an http(s) URL".to_owned())
-            }
-            Ok(_) => {}
-            Err(err) => problems.push(format!("server.checkout_app_url is not a URL: {err}")),
+        match &self.checkout_app_url {
+            Some(configured) => match Url::parse(configured) {
+                Ok(url) if production && url.scheme() != "https" => problems
+                    .push("server.checkout_app_url must use https in production".to_owned()),
+                Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                    problems.push("server.checkout_app_url must be an http(s) URL".to_owned())
+                }
+                Ok(_) => {}
+                Err(err) => problems.push(format!("server.checkout_app_url is not a URL: {err}")),
+            },
+            None if production && self.tls().is_none() => problems.push(format!(
+                "server.checkout_app_url must use https in production: set it to the public https address of the checkout page, or configure TLS so the built-in page ({}) is served over https",
+                self.checkout_page_url()
+            )),
+            None if production && self.listen.ip().is_unspecified() => problems.push(
+                "server.checkout_app_url must be set in production when server.listen is an unspecified address: shoppers need the checkout page's public https address (paylater serves it at /checkout)"
+                    .to_owned(),
+            ),
+            None => {}
         }
         if self.body_limit_bytes < 1024 {
             problems.push("server.body_limit_bytes must be at least 1024".to_owned());
@@ -754,6 +787,44 @@ mod tests {
     #[test]
     fn defaults_are_valid_for_development() {
         Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn without_a_checkout_app_the_checkout_page_is_the_servers_own() {
+        let mut server = ServerConfig::default();
+        assert_eq!(server.checkout_page_url(), "http://127.0.0.1:8080/checkout");
+        server.listen = "0.0.0.0:9000".parse().unwrap();
+        assert_eq!(server.checkout_page_url(), "http://localhost:9000/checkout");
+        server.listen = "[::1]:8443".parse().unwrap();
+        server.tls_cert_file = Some("cert.pem".into());
+        server.tls_key_file = Some("key.pem".into());
+        assert_eq!(server.checkout_page_url(), "https://[::1]:8443/checkout");
+        server.checkout_app_url = Some("https://pay.example/c".into());
+        assert_eq!(server.checkout_page_url(), "https://pay.example/c");
+    }
+
+    #[test]
+    fn production_serves_its_own_checkout_page_over_https_only() {
+        let mut config = load(&[PRODUCTION]).unwrap();
+        config.server.checkout_app_url = None;
+        let refused = problems(&config);
+        assert!(
+            refused.iter().any(|p| p.contains(
+                "checkout_app_url must use https in production: set it to the public https address"
+            ) && p.contains("http://127.0.0.1:8080/checkout")),
+            "{refused:?}"
+        );
+        config.server.tls_cert_file = Some("cert.pem".into());
+        config.server.tls_key_file = Some("key.pem".into());
+        config.validate().unwrap();
+        config.server.listen = "0.0.0.0:8443".parse().unwrap();
+        let refused = problems(&config);
+        assert!(
+            refused
+                .iter()
+                .any(|p| p.contains("server.listen is an unspecified address")),
+            "{refused:?}"
+        );
     }
 
     #[test]

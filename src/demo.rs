@@ -82,13 +82,20 @@ pub const EXAMPLE_MUTATION: &str = r#"mutation {
   }
 }"#;
 
-/// What the server prints when it starts: where the playground is and how to authenticate.
-pub fn banner(scheme: &str, address: SocketAddr, demo: Option<&Demo>) -> String {
+/// What the server prints when it starts: where the playground and the checkout page are,
+/// and how to authenticate.
+pub fn banner(
+    scheme: &str,
+    address: SocketAddr,
+    checkout_page: &str,
+    demo: Option<&Demo>,
+) -> String {
     let ws = if scheme == "https" { "wss" } else { "ws" };
     let mut text = format!(
         "paylater is listening on {scheme}://{address}\n\
          \n  GraphQL playground:  {scheme}://{address}/graphql\
          \n  WebSocket endpoint:  {ws}://{address}/graphql/ws\
+         \n  Checkout page:       {checkout_page}/<checkoutToken> (createCheckout's checkoutUrl)\
          \n  Health:              {scheme}://{address}/healthz, {scheme}://{address}/readyz\n"
     );
     match demo {
@@ -97,7 +104,7 @@ pub fn banner(scheme: &str, address: SocketAddr, demo: Option<&Demo>) -> String 
              \n  Authorization: Bearer {key}\
              \n(the playground sends it already). Demo merchant ID: {id}\
              \n\nPaste this into the playground to create a checkout (change merchantReference to make another):\n\n{EXAMPLE_MUTATION}\n\
-             \nThen read it as the checkout app would, without credentials:\
+             \nOpen its checkoutUrl in a browser to pay as a shopper, or read it as the checkout page does, without credentials:\
              \n  query {{ checkout(token: \"<checkoutToken>\") {{ status total {{ amount }} availablePlans {{ plan }} }} }}\n\
              \nDemo shopper: {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}; log in with\
              \n  mutation {{ login(input: {{ email: \"{DEMO_CONSUMER_EMAIL}\", password: \"{DEMO_CONSUMER_PASSWORD}\" }}) {{ session {{ accessToken refreshToken }} userErrors {{ code }} }} }}\n",

@@ -17,8 +17,15 @@ use crate::{
 };
 
 /// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let db = open_database(&config.database).await?;
+    let listen = config.server.listen;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    // The address bound (its port too, when asked for port 0) is where the built-in
+    // checkout page is.
+    config.server.listen = address;
     let state = AppState::new(config, db, Arc::new(SystemClock))?;
     let demo =
         if state.config.database.seed_demo {
@@ -28,16 +35,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         } else {
             None
         };
-    let listen = state.config.server.listen;
-    let listener = std::net::TcpListener::bind(listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let address = listener.local_addr()?;
     let scheme = if state.config.server.tls().is_some() {
         "https"
     } else {
         "http"
     };
-    println!("{}", demo::banner(scheme, address, demo.as_ref()));
+    let checkout_page = &state.deps.checkout_app_url;
+    println!(
+        "{}",
+        demo::banner(scheme, address, checkout_page, demo.as_ref())
+    );
     let redis = &state.config.redis;
     let broker = match &redis.url {
         Some(url) => {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod caching;
+pub mod checkout_page;
 pub mod errors;
 pub mod graphql;
 pub mod health;
@@ -57,6 +58,11 @@ pub fn router(state: AppState) -> Router {
     // and never in production (which refuses the sandbox at start anyway).
     let sandbox_routes = state.config.gateway.in_use() == GatewayKind::Sandbox
         && state.config.app_env != AppEnv::Production;
+    let card_entry = if sandbox_routes {
+        checkout_page::CardEntry::Sandbox
+    } else {
+        checkout_page::CardEntry::GatewaySdk
+    };
     let sandbox = if sandbox_routes {
         Router::new()
             .route("/sandbox/tokenize", post(sandbox::tokenize))
@@ -66,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(sandbox)
+        .merge(checkout_page::routes(card_entry))
         .route("/graphql", graphql)
         .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::live))
@@ -115,7 +122,16 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %loggable_path(request.uri().path()),
         request_id = %id
     )
+}
+
+/// A request path as logs may hold it: the checkout page's path carries a checkout token,
+/// a bearer secret, which is left out.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix("/checkout/") {
+        Some(rest) if !rest.starts_with("assets/") => "/checkout/<token>",
+        _ => path,
+    }
 }

@@ -23,6 +23,12 @@ pub const PLAYGROUND_CSP: &str = "default-src 'self'; \
     img-src 'self' data: https://unpkg.com; font-src 'self' data: https://unpkg.com; \
     connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// The hosted checkout page runs only its own files and talks only to this server (HTTP
+/// and WebSocket): no inline script or style, nothing from another host, no framing.
+pub const CHECKOUT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
 /// Headers every response carries unless its handler set them (the playground sets its own
 /// Content-Security-Policy).
 pub fn header_layers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {

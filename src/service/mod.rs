@@ -59,7 +59,7 @@ pub struct Deps {
     pub max_checkout_total: MaxTotal,
     /// Where committed changes are announced.
     pub events: EventBus,
-    /// Base URL of the checkout web app.
+    /// Where shoppers open checkouts: an external checkout app, or paylater's own page.
     pub checkout_app_url: String,
     /// Production: new API keys are `sk_live_…` rather than `sk_test_…`.
     pub live_mode: bool,

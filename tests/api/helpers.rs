@@ -174,7 +174,7 @@ async fn test_config() -> (Config, TestDatabase) {
     let mut config = Config::default();
     config.database.url = database_url.into();
     config.database.seed_demo = false;
-    config.server.checkout_app_url = "https://checkout.paylater.test/c".into();
+    config.server.checkout_app_url = Some("https://checkout.paylater.test/c".into());
     (config, database)
 }
 
@@ -211,17 +211,19 @@ impl TestApp {
 
     /// Serves a paylater instance over `db` on an ephemeral port.
     fn serve(
-        config: Config,
+        mut config: Config,
         db: DatabaseConnection,
         clock: Arc<ManualClock>,
         sandbox: Arc<SandboxGateway>,
         sql: Arc<SqlLog>,
         database: TestDatabase,
     ) -> Self {
-        let state = AppState::with_gateway(config, db.clone(), clock.clone(), sandbox.clone())
-            .expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
+        // As the server does: the address bound is where its own checkout page is.
+        config.server.listen = address;
+        let state = AppState::with_gateway(config, db.clone(), clock.clone(), sandbox.clone())
+            .expect("application");
         let scheme = if state.config.server.tls().is_some() {
             "https"
         } else {
@@ -270,9 +272,10 @@ impl TestApp {
             .await
             .expect("open database");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
+        config.server.listen = listener.local_addr().expect("address");
+        let base = format!("http://{}", config.server.listen);
+        let state = AppState::new(config, db.clone(), clock.clone()).expect("application");
         tokio::spawn(paylater::http::serve_on(
             state.clone(),
             listener,

@@ -8,7 +8,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, checkout_input, create_checkout};
 
 /// Everything logged by this test binary, at the most verbose level of paylater's crates.
 fn captured() -> Arc<Mutex<Vec<u8>>> {
@@ -43,7 +43,8 @@ impl io::Write for Sink {
 #[tokio::test]
 async fn a_full_session_leaves_no_secret_in_the_logs() {
     let logs = captured();
-    let app = TestApp::spawn().await;
+    // paylater's own checkout page, so that its path (with the token) reaches the logs.
+    let app = TestApp::spawn_with(|config| config.server.checkout_app_url = None).await;
     let merchant = app.merchant("Shop").await;
     let password = "a very secret passphrase";
     let email = "private.person@example.com";
@@ -155,6 +156,34 @@ async fn a_full_session_leaves_no_secret_in_the_logs() {
         )
         .await;
 
+    // The hosted checkout page (its path holds the checkout token), a signed way back to
+    // the merchant, and the merchant's return signing secret.
+    let checkout = create_checkout(&app, &merchant, checkout_input("o-logs")).await;
+    let checkout_token = checkout["checkoutToken"].as_str().unwrap().to_owned();
+    let page = app
+        .client
+        .get(checkout["checkoutUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    app.gql(
+        None,
+        "query($t: String!) { checkout(token: $t) { signedCancelUrl } }",
+        json!({ "t": checkout_token }),
+    )
+    .await;
+    let return_secret = app
+        .gql(
+            Some(&merchant.key),
+            "{ merchant { returnSigningSecret } }",
+            json!({}),
+        )
+        .await["data"]["merchant"]["returnSigningSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(
         text.contains("request_id"),
@@ -180,6 +209,8 @@ async fn a_full_session_leaves_no_secret_in_the_logs() {
         ("staff password", &staff.password),
         ("staff TOTP secret", &staff.totp_secret),
         ("staff token", &staff.token),
+        ("checkout token", &checkout_token),
+        ("return signing secret", &return_secret),
     ] {
         assert!(!text.contains(secret), "the logs hold the {what}");
     }

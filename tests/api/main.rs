@@ -10,6 +10,7 @@ mod checkout_cancel;
 mod checkout_create;
 mod checkout_expiry;
 mod checkout_list;
+mod checkout_page;
 mod checkout_read;
 mod cli;
 mod compression;
