@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{ParseRequestError, http::GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, RawQuery, Request, State},
@@ -69,34 +69,66 @@ async fn check_signature(
     }
 }
 
-/// A body that is not exactly one GraphQL request, answered in the GraphQL error shape.
-pub struct BadRequest(ParseRequestError);
+/// A request that is not exactly one GraphQL request, answered in the GraphQL error shape
+/// with `BAD_USER_INPUT` (HTTP 400) and wording of our own, never a parser's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRequest {
+    /// The body is not JSON; where the parser stopped.
+    NotJson { line: usize, column: usize },
+    /// The body is JSON, but not an object holding a `query` string.
+    NotARequest,
+    /// The body is a list of requests.
+    Batch,
+    /// A GET whose query string is not a persisted-query request.
+    BadQueryString,
+}
+
+/// What a GraphQL request over POST looks like, for the messages that ask for one.
+const REQUEST_FORM: &str = "send a JSON object with a `query` string and, optionally, \
+    `variables` (an object), `operationName` and `extensions`";
+
+impl BadRequest {
+    /// What went wrong and how to send it right.
+    pub fn message(self) -> String {
+        match self {
+            Self::NotJson { line, column } => format!(
+                "the body is not valid JSON (it breaks off or goes wrong at line {line}, column {column}): {REQUEST_FORM}"
+            ),
+            Self::NotARequest => format!("the body is not a GraphQL request: {REQUEST_FORM}"),
+            Self::Batch => {
+                "batched requests are not supported: send one operation per request".to_owned()
+            }
+            Self::BadQueryString => "the query string is not a persisted-query request: send \
+                `extensions` (the query's APQ hash) and, optionally, `variables` and \
+                `operationName`, each URL-encoded JSON"
+                .to_owned(),
+        }
+    }
+}
 
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
-        let (status, message) = match self.0 {
-            ParseRequestError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large".to_owned(),
-            ),
-            ParseRequestError::UnsupportedBatch => (
-                StatusCode::BAD_REQUEST,
-                "batched requests are not supported: send one operation per request".to_owned(),
-            ),
-            other => (
-                StatusCode::BAD_REQUEST,
-                format!("not a GraphQL request: {other}"),
-            ),
-        };
-        error_response(status, ErrorCode::BadUserInput, &message)
+        error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &self.message(),
+        )
     }
 }
 
 /// Parses a body holding exactly one GraphQL request.
 fn parse_request(body: &[u8]) -> Result<async_graphql::Request, BadRequest> {
-    let batch: async_graphql::BatchRequest = serde_json::from_slice(body)
-        .map_err(|err| BadRequest(ParseRequestError::InvalidRequest(Box::new(err))))?;
-    batch.into_single().map_err(BadRequest)
+    let batch: async_graphql::BatchRequest = serde_json::from_slice(body).map_err(|err| {
+        if err.is_syntax() || err.is_eof() {
+            BadRequest::NotJson {
+                line: err.line(),
+                column: err.column(),
+            }
+        } else {
+            BadRequest::NotARequest
+        }
+    })?;
+    batch.into_single().map_err(|_| BadRequest::Batch)
 }
 
 /// Refuses POST bodies that are not JSON before they are parsed.
@@ -160,9 +192,8 @@ pub async fn get(
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => request,
-        Err(err) => return BadRequest(err).into_response(),
+    let Ok(request) = async_graphql::http::parse_query_string(&query) else {
+        return BadRequest::BadQueryString.into_response();
     };
     if !request.extensions.contains_key("persistedQuery") || !request.query.is_empty() {
         return error_response(

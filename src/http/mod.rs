@@ -80,6 +80,9 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::new())
+        .layer(middleware::map_response(move |response| async move {
+            errors::in_graphql_shape(response, body_limit)
+        }))
         .layer(cors)
         .layer(nosniff)
         .layer(referrer)

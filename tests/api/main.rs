@@ -34,6 +34,7 @@ mod outbox_relay;
 mod payment_faults;
 mod payment_methods;
 mod persisted_queries;
+mod protocol;
 mod receiver;
 mod request_signing;
 mod sandbox;
