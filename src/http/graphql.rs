@@ -7,13 +7,12 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, RawQuery, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::{
@@ -22,9 +21,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{ClientIp, api_key::DEMO_API_KEY, signing},
+    auth::{ClientIp, signing},
     graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
-    http::{caching, security::PLAYGROUND_CSP},
+    http::{caching, playground::playground},
     service::Deps,
 };
 
@@ -181,7 +180,7 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(query) = query.filter(|query| !query.is_empty()) else {
-        return playground(State(state)).await.into_response();
+        return playground(State(state)).await;
     };
     // The playground needs no credentials; a persisted query is authenticated like a POST.
     let caller = match Caller::from_headers(&state, &headers).await {
@@ -234,22 +233,4 @@ async fn run(
         .data(Loaders::new(&state.deps));
     let response = state.schema.execute(request).await;
     caching::respond(response, get, headers)
-}
-
-/// The GraphiQL playground. In development with demo data, the demo key is filled in.
-pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
-    let bearer = format!("Bearer {DEMO_API_KEY}");
-    let mut source = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("paylater GraphQL playground");
-    if state.config.database.seed_demo {
-        source = source
-            .header("Authorization", &bearer)
-            .ws_connection_param("Authorization", &bearer);
-    }
-    (
-        [(header::CONTENT_SECURITY_POLICY, PLAYGROUND_CSP)],
-        Html(source.finish()),
-    )
 }

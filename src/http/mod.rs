@@ -6,6 +6,7 @@ pub mod errors;
 pub mod graphql;
 pub mod health;
 pub mod oauth;
+pub mod playground;
 pub mod sandbox;
 pub mod security;
 mod serve;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sandbox)
         .route("/graphql", graphql)
         .route("/graphql/ws", get(websocket::websocket))
+        .route("/playground/{version}/{name}", get(playground::asset))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/oauth/token", post(oauth::token))
