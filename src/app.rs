@@ -21,7 +21,7 @@ use crate::{
     domain::webhook::UrlPolicy,
     encryption::Vault,
     events::{EventBus, WebhookSender},
-    graphql::{self, AppSchema},
+    graphql::{self, Schemas},
     payments::{
         PaymentGateway,
         sandbox::SandboxGateway,
@@ -36,8 +36,8 @@ pub struct App {
     pub config: Config,
     /// Use cases over the database.
     pub deps: Deps,
-    /// The GraphQL schema, holding a copy of the services.
-    pub schema: AppSchema,
+    /// The GraphQL schemas, holding a copy of the services.
+    pub schema: Schemas,
 }
 
 /// Shared, cheaply cloned handle on the [`App`] for axum handlers.

@@ -76,6 +76,11 @@ const CONFIG_FILE_VAR: &str = "PAYLATER_CONFIG";
 /// The prefix of paylater's own environment variables.
 const ENV_PREFIX: &str = "PAYLATER_";
 
+/// Variables with the prefix that are not settings: the configuration file's path, and
+/// the test suite's switch that makes a missing browser a failure (CI exports it for every
+/// process the tests start).
+const NOT_SETTINGS: [&str; 2] = [CONFIG_FILE_VAR, "PAYLATER_BROWSER_TESTS"];
+
 /// Each environment variable and the configuration key it sets. Where two name one key,
 /// the first is the documented one, and wins when both are set.
 #[rustfmt::skip]
@@ -454,7 +459,9 @@ impl Environment {
                 (!overridden).then(|| Uncased::from_borrowed(key))
             }
             None if name.starts_with(ENV_PREFIX)
-                && !name.as_str().eq_ignore_ascii_case(CONFIG_FILE_VAR) =>
+                && !NOT_SETTINGS
+                    .iter()
+                    .any(|variable| name.as_str().eq_ignore_ascii_case(variable)) =>
             {
                 Some(Uncased::from_owned(name.as_str().to_owned()))
             }

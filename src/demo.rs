@@ -62,25 +62,52 @@ pub async fn seed(deps: &Deps) -> ServiceResult<Demo> {
     })
 }
 
-/// An example `createCheckout` mutation whose amounts add up.
-pub const EXAMPLE_MUTATION: &str = r#"mutation {
-  createCheckout(input: {
-    merchantReference: "demo-order-1"
-    items: [{ name: "Running shoes", sku: "RUN-42", quantity: 1,
-              unitPrice: { amount: "119.90", currencyCode: "EUR" } }]
-    shipping: { amount: "4.90", currencyCode: "EUR" }
-    total: { amount: "124.80", currencyCode: "EUR" }
-    shopper: { email: "ada@example.com", givenName: "Ada" }
-    confirmUrl: "https://shop.example/paylater/confirm"
-    cancelUrl: "https://shop.example/paylater/cancel"
-  }) {
+/// The example `createCheckout` mutation of the README and of the playground's first tab;
+/// its input is [`example_variables`].
+pub const EXAMPLE_MUTATION: &str = r#"mutation CreateCheckout($input: CreateCheckoutInput!) {
+  createCheckout(input: $input) {
     checkoutToken
     checkoutUrl
-    checkout { id status expiresAt total { amount currencyCode }
-      availablePlans { plan installments { sequence dueDate amount { amount } } } }
+    checkout {
+      id
+      status
+      total { amount currencyCode }
+      availablePlans {
+        plan
+        installments { sequence dueDate amount { amount } }
+      }
+    }
     userErrors { field code message }
   }
 }"#;
+
+/// The variables of [`EXAMPLE_MUTATION`], as the README shows them: a checkout whose
+/// amounts add up (119.90 + 4.90 shipping = 124.80 EUR).
+pub const EXAMPLE_VARIABLES: &str = r#"{
+  "input": {
+    "merchantReference": "order-1001",
+    "items": [
+      {
+        "name": "Running shoes",
+        "sku": "RUN-42",
+        "quantity": 1,
+        "unitPrice": { "amount": "119.90", "currencyCode": "EUR" }
+      }
+    ],
+    "shipping": { "amount": "4.90", "currencyCode": "EUR" },
+    "total": { "amount": "124.80", "currencyCode": "EUR" },
+    "shopper": { "email": "ada@example.com" },
+    "confirmUrl": "https://shop.example/confirm",
+    "cancelUrl": "https://shop.example/cancel"
+  }
+}"#;
+
+/// [`EXAMPLE_VARIABLES`] (JSON text, in the order a reader expects) for a checkout with
+/// `merchant_reference`.
+pub fn example_variables(merchant_reference: &str) -> String {
+    let reference = serde_json::Value::from(merchant_reference).to_string();
+    EXAMPLE_VARIABLES.replacen("\"order-1001\"", &reference, 1)
+}
 
 /// What the server prints when it starts: where the playground and the checkout page are,
 /// and how to authenticate.
@@ -103,8 +130,9 @@ pub fn banner(
             "\nDemo data is loaded. Merchant calls authenticate with the header\
              \n  Authorization: Bearer {key}\
              \n(the playground sends it already). Demo merchant ID: {id}\
-             \n\nPaste this into the playground to create a checkout (change merchantReference to make another):\n\n{EXAMPLE_MUTATION}\n\
-             \nOpen its checkoutUrl in a browser to pay as a shopper, or read it as the checkout page does, without credentials:\
+             \n\nThe playground opens with an example createCheckout mutation: run it (the ▶ button),\
+             \nthen open its checkoutUrl in a browser to pay as a shopper, or read the checkout as\
+             \nthe checkout page does, without credentials:\
              \n  query {{ checkout(token: \"<checkoutToken>\") {{ status total {{ amount }} availablePlans {{ plan }} }} }}\n\
              \nDemo shopper: {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}; log in with\
              \n  mutation {{ login(input: {{ email: \"{DEMO_CONSUMER_EMAIL}\", password: \"{DEMO_CONSUMER_PASSWORD}\" }}) {{ session {{ accessToken refreshToken }} userErrors {{ code }} }} }}\n",
@@ -117,4 +145,31 @@ pub fn banner(
         ),
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README shows the example the playground opens with, word for word.
+    #[test]
+    fn the_readme_shows_the_example() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(EXAMPLE_MUTATION),
+            "README lacks EXAMPLE_MUTATION"
+        );
+        assert!(
+            readme.contains(EXAMPLE_VARIABLES),
+            "README lacks EXAMPLE_VARIABLES"
+        );
+    }
+
+    #[test]
+    fn example_variables_are_json_with_the_reference_given() {
+        let variables: serde_json::Value =
+            serde_json::from_str(&example_variables("order \"7\"")).unwrap();
+        assert_eq!(variables["input"]["merchantReference"], "order \"7\"");
+        assert_eq!(variables["input"]["total"]["amount"], "124.80");
+    }
 }

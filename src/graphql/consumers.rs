@@ -8,7 +8,7 @@ use super::{
     errors::{UserError, payload_parts},
     ids::{NodeKind, encode},
     money::Money,
-    order_queries::{OrderFilterInput, OrderSort, list_orders},
+    order_queries::{OrderFilterInput, OrderSortInput, list_orders},
     orders::{Installment, Order},
     payment_methods::PaymentMethod,
     scalars::DateTime,
@@ -73,7 +73,7 @@ impl Consumer {
         #[graphql(desc = "Return the last n orders (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return orders before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which orders to include.")] filter: Option<OrderFilterInput>,
-        #[graphql(desc = "How to order them.")] sort: Option<OrderSort>,
+        #[graphql(desc = "How to order them.")] sort: Option<OrderSortInput>,
     ) -> async_graphql::Result<Connection<Order>> {
         let page = PageArgs {
             first,

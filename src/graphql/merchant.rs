@@ -6,7 +6,7 @@ use entity::merchant;
 
 use super::{
     api_keys::{ApiKey, list_api_keys},
-    checkout::{Checkout, CheckoutFilterInput, CheckoutSort, list_checkouts},
+    checkout::{Checkout, CheckoutFilterInput, CheckoutSortInput, list_checkouts},
     connection::{Connection, PageArgs, SortDirection},
     context::{
         MerchantGuard, ScopeGuard, deps, loaders, merchant as calling_merchant, merchant_with,
@@ -14,7 +14,7 @@ use super::{
     errors::ErrorCode,
     ids::{NodeKind, decode, encode},
     loaders::load_one,
-    order_queries::{OrderFilterInput, OrderSort, list_orders},
+    order_queries::{OrderFilterInput, OrderSortInput, list_orders},
     orders::Order,
     scalars::DateTime,
     webhooks::{WebhookDelivery, WebhookDeliveryFilterInput, WebhookEndpoint, list_deliveries},
@@ -106,7 +106,7 @@ impl Merchant {
         #[graphql(desc = "Return the last n checkouts (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return checkouts before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which checkouts to include.")] filter: Option<CheckoutFilterInput>,
-        #[graphql(desc = "How to order them.")] sort: Option<CheckoutSort>,
+        #[graphql(desc = "How to order them.")] sort: Option<CheckoutSortInput>,
     ) -> async_graphql::Result<Connection<Checkout>> {
         let page = PageArgs {
             first,
@@ -139,7 +139,7 @@ impl Merchant {
         #[graphql(desc = "Return the last n orders (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return orders before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which orders to include.")] filter: Option<OrderFilterInput>,
-        #[graphql(desc = "How to order them.")] sort: Option<OrderSort>,
+        #[graphql(desc = "How to order them.")] sort: Option<OrderSortInput>,
     ) -> async_graphql::Result<Connection<Order>> {
         let page = PageArgs {
             first,

@@ -45,7 +45,7 @@ pub enum OrderSortField {
 
 /// How to order an order list. Ties are broken by ID, so the order is total.
 #[derive(Debug, Clone, Copy, Default, InputObject)]
-pub struct OrderSort {
+pub struct OrderSortInput {
     /// What to sort by.
     #[graphql(default)]
     pub field: OrderSortField,
@@ -106,7 +106,7 @@ pub async fn list_orders(
     owner: Owner,
     page: PageArgs,
     filter: Option<OrderFilterInput>,
-    sort: Option<OrderSort>,
+    sort: Option<OrderSortInput>,
 ) -> async_graphql::Result<Connection<Order>> {
     let sort = sort.unwrap_or_default();
     let order = format!("{:?}:{:?}", sort.field, sort.direction);

@@ -2,10 +2,12 @@
 //! parsing one is a good share of a small request's cost, copying a parsed one is not.
 //! Only the parse is skipped: the shape limits, validation and execution run every time.
 
+use std::sync::Arc;
+
 use async_graphql::{
     ServerResult, Variables,
     extensions::{ExtensionContext, NextParseQuery},
-    parser::types::ExecutableDocument,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
 };
 use moka::sync::Cache;
 
@@ -15,7 +17,7 @@ pub const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 /// The cache; the schema's extension asks it for each document, then checks the shape
 /// limits on what it gets.
 #[derive(Clone)]
-pub struct ParsedQueries(Cache<String, ExecutableDocument>);
+pub struct ParsedQueries(Cache<String, Arc<ExecutableDocument>>);
 
 impl ParsedQueries {
     /// A cache holding up to `capacity_bytes` of query text.
@@ -28,23 +30,49 @@ impl ParsedQueries {
         )
     }
 
-    /// The document of `query`: recalled, or parsed by `next` and kept.
+    /// The document of `query`: recalled, or parsed by `next` (which also holds it to the
+    /// parser's nesting and directive bounds) and kept.
     pub async fn parse(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
         next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+    ) -> ServerResult<Arc<ExecutableDocument>> {
         // Persisted queries arrive parsed, with no text: nothing to parse or to key by.
         if query.is_empty() {
-            return next.run(ctx, query, variables).await;
+            return next.run(ctx, query, variables).await.map(Arc::new);
         }
         if let Some(document) = self.0.get(query) {
             return Ok(document);
         }
-        let document = next.run(ctx, query, variables).await?;
+        let document = Arc::new(next.run(ctx, query, variables).await?);
         self.0.insert(query.to_owned(), document.clone());
         Ok(document)
+    }
+
+    /// The document of `query` if it parses, recalled when kept; one parsed here is not
+    /// kept, since only [`Self::parse`] applies the parser's bounds.
+    pub fn peek(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        self.0
+            .get(query)
+            .or_else(|| async_graphql::parser::parse_query(query).ok().map(Arc::new))
+    }
+}
+
+/// The operation of `document` a request runs: the one named, or the only one.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }

@@ -7,13 +7,12 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{ParseRequestError, http::GraphiQLSource};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, RawQuery, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::{
@@ -22,9 +21,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{ClientIp, api_key::DEMO_API_KEY, signing},
+    auth::{ClientIp, signing},
     graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
-    http::{caching, security::PLAYGROUND_CSP},
+    http::{caching, playground::playground},
     service::Deps,
 };
 
@@ -69,34 +68,66 @@ async fn check_signature(
     }
 }
 
-/// A body that is not exactly one GraphQL request, answered in the GraphQL error shape.
-pub struct BadRequest(ParseRequestError);
+/// A request that is not exactly one GraphQL request, answered in the GraphQL error shape
+/// with `BAD_USER_INPUT` (HTTP 400) and wording of our own, never a parser's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRequest {
+    /// The body is not JSON; where the parser stopped.
+    NotJson { line: usize, column: usize },
+    /// The body is JSON, but not an object holding a `query` string.
+    NotARequest,
+    /// The body is a list of requests.
+    Batch,
+    /// A GET whose query string is not a persisted-query request.
+    BadQueryString,
+}
+
+/// What a GraphQL request over POST looks like, for the messages that ask for one.
+const REQUEST_FORM: &str = "send a JSON object with a `query` string and, optionally, \
+    `variables` (an object), `operationName` and `extensions`";
+
+impl BadRequest {
+    /// What went wrong and how to send it right.
+    pub fn message(self) -> String {
+        match self {
+            Self::NotJson { line, column } => format!(
+                "the body is not valid JSON (it breaks off or goes wrong at line {line}, column {column}): {REQUEST_FORM}"
+            ),
+            Self::NotARequest => format!("the body is not a GraphQL request: {REQUEST_FORM}"),
+            Self::Batch => {
+                "batched requests are not supported: send one operation per request".to_owned()
+            }
+            Self::BadQueryString => "the query string is not a persisted-query request: send \
+                `extensions` (the query's APQ hash) and, optionally, `variables` and \
+                `operationName`, each URL-encoded JSON"
+                .to_owned(),
+        }
+    }
+}
 
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
-        let (status, message) = match self.0 {
-            ParseRequestError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large".to_owned(),
-            ),
-            ParseRequestError::UnsupportedBatch => (
-                StatusCode::BAD_REQUEST,
-                "batched requests are not supported: send one operation per request".to_owned(),
-            ),
-            other => (
-                StatusCode::BAD_REQUEST,
-                format!("not a GraphQL request: {other}"),
-            ),
-        };
-        error_response(status, ErrorCode::BadUserInput, &message)
+        error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &self.message(),
+        )
     }
 }
 
 /// Parses a body holding exactly one GraphQL request.
 fn parse_request(body: &[u8]) -> Result<async_graphql::Request, BadRequest> {
-    let batch: async_graphql::BatchRequest = serde_json::from_slice(body)
-        .map_err(|err| BadRequest(ParseRequestError::InvalidRequest(Box::new(err))))?;
-    batch.into_single().map_err(BadRequest)
+    let batch: async_graphql::BatchRequest = serde_json::from_slice(body).map_err(|err| {
+        if err.is_syntax() || err.is_eof() {
+            BadRequest::NotJson {
+                line: err.line(),
+                column: err.column(),
+            }
+        } else {
+            BadRequest::NotARequest
+        }
+    })?;
+    batch.into_single().map_err(|_| BadRequest::Batch)
 }
 
 /// Refuses POST bodies that are not JSON before they are parsed.
@@ -149,7 +180,7 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(query) = query.filter(|query| !query.is_empty()) else {
-        return playground(State(state)).await.into_response();
+        return playground(State(state)).await;
     };
     // The playground needs no credentials; a persisted query is authenticated like a POST.
     let caller = match Caller::from_headers(&state, &headers).await {
@@ -160,9 +191,8 @@ pub async fn get(
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => request,
-        Err(err) => return BadRequest(err).into_response(),
+    let Ok(request) = async_graphql::http::parse_query_string(&query) else {
+        return BadRequest::BadQueryString.into_response();
     };
     if !request.extensions.contains_key("persistedQuery") || !request.query.is_empty() {
         return error_response(
@@ -203,22 +233,4 @@ async fn run(
         .data(Loaders::new(&state.deps));
     let response = state.schema.execute(request).await;
     caching::respond(response, get, headers)
-}
-
-/// The GraphiQL playground. In development with demo data, the demo key is filled in.
-pub async fn playground(State(state): State<AppState>) -> impl IntoResponse {
-    let bearer = format!("Bearer {DEMO_API_KEY}");
-    let mut source = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("paylater GraphQL playground");
-    if state.config.database.seed_demo {
-        source = source
-            .header("Authorization", &bearer)
-            .ws_connection_param("Authorization", &bearer);
-    }
-    (
-        [(header::CONTENT_SECURITY_POLICY, PLAYGROUND_CSP)],
-        Html(source.finish()),
-    )
 }

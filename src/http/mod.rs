@@ -7,6 +7,7 @@ pub mod errors;
 pub mod graphql;
 pub mod health;
 pub mod oauth;
+pub mod playground;
 pub mod sandbox;
 pub mod security;
 mod serve;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(checkout_page::routes(card_entry))
         .route("/graphql", graphql)
         .route("/graphql/ws", get(websocket::websocket))
+        .route("/playground/{version}/{name}", get(playground::asset))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/oauth/token", post(oauth::token))
@@ -87,6 +89,9 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::new())
+        .layer(middleware::map_response(move |response| async move {
+            errors::in_graphql_shape(response, body_limit)
+        }))
         .layer(cors)
         .layer(nosniff)
         .layer(referrer)

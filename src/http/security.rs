@@ -15,13 +15,12 @@ use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
 /// The API serves JSON only: nothing in a response may load, run or be framed.
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The playground page loads GraphiQL from unpkg.com and talks to this server over HTTP and
-/// WebSocket; it may not be framed or submit forms elsewhere.
-pub const PLAYGROUND_CSP: &str = "default-src 'self'; \
-    script-src 'self' 'unsafe-inline' https://unpkg.com; \
-    style-src 'self' 'unsafe-inline' https://unpkg.com; \
-    img-src 'self' data: https://unpkg.com; font-src 'self' data: https://unpkg.com; \
-    connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// The playground page loads its scripts, styles and icon from this server only (GraphiQL's
+/// stylesheet embeds its fonts and images as `data:` URLs) and talks to this server only,
+/// over HTTP and WebSocket; it may not be framed or submit forms anywhere.
+pub const PLAYGROUND_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
 /// The hosted checkout page runs only its own files and talks only to this server (HTTP
 /// and WebSocket): no inline script or style, nothing from another host, no framing.

@@ -4,8 +4,9 @@
 //!
 //! Beyond what async-graphql's connection does, this one pings the client every
 //! `websocket_keepalive_seconds` (graphql-transport-ws `ping`, legacy `ka`), closes a
-//! graphql-transport-ws connection that stops answering, and closes (4408) one that does
-//! not send `connection_init` within one such interval.
+//! graphql-transport-ws connection that stops answering, closes (4408) one that does
+//! not send `connection_init` within one such interval, and closes (4400) one that sends a
+//! message that is not of the protocol, with wording of its own rather than a parser's.
 
 use std::{
     net::SocketAddr,
@@ -19,24 +20,39 @@ use std::{
 
 use async_graphql::{
     Data,
-    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as Connection, WebSocketProtocols, WsMessage},
+    http::{
+        ALL_WEBSOCKET_PROTOCOLS, ClientMessage, WebSocket as Connection, WebSocketProtocols,
+        WsMessage,
+    },
 };
 use axum::{
     extract::{
         ConnectInfo, FromRequestParts, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket},
+        ws::{CloseFrame, Message, WebSocket, rejection::WebSocketUpgradeRejection},
     },
     http::{StatusCode, header, request::Parts},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use futures_util::{SinkExt, StreamExt, future};
 
-use super::auth::authenticate;
+use super::{auth::authenticate, errors::error_response};
 use crate::{
     app::AppState,
     auth::ClientIp,
-    graphql::{live::SocketSession, loaders::Loaders},
+    graphql::{errors::ErrorCode, live::SocketSession, loaders::Loaders},
 };
+
+/// What a client that does not speak GraphQL over WebSocket is told.
+const SPEAK_THE_PROTOCOL: &str = "/graphql/ws speaks GraphQL over WebSocket: open a WebSocket \
+    asking for the graphql-transport-ws (or legacy graphql-ws) subprotocol";
+
+/// The graphql-transport-ws close code for a message that is not of the protocol.
+const BAD_REQUEST_CLOSE: u16 = 4400;
+
+/// Why a connection that sent a message not of the protocol is closed (a close reason
+/// holds at most 123 bytes).
+const BAD_MESSAGE: &str =
+    "not a graphql-transport-ws message: send JSON with a known `type` and its fields";
 
 /// The GraphQL WebSocket protocol the client asked for.
 pub struct Protocol(WebSocketProtocols);
@@ -56,11 +72,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Protocol {
             })
             .map(Self)
             .ok_or_else(|| {
-                (
+                error_response(
                     StatusCode::BAD_REQUEST,
-                    "ask for the graphql-transport-ws (or legacy graphql-ws) subprotocol",
+                    ErrorCode::BadUserInput,
+                    SPEAK_THE_PROTOCOL,
                 )
-                    .into_response()
             })
     }
 }
@@ -70,8 +86,18 @@ pub async fn websocket(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Protocol(protocol): Protocol,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(refused) => {
+            return error_response(
+                refused.status(),
+                ErrorCode::BadUserInput,
+                SPEAK_THE_PROTOCOL,
+            );
+        }
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(state, peer, protocol, socket))
@@ -115,25 +141,39 @@ fn ping(protocol: WebSocketProtocols) -> Message {
 async fn serve(state: AppState, peer: SocketAddr, protocol: WebSocketProtocols, socket: WebSocket) {
     let every = Duration::from_secs(state.config.server.websocket_keepalive_seconds);
     let (mut sink, source) = socket.split();
+    // Messages are parsed here, so one that is not of the protocol ends the input and is
+    // answered below with our close code and wording.
+    let bad_message = Arc::new(AtomicBool::new(false));
+    let noticed = bad_message.clone();
     let input = source
         .take_while(|message| future::ready(message.is_ok()))
         .filter_map(|message| {
             future::ready(match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                    Some(ClientMessage::from_bytes(message.into_data()))
+                }
                 _ => None,
             })
+        })
+        .take_while(move |parsed| {
+            if parsed.is_err() {
+                noticed.store(true, Ordering::SeqCst);
+            }
+            future::ready(parsed.is_ok())
         });
     let initialised = Arc::new(AtomicBool::new(false));
     let acknowledged = initialised.clone();
-    let schema = state.schema.clone();
-    let connection = Connection::new(schema, input, protocol).on_connection_init(move |payload| {
-        let acknowledged = acknowledged.clone();
-        async move {
-            let data = initialise(state, peer, payload).await?;
-            acknowledged.store(true, Ordering::SeqCst);
-            Ok(data)
-        }
-    });
+    let schema = state.schema.api().clone();
+    let connection = Connection::from_message_stream(schema, input, protocol).on_connection_init(
+        move |payload| {
+            let acknowledged = acknowledged.clone();
+            async move {
+                let data = initialise(state, peer, payload).await?;
+                acknowledged.store(true, Ordering::SeqCst);
+                Ok(data)
+            }
+        },
+    );
     // graphql-transport-ws clients answer pings; one silent for three has gone.
     let connection = match protocol {
         WebSocketProtocols::GraphQLWS => connection.keepalive_timeout(every * 3),
@@ -150,6 +190,10 @@ async fn serve(state: AppState, peer: SocketAddr, protocol: WebSocketProtocols, 
                 Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
                     code,
                     reason: reason.into(),
+                })),
+                None if bad_message.load(Ordering::SeqCst) => Message::Close(Some(CloseFrame {
+                    code: BAD_REQUEST_CLOSE,
+                    reason: BAD_MESSAGE.into(),
                 })),
                 None => break,
             },

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestMerchant, checkout_input, create_checkout, error_codes};
 
 const LIST: &str = "query($first: Int, $after: String, $last: Int, $before: String,
-                          $filter: CheckoutFilterInput, $sort: CheckoutSort) {
+                          $filter: CheckoutFilterInput, $sort: CheckoutSortInput) {
     merchant { checkouts(first: $first, after: $after, last: $last, before: $before, filter: $filter, sort: $sort) {
         totalCount
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }

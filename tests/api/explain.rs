@@ -218,7 +218,7 @@ fn order_list(nodes: &str) -> ListShape<'_> {
     ListShape {
         counted: true,
         filter_type: "OrderFilterInput",
-        sort_variable: "$sort: OrderSort",
+        sort_variable: "$sort: OrderSortInput",
         sort_argument: "sort: $sort",
         sorts: vec![
             json!({ "field": "CREATED_AT", "direction": "DESC" }),
@@ -339,7 +339,7 @@ async fn every_list_query_is_answered_from_an_index() {
             &ListShape {
                 counted: true,
                 filter_type: "CheckoutFilterInput",
-                sort_variable: "$sort: CheckoutSort",
+                sort_variable: "$sort: CheckoutSortInput",
                 sort_argument: "sort: $sort",
                 sorts: ["CREATED_AT", "EXPIRES_AT"]
                     .iter()

@@ -9,16 +9,16 @@ use crate::helpers::{TestApp, checkout_input, create_checkout, error_codes};
 
 const PLANS: &str = "query Plans($m: ID!, $a: Decimal! = \"120.00\") { installmentPlans(amount: { amount: $a, currencyCode: \"EUR\" }, merchantId: $m) { plan total { amount } } }";
 
-fn hash(query: &str) -> String {
+pub fn hash(query: &str) -> String {
     hex::encode(Sha256::digest(query.as_bytes()))
 }
 
-fn persisted(query: &str) -> Value {
+pub fn persisted(query: &str) -> Value {
     json!({ "persistedQuery": { "version": 1, "sha256Hash": hash(query) } })
 }
 
 /// POSTs an APQ request: the hash, and the query when `register`.
-async fn post(app: &TestApp, query: &str, variables: Value, register: bool) -> Value {
+pub async fn post(app: &TestApp, query: &str, variables: Value, register: bool) -> Value {
     let mut body = json!({ "extensions": persisted(query), "variables": variables });
     if register {
         body["query"] = json!(query);
@@ -35,7 +35,7 @@ async fn post(app: &TestApp, query: &str, variables: Value, register: bool) -> V
 }
 
 /// GETs a persisted query.
-async fn get(
+pub async fn get(
     app: &TestApp,
     query: &str,
     variables: Value,

@@ -94,3 +94,48 @@ async fn bad_cards_are_refused_without_echoing_them() {
         assert!(!answer.to_string().contains("424242424242"), "{answer}");
     }
 }
+
+#[tokio::test]
+async fn expiry_may_be_sent_as_digits_and_a_bad_field_is_named() {
+    let app = TestApp::spawn().await;
+    let (status, token, _) = tokenize(
+        &app,
+        json!({ "number": "4242 4242 4242 4242", "expMonth": "02", "expYear": "2029", "cvc": "123" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        (&token["expMonth"], &token["expYear"]),
+        (&json!(2), &json!(2029))
+    );
+
+    for (body, field, says) in [
+        (
+            json!({ "number": "4242424242424242", "expMonth": "Dec", "expYear": 2029, "cvc": "123" }),
+            "expMonth",
+            "expMonth must be the expiry month, 1 to 12 (12 or \"12\"), as a number or a string of digits",
+        ),
+        (
+            json!({ "number": "4242424242424242", "expMonth": 12, "expYear": "20 29", "cvc": "123" }),
+            "expYear",
+            "expYear must be the expiry year, four digits (2030 or \"2030\"), as a number or a string of digits",
+        ),
+        (
+            json!({ "number": "4242424242424242", "expMonth": 12, "expYear": 2029, "cvc": 123 }),
+            "cvc",
+            "cvc must be a string of 3 or 4 digits, like \"123\"",
+        ),
+        (
+            json!({ "number": "4242424242424242", "expMonth": 12, "cvc": "123" }),
+            "expYear",
+            "expYear is missing: send a JSON object with number, expMonth, expYear and cvc",
+        ),
+    ] {
+        let (status, answer, _) = tokenize(&app, body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["error"], "invalid_request", "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert_eq!(answer["message"], says, "{answer}");
+        assert!(!answer.to_string().contains("424242"), "{answer}");
+    }
+}

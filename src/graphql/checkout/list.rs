@@ -51,7 +51,7 @@ pub enum CheckoutSortField {
 
 /// How to order a checkout list. Ties are broken by ID, so the order is total.
 #[derive(Debug, Clone, Copy, Default, InputObject)]
-pub struct CheckoutSort {
+pub struct CheckoutSortInput {
     /// What to sort by.
     #[graphql(default)]
     pub field: CheckoutSortField,
@@ -66,7 +66,7 @@ pub async fn list_checkouts(
     merchant_id: Uuid,
     page: PageArgs,
     filter: CheckoutFilterInput,
-    sort: CheckoutSort,
+    sort: CheckoutSortInput,
 ) -> async_graphql::Result<Connection<Checkout>> {
     // Cursors carry their sort, so one from another order is refused.
     let order = format!("{:?}:{:?}", sort.field, sort.direction);

@@ -9,7 +9,7 @@ pub use input::{
     CancelCheckoutInput, CancelCheckoutPayload, CheckoutItemInput, CreateCheckoutInput,
     CreateCheckoutPayload,
 };
-pub use list::{CheckoutFilterInput, CheckoutSort, CheckoutSortField, list_checkouts};
+pub use list::{CheckoutFilterInput, CheckoutSortField, CheckoutSortInput, list_checkouts};
 pub use operations::{CheckoutMutation, CheckoutQuery};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
