@@ -22,13 +22,12 @@ fn public_max_age(response: &async_graphql::Response, get: bool) -> Option<i32> 
 }
 
 /// A weak entity tag of a body (weak: compression changes the bytes, not the meaning).
-pub fn entity_tag(body: &[u8]) -> String {
+fn entity_tag(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("W/\"{}\"", hex::encode(&digest[..16]))
 }
 
-/// Whether an `If-None-Match` header names `tag` (or any tag, `*`).
-pub fn matches(if_none_match: Option<&HeaderValue>, tag: &str) -> bool {
+fn matches(if_none_match: Option<&HeaderValue>, tag: &str) -> bool {
     if_none_match
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| {

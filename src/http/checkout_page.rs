@@ -2,51 +2,38 @@
 //! plain HTML, CSS and JavaScript modules from `web/checkout/`, compiled into the binary so
 //! that nothing loads from another host. It speaks only the public API: GraphQL over HTTP
 //! and WebSocket, and `POST /sandbox/tokenize` for cards when the sandbox is the gateway.
+//! Its files are served under `/checkout/assets/<version>/` (see [`super::assets`]).
+
+use std::sync::LazyLock;
 
 use axum::{
     Router,
     extract::Path,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 
-use super::{caching, security::CHECKOUT_CSP};
+use super::{
+    assets::{self, Asset, CSS, JAVASCRIPT, SVG, web_asset},
+    security::CHECKOUT_CSP,
+};
 
-/// One file of the page.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
-}
-
-macro_rules! asset {
-    ($name:literal, $content_type:literal) => {
-        Asset {
-            name: $name,
-            content_type: $content_type,
-            body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/checkout/", $name)),
-        }
-    };
-}
-
-/// The files under `/checkout/assets/`.
-const ASSETS: &[Asset] = &[
-    asset!("checkout.css", "text/css; charset=utf-8"),
-    asset!("main.js", "text/javascript; charset=utf-8"),
-    asset!("api.js", "text/javascript; charset=utf-8"),
-    asset!("view.js", "text/javascript; charset=utf-8"),
-    asset!("favicon.svg", "image/svg+xml"),
+/// The files under `/checkout/assets/<version>/`.
+const ASSETS: [Asset; 5] = [
+    web_asset!("checkout", "main.js", JAVASCRIPT),
+    web_asset!("checkout", "api.js", JAVASCRIPT),
+    web_asset!("checkout", "view.js", JAVASCRIPT),
+    web_asset!("checkout", "checkout.css", CSS),
+    web_asset!("checkout", "favicon.svg", SVG),
 ];
 
-/// The page itself, the same for every token: the script reads the token from the path.
-const PAGE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/web/checkout/index.html"
-));
+/// The page, the same for every token (its script reads the token from the path), with
+/// `{{assets}}` for the files' path and `{{card_entry}}` for how cards are added.
+const PAGE: &str = include_str!("../../web/checkout/index.html");
 
-/// Where the page's `data-card-entry` attribute says how cards are entered.
-const CARD_ENTRY_MARK: &str = "__CARD_ENTRY__";
+/// A digest of the page's files: their URLs change whenever any of them does.
+static VERSION: LazyLock<String> = LazyLock::new(|| assets::version(&ASSETS));
 
 /// How the page can take a new card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,58 +54,40 @@ impl CardEntry {
     }
 }
 
-/// The page's routes: `/checkout/<token>` and `/checkout/assets/<file>`.
+/// The page with its placeholders filled.
+fn page(card_entry: CardEntry) -> String {
+    PAGE.replace("{{assets}}", &format!("/checkout/assets/{}", *VERSION))
+        .replace("{{card_entry}}", card_entry.as_str())
+}
+
+/// The page's routes: `/checkout/<token>` and `/checkout/assets/<version>/<file>`.
 pub fn routes<S: Clone + Send + Sync + 'static>(card_entry: CardEntry) -> Router<S> {
-    let page = PAGE.replace(CARD_ENTRY_MARK, card_entry.as_str());
+    let page = page(card_entry);
     Router::new()
         .route(
             "/checkout/{token}",
             get(move || async move { page_response(page) }),
         )
-        .route("/checkout/assets/{name}", get(asset))
+        .route("/checkout/assets/{version}/{name}", get(asset))
 }
 
 fn page_response(page: String) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(CHECKOUT_CSP),
             ),
         ],
-        page,
+        Html(page),
     )
         .into_response()
 }
 
-/// A file of the page, revalidated by its entity tag on every use.
-async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response {
-    let Some(asset) = ASSETS.iter().find(|asset| asset.name == name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let tag = caching::entity_tag(asset.body);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CHECKOUT_CSP),
-    );
-    if let Ok(value) = HeaderValue::from_str(&tag) {
-        headers.insert(header::ETAG, value);
-    }
-    if caching::matches(request.get(header::IF_NONE_MATCH), &tag) {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    (headers, asset.body).into_response()
+/// `GET /checkout/assets/<version>/<name>`: a file of this build, cacheable for a year.
+async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
+    assets::serve(&ASSETS, &VERSION, &version, &name)
 }
 
 #[cfg(test)]
@@ -126,28 +95,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_the_page_names_is_served_and_none_comes_from_another_host() {
-        for name in ["checkout.css", "main.js", "favicon.svg"] {
+    fn every_file_the_page_needs_is_served_and_none_comes_from_another_host() {
+        let html = page(CardEntry::Sandbox);
+        let served = |name: &str| ASSETS.iter().any(|asset| asset.name == name);
+        for link in html.split("/checkout/assets/").skip(1) {
+            let file = link.split('"').next().unwrap_or_default();
+            let name = file.rsplit('/').next().unwrap_or_default();
             assert!(
-                PAGE.contains(&format!("/checkout/assets/{name}")),
-                "the page names {name}"
+                file.starts_with(VERSION.as_str()) && served(name),
+                "the page links {file}"
             );
         }
-        for asset in ASSETS {
-            let text = String::from_utf8_lossy(asset.body);
+        for asset in &ASSETS {
+            let text = String::from_utf8_lossy(asset.bytes);
             for import in text.split("from \"./").skip(1) {
                 let file = import.split('"').next().unwrap_or_default();
-                assert!(
-                    ASSETS.iter().any(|known| known.name == file),
-                    "{} imports {file}, which is not served",
-                    asset.name
-                );
+                assert!(served(file), "{} imports {file}", asset.name);
+            }
+            for url in text.split("url(\"").skip(1) {
+                let file = url.split('"').next().unwrap_or_default();
+                assert!(served(file), "{} uses {file}", asset.name);
             }
         }
         for text in ASSETS
             .iter()
-            .map(|asset| String::from_utf8_lossy(asset.body).into_owned())
-            .chain([PAGE.to_owned()])
+            .map(|asset| String::from_utf8_lossy(asset.bytes).into_owned())
+            .chain([html.clone()])
         {
             // The SVG namespace is a name, not something loaded.
             let text = text.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
@@ -158,7 +131,8 @@ mod tests {
                 );
             }
         }
-        assert!(PAGE.contains(CARD_ENTRY_MARK));
-        assert!(!PAGE.contains("<script>") && !PAGE.contains(" style="));
+        assert!(!html.contains("{{"), "every placeholder is filled");
+        assert!(!html.contains("<script>") && !html.contains(" style="));
+        assert!(page(CardEntry::GatewaySdk).contains(r#"data-card-entry="gateway-sdk""#));
     }
 }

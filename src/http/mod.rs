@@ -1,5 +1,6 @@
 //! The HTTP side: routes and the layers every request passes through.
 
+pub mod assets;
 pub mod auth;
 pub mod caching;
 pub mod checkout_page;

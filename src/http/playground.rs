@@ -11,58 +11,37 @@ use std::sync::LazyLock;
 
 use axum::{
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::header,
     response::{Html, IntoResponse, Response},
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use super::{errors::error_response, security::PLAYGROUND_CSP};
-use crate::{app::AppState, auth::api_key::DEMO_API_KEY, demo, graphql::errors::ErrorCode};
-
-/// One file the playground page loads.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    bytes: &'static [u8],
-}
-
-macro_rules! asset {
-    ($dir:literal, $name:literal, $content_type:expr) => {
-        Asset {
-            name: $name,
-            content_type: $content_type,
-            bytes: include_bytes!(concat!("../../web/playground/", $dir, "/", $name)),
-        }
-    };
-}
-
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
+use super::{
+    assets::{self, Asset, CSS, JAVASCRIPT, SVG, web_asset},
+    security::PLAYGROUND_CSP,
+};
+use crate::{app::AppState, auth::api_key::DEMO_API_KEY, demo};
 
 /// Every file under `/playground/<version>/`.
 const ASSETS: [Asset; 7] = [
-    asset!("vendor", "react.production.min.js", JAVASCRIPT),
-    asset!("vendor", "react-dom.production.min.js", JAVASCRIPT),
-    asset!("vendor", "graphiql.min.js", JAVASCRIPT),
-    asset!("vendor", "graphiql.min.css", CSS),
-    asset!("src", "playground.js", JAVASCRIPT),
-    asset!("src", "playground.css", CSS),
-    asset!("src", "favicon.svg", "image/svg+xml"),
+    web_asset!("playground/vendor", "react.production.min.js", JAVASCRIPT),
+    web_asset!(
+        "playground/vendor",
+        "react-dom.production.min.js",
+        JAVASCRIPT
+    ),
+    web_asset!("playground/vendor", "graphiql.min.js", JAVASCRIPT),
+    web_asset!("playground/vendor", "graphiql.min.css", CSS),
+    web_asset!("playground/src", "playground.js", JAVASCRIPT),
+    web_asset!("playground/src", "playground.css", CSS),
+    web_asset!("playground/src", "favicon.svg", SVG),
 ];
 
 /// The page, with `{{assets}}` for the assets' path and `{{config}}` for the settings.
 const PAGE: &str = include_str!("../../web/playground/src/index.html");
 
 /// A digest of every asset: their URLs change whenever any of them does.
-static VERSION: LazyLock<String> = LazyLock::new(|| {
-    let mut digest = Sha256::new();
-    for asset in &ASSETS {
-        digest.update(asset.name.as_bytes());
-        digest.update(asset.bytes);
-    }
-    hex::encode(&digest.finalize()[..8])
-});
+static VERSION: LazyLock<String> = LazyLock::new(|| assets::version(&ASSETS));
 
 /// The path the playground's assets are served under.
 pub fn assets_path() -> String {
@@ -114,33 +93,14 @@ pub async fn playground(State(state): State<AppState>) -> Response {
 
 /// `GET /playground/<version>/<name>`: an asset of this build, cacheable for a year.
 pub async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
-    let found = ASSETS.iter().find(|asset| asset.name == name);
-    match found {
-        Some(asset) if version == *VERSION => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(asset.content_type),
-                ),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                ),
-            ],
-            asset.bytes,
-        )
-            .into_response(),
-        _ => error_response(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such playground asset in this version of paylater",
-        ),
-    }
+    assets::serve(&ASSETS, &VERSION, &version, &name)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use sha2::{Digest, Sha256};
 
     use super::*;
 

@@ -47,7 +47,7 @@ async fn the_playground_knows_the_subscription_endpoint() {
 }
 
 /// The `src` and `href` attributes of a page.
-fn links(html: &str) -> Vec<&str> {
+pub fn links(html: &str) -> Vec<&str> {
     ["src=\"", "href=\""]
         .iter()
         .flat_map(|attribute| {
