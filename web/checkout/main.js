@@ -14,6 +14,7 @@ import {
   blockError,
   busy,
   byId,
+  choice,
   clearErrors,
   element,
   fieldError,
@@ -146,9 +147,12 @@ function renderPlans(plans) {
   const choices = plans.map((plan) => {
     const id = `plan-${plan.plan}`;
     const dueToday = plan.dueToday.minorUnits > 0;
+    const detail = dueToday
+      ? `${formatMoney(plan.dueToday)} today, then ${plan.installmentCount - 1} monthly payments`
+      : "Nothing to pay today";
     const schedule = element(
       "ol",
-      { className: "schedule", attributes: { id: `${id}-schedule`, "aria-label": `${plan.name} schedule` } },
+      { className: "schedule", attributes: { id: `${id}-schedule` } },
       plan.installments.map((installment) =>
         element("li", {}, [
           element("span", {
@@ -160,25 +164,18 @@ function renderPlans(plans) {
         ]),
       ),
     );
-    const input = element("input", {
-      attributes: { type: "radio", name: "plan", id, value: plan.plan, "aria-describedby": `${id}-schedule` },
+    return choice({
+      group: "plan",
+      id,
+      value: plan.plan,
+      title: plan.name,
+      details: [element("p", { className: "choice-detail", text: detail, attributes: { id: `${id}-detail` } }), schedule],
+      checked: plan.plan === chosen,
+      onChange: () => {
+        clearErrors(byId("plans").parentElement);
+        renderConfirmSummary();
+      },
     });
-    input.checked = plan.plan === chosen;
-    input.addEventListener("change", () => {
-      clearErrors(byId("plans").parentElement);
-      renderConfirmSummary();
-    });
-    const detail = dueToday
-      ? `${formatMoney(plan.dueToday)} today, then ${plan.installmentCount - 1} monthly payments`
-      : `Nothing to pay today`;
-    return element("div", { className: "choice" }, [
-      input,
-      element("label", { attributes: { for: id } }, [
-        element("span", { className: "choice-title", text: plan.name }),
-        element("span", { className: "choice-detail", text: detail }),
-      ]),
-      schedule,
-    ]);
   });
   fieldset.replaceChildren(legend, ...choices);
   renderConfirmSummary();
@@ -584,17 +581,16 @@ function renderCards() {
   const cards = state.cards;
   const choices = cards.map((card) => {
     const id = `card-${card.id}`;
-    const input = element("input", { attributes: { type: "radio", name: "card", id, value: card.id } });
-    input.checked = chosen ? card.id === chosen : card.isDefault;
-    input.addEventListener("change", () => clearErrors(byId("card-step")));
     const expiry = `${String(card.expMonth).padStart(2, "0")}/${String(card.expYear).slice(-2)}`;
-    return element("div", { className: "choice" }, [
-      input,
-      element("label", { attributes: { for: id } }, [
-        element("span", { className: "choice-title", text: `${BRANDS[card.brand] ?? "Card"} ending ${card.last4}` }),
-        element("span", { className: "choice-detail", text: `Expires ${expiry}` }),
-      ]),
-    ]);
+    return choice({
+      group: "card",
+      id,
+      value: card.id,
+      title: `${BRANDS[card.brand] ?? "Card"} ending ${card.last4}`,
+      details: [element("p", { className: "choice-detail", text: `Expires ${expiry}`, attributes: { id: `${id}-detail` } })],
+      checked: chosen ? card.id === chosen : card.isDefault,
+      onChange: () => clearErrors(byId("card-step")),
+    });
   });
   fieldset.replaceChildren(legend, ...choices);
   show(cards.length > 0, fieldset);

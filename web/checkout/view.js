@@ -15,6 +15,26 @@ export function element(tag, { className, text, attributes = {} } = {}, children
   return node;
 }
 
+/**
+ * A radio choice in a box: the radio, its title as its label, and `details` (elements
+ * with ids) that describe it. A click anywhere on the box chooses it.
+ */
+export function choice({ group, id, value, title, details = [], checked = false, onChange }) {
+  const input = element("input", { attributes: { type: "radio", name: group, id, value } });
+  input.checked = checked;
+  if (details.length) input.setAttribute("aria-describedby", details.map((detail) => detail.id).join(" "));
+  input.addEventListener("change", onChange);
+  const label = element("label", { className: "choice-title", text: title, attributes: { for: id } });
+  const box = element("div", { className: "choice" }, [
+    input,
+    element("div", { className: "choice-body" }, [label, ...details]),
+  ]);
+  box.addEventListener("click", (event) => {
+    if (event.target !== input && event.target !== label) input.click();
+  });
+  return box;
+}
+
 /** Shows or hides elements. */
 export function show(visible, ...nodes) {
   for (const node of nodes) node.hidden = !visible;
