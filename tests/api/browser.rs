@@ -329,6 +329,35 @@ impl Browser {
         std::fs::write(path, png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     }
 
+    /// Saves a screenshot of the whole page as it shows `width` CSS pixels wide (a phone's
+    /// below 600: touch, the mobile viewport), at `path`; the window is as before after.
+    pub async fn screenshot_page(&self, path: &Path, width: u32) {
+        let metrics = |height: u64| json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600 });
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(800))
+            .await;
+        let height = self
+            .eval("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .as_u64()
+            .unwrap_or(800);
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(height))
+            .await;
+        self.screenshot(path).await;
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+            .await;
+    }
+
+    /// Runs a Chrome DevTools Protocol command (`Domain.method`) in the page.
+    async fn cdp(&self, command: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Chromedriver {
+                path: "goog/cdp/execute",
+                body: json!({ "cmd": command, "params": params }),
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{command}: {err}"))
+    }
+
     /// Ends the session (closing the browser) and chromedriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
@@ -340,7 +369,10 @@ impl Browser {
     pub async fn console_errors(&self) -> Vec<String> {
         let log = self
             .client
-            .issue_cmd(ConsoleLog)
+            .issue_cmd(Chromedriver {
+                path: "se/log",
+                body: json!({ "type": "browser" }),
+            })
             .await
             .expect("read the console log");
         log.as_array()
@@ -378,27 +410,30 @@ impl Drop for Browser {
     }
 }
 
-/// chromedriver's command for the browser's console log.
+/// A chromedriver command of its own, beyond WebDriver: a POST of `body` to
+/// `session/<id>/<path>` (`se/log` for the console log, `goog/cdp/execute` for a Chrome
+/// DevTools Protocol command).
 #[derive(Debug)]
-struct ConsoleLog;
+struct Chromedriver {
+    path: &'static str,
+    body: Value,
+}
 
-impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+impl fantoccini::wd::WebDriverCompatibleCommand for Chromedriver {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
-        (
-            axum::http::Method::POST,
-            Some(json!({ "type": "browser" }).to_string()),
-        )
+        (axum::http::Method::POST, Some(self.body.to_string()))
     }
 }
 

@@ -7,6 +7,7 @@ mod authorization;
 mod broker;
 mod browser;
 mod caches;
+mod checkout_browser;
 mod checkout_cancel;
 mod checkout_create;
 mod checkout_expiry;

@@ -1,5 +1,6 @@
-//! A merchant's webhook receiver for tests: a real HTTP server on a local port that
-//! records every request and answers as told.
+//! A merchant's side for tests, as real HTTP servers on local ports: the webhook receiver,
+//! which records every request and answers as told, and the web shop shoppers come back
+//! to, which records every page a browser opens on it.
 
 use std::{
     collections::VecDeque,
@@ -11,8 +12,9 @@ use axum::{
     Router,
     body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
-    routing::post,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
 };
 
 /// A request the receiver got.
@@ -37,6 +39,15 @@ impl Received {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).expect("JSON body")
     }
+}
+
+/// Serves `app` on a free local port for as long as the test runs; returns
+/// `http://127.0.0.1:<port>`.
+async fn serve_locally(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
 }
 
 /// How to answer the next request.
@@ -86,9 +97,7 @@ impl Receiver {
         let app = Router::new()
             .route("/hooks", post(receive))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("{}/hooks", serve_locally(app).await);
         Self { url, shared }
     }
 
@@ -105,5 +114,48 @@ impl Receiver {
     /// Every request so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
+    }
+}
+
+/// A merchant's web shop: every page opened on it is recorded (path and query, as the
+/// browser asked for it) and answered with a small page saying where the shopper is. It
+/// has no icon.
+pub struct Shop {
+    /// Where it listens, `http://127.0.0.1:<port>`.
+    pub base: String,
+    visits: Arc<Mutex<Vec<String>>>,
+}
+
+async fn visit(State(visits): State<Arc<Mutex<Vec<String>>>>, uri: Uri) -> Response {
+    let path = uri.path().to_owned();
+    if path == "/favicon.ico" {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    visits.lock().unwrap().push(uri.to_string());
+    Html(format!(
+        "<!DOCTYPE html><title>Shop</title><h1>Back at the shop: {path}</h1>"
+    ))
+    .into_response()
+}
+
+impl Shop {
+    /// Starts a shop answering every path.
+    pub async fn start() -> Self {
+        let visits = Arc::new(Mutex::new(Vec::new()));
+        let app = Router::new()
+            .route("/{*path}", get(visit))
+            .with_state(visits.clone());
+        let base = serve_locally(app).await;
+        Self { base, visits }
+    }
+
+    /// The address of `path` (with its query) on the shop.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Every page opened so far (path and query), in order.
+    pub fn visits(&self) -> Vec<String> {
+        self.visits.lock().unwrap().clone()
     }
 }

@@ -27,7 +27,7 @@ const CONFIRM: &str = "mutation($i: ConfirmCheckoutInput!) { confirmCheckout(inp
 
 /// A signed return as the merchant's page receives it.
 #[derive(Debug, Clone)]
-struct Return {
+pub struct Return {
     /// Scheme, host and path, without the query.
     base: String,
     /// Every query parameter.
@@ -35,7 +35,8 @@ struct Return {
 }
 
 impl Return {
-    fn parse(url: &str) -> Self {
+    /// The return at `url`.
+    pub fn parse(url: &str) -> Self {
         let url = url::Url::parse(url).unwrap_or_else(|err| panic!("{url}: {err}"));
         let params = url.query_pairs().into_owned().collect();
         let mut base = url.clone();
@@ -46,7 +47,8 @@ impl Return {
         }
     }
 
-    fn param(&self, name: &str) -> &str {
+    /// A query parameter, empty when absent.
+    pub fn param(&self, name: &str) -> &str {
         self.params
             .get(name)
             .map(String::as_str)
@@ -56,7 +58,7 @@ impl Return {
     /// The merchant's check, as the README describes it: HMAC-SHA256 of
     /// `"<timestamp>.<checkout id>.<order id>.<status>"` under its secret, compared in
     /// constant time, and a timestamp within 5 minutes of `now`.
-    fn verifies(&self, secret: &str, now: i64) -> bool {
+    pub fn verifies(&self, secret: &str, now: i64) -> bool {
         let signed = format!(
             "{}.{}.{}.{}",
             self.param("paylater_timestamp"),
@@ -83,7 +85,8 @@ impl Return {
     }
 }
 
-async fn secret_of(app: &TestApp, merchant: &TestMerchant) -> String {
+/// The merchant's return signing secret, read as the merchant does.
+pub async fn secret_of(app: &TestApp, merchant: &TestMerchant) -> String {
     let body = app.gql(Some(&merchant.key), SECRET, json!({})).await;
     body["data"]["merchant"]["returnSigningSecret"]
         .as_str()
@@ -100,7 +103,8 @@ async fn cancel_url(app: &TestApp, token: &str) -> Return {
     )
 }
 
-fn now(app: &TestApp) -> i64 {
+/// The server's time, in Unix seconds.
+pub fn now(app: &TestApp) -> i64 {
     use paylater::clock::Clock;
     app.clock.now().timestamp()
 }
