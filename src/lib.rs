@@ -4,8 +4,8 @@
 //! - [`server`]: runs paylater: the application, Redis, the background jobs and the HTTP
 //!   server until shutdown (`main.rs` parses the command line and calls it).
 //! - [`http`]: the axum router from the application's state (GraphQL over HTTP and
-//!   WebSocket, the playground, OAuth, health, the sandbox's helpers) and serving it, over
-//!   TLS if asked.
+//!   WebSocket, the playground, the hosted checkout page, OAuth, health, the sandbox's
+//!   helpers) and serving it, over TLS if asked.
 //! - [`app`]: builds the application once at start (services, gateway, keys, schema).
 //! - [`graphql`]: the schema; resolvers parse input, call a service and map the result.
 //!   Beside it, on the same services: [`jobs`], the background work (expiry,
