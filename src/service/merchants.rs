@@ -9,7 +9,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, signed_returns};
+use super::{
+    Caches, Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, merchant_secrets,
+    signed_returns,
+};
 use crate::domain::account::MerchantStatus;
 use crate::{
     auth::{MerchantPrincipal, api_key::NewApiKey, secret::hash_secret},
@@ -206,7 +209,7 @@ pub async fn enable_request_signing(
     let sealed = deps.vault.encrypt(&secret, &signing_context(merchant_id));
     let action = "merchant.request_signing_enabled";
     let column = merchant::Column::RequestSigningSecret;
-    set_secret(deps, actor, merchant_id, column, Some(sealed), action).await?;
+    merchant_secrets::store(deps, actor, merchant_id, column, Some(sealed), action).await?;
     Ok(secret)
 }
 
@@ -218,38 +221,7 @@ pub async fn disable_request_signing(
 ) -> ServiceResult<()> {
     let action = "merchant.request_signing_disabled";
     let column = merchant::Column::RequestSigningSecret;
-    set_secret(deps, actor, merchant_id, column, None, action).await
-}
-
-/// Stores (or clears) a sealed secret of the merchant in `column` and audits it as
-/// `action`, in one transaction; this instance's caches forget the merchant.
-pub(super) async fn set_secret(
-    deps: &Deps,
-    actor: &Actor,
-    merchant_id: Uuid,
-    column: merchant::Column,
-    sealed: Option<String>,
-    action: &str,
-) -> ServiceResult<()> {
-    let now = deps.clock.now();
-    let mut work = UnitOfWork::begin(deps).await?;
-    let changed = merchant::Entity::update_many()
-        .col_expr(column, Expr::value(sealed))
-        .col_expr(
-            merchant::Column::UpdatedAt,
-            Expr::value(now.timestamp_millis()),
-        )
-        .filter(merchant::Column::Id.eq(merchant_id))
-        .exec(work.txn())
-        .await?;
-    if changed.rows_affected == 0 {
-        return Err(ServiceError::NotFound);
-    }
-    let target = Some(("merchant", merchant_id));
-    work.audit(actor, action, target, serde_json::json!(null), now);
-    work.commit().await?;
-    deps.caches.merchant_changed(merchant_id).await;
-    Ok(())
+    merchant_secrets::store(deps, actor, merchant_id, column, None, action).await
 }
 
 /// A merchant's own maximum must be a positive whole number of major units, and can only

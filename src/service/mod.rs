@@ -11,6 +11,7 @@ pub mod checkouts;
 pub mod consumers;
 pub mod idempotency;
 pub mod key_rotation;
+pub mod merchant_secrets;
 pub mod merchants;
 pub mod mfa;
 pub mod orders;

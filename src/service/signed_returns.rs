@@ -8,7 +8,7 @@ use entity::{checkout, merchant, order};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, merchants};
+use super::{Deps, OrInternal, ServiceError, ServiceResult, audit::Actor, merchant_secrets};
 use crate::{
     auth::{
         secret::random_secret,
@@ -88,7 +88,7 @@ pub async fn rotate_secret(deps: &Deps, actor: &Actor, merchant_id: Uuid) -> Ser
     let (secret, sealed) = new_secret(deps, merchant_id);
     let column = merchant::Column::ReturnSigningSecret;
     let action = "merchant.return_signing_secret_rotated";
-    merchants::set_secret(deps, actor, merchant_id, column, Some(sealed), action).await?;
+    merchant_secrets::store(deps, actor, merchant_id, column, Some(sealed), action).await?;
     Ok(secret)
 }
 
