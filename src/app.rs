@@ -122,7 +122,7 @@ impl AppState {
                 std::time::Duration::from_secs(config.webhooks.timeout_seconds),
             )),
         };
-        let schema = graphql::build(deps.clone(), config.server.graphql_introspection);
+        let schema = graphql::build(deps.clone(), config.server.graphql_introspection)?;
         Ok(Self(Arc::new(App {
             config,
             deps,

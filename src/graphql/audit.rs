@@ -118,7 +118,7 @@ impl AuditQuery {
     #[graphql(
         guard = "StaffGuard(StaffRole::Admin)",
         cache_control(no_cache),
-        complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
+        complexity = "crate::graphql::cost::connection(first, last, child_complexity)"
     )]
     async fn audit_log(
         &self,

@@ -63,7 +63,7 @@ impl Consumer {
     }
 
     /// Your orders, newest first unless `sort` says otherwise.
-    #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,

@@ -1,13 +1,13 @@
-//! Limits on the shape of a query that depth and complexity do not cover: how many
-//! aliases it uses (aliases let one request repeat an expensive field), how many root
-//! fields it asks for, and that a GET request only reads. Checked right after parsing,
-//! before validation and execution.
+//! Limits on the shape of a query that depth and complexity do not cover: how deep its
+//! selections nest as written (so that every later walk of the document stays shallow),
+//! how many aliases it uses (aliases let one request repeat an expensive field), how many
+//! root fields it asks for, and that a GET request only reads. Checked right after
+//! parsing, before validation and execution.
 
 use std::collections::HashSet;
 
 use async_graphql::{
     ServerError, ServerResult,
-    extensions::ExtensionContext,
     parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
@@ -17,18 +17,56 @@ use super::errors::ErrorCode;
 pub const MAX_ALIASES: usize = 30;
 /// Most root fields one operation may select.
 pub const MAX_ROOT_FIELDS: usize = 20;
+/// Deepest nesting of selection sets in one operation or fragment as written (fields and
+/// inline fragments; spreads are counted by the depth limit, after validation).
+pub const MAX_NESTING: usize = 32;
 
 /// Marks a request that came as an HTTP GET: it may only run queries, since links and
 /// caches replay GETs at will.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOnly;
 
-/// Holds a parsed document to the alias and root-field limits, and to the read-only
-/// rule of GET.
-pub fn check(ctx: &ExtensionContext<'_>, document: &ExecutableDocument) -> ServerResult<()> {
+/// Holds a parsed document to the nesting, alias and root-field limits, and, for a
+/// `read_only` request, to the read-only rule of GET.
+pub fn check(document: &ExecutableDocument, read_only: bool) -> ServerResult<()> {
+    check_nesting(document)?;
     check_shape(document)?;
-    if ctx.data_opt::<ReadOnly>().is_some() {
+    if read_only {
         only_queries(document)?;
+    }
+    Ok(())
+}
+
+/// Refuses a document nesting deeper than [`MAX_NESTING`] anywhere, counted without
+/// recursion (a document can nest thousands deep).
+fn check_nesting(document: &ExecutableDocument) -> ServerResult<()> {
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node);
+    let fragments = document
+        .fragments
+        .values()
+        .map(|fragment| &fragment.node.selection_set.node);
+    let mut pending: Vec<(&SelectionSet, usize)> =
+        operations.chain(fragments).map(|set| (set, 1)).collect();
+    while let Some((set, depth)) = pending.pop() {
+        if depth > MAX_NESTING {
+            return Err(too_complex(format!(
+                "selections may nest at most {MAX_NESTING} deep"
+            )));
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    pending.push((&field.node.selection_set.node, depth + 1));
+                }
+                Selection::InlineFragment(fragment) => {
+                    pending.push((&fragment.node.selection_set.node, depth + 1));
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
     }
     Ok(())
 }

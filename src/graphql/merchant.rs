@@ -96,7 +96,7 @@ impl Merchant {
     }
 
     /// This merchant's checkouts, newest first unless `sort` says otherwise.
-    #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn checkouts(
         &self,
@@ -128,7 +128,7 @@ impl Merchant {
     /// `orders:read` scope.
     #[graphql(
         guard = "ScopeGuard(Scope::OrdersRead)",
-        complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
+        complexity = "crate::graphql::cost::connection(first, last, child_complexity)"
     )]
     #[allow(clippy::too_many_arguments)]
     async fn orders(
@@ -166,7 +166,7 @@ impl Merchant {
     /// `webhooks:manage` scope.
     #[graphql(
         guard = "ScopeGuard(Scope::WebhooksManage)",
-        complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1"
+        complexity = "crate::graphql::cost::connection(first, last, child_complexity)"
     )]
     #[allow(clippy::too_many_arguments)]
     async fn webhook_deliveries(

@@ -7,9 +7,9 @@ pub mod checkout;
 pub mod connection;
 pub mod consumers;
 pub mod context;
+pub mod cost;
 pub mod errors;
 pub mod events;
-pub mod extensions;
 pub mod field_order;
 pub mod ids;
 pub mod introspection;
@@ -24,16 +24,26 @@ pub mod orders;
 pub mod parsed;
 pub mod payment_methods;
 pub mod persisted;
+pub mod pipeline;
 pub mod plans;
 pub mod rate_limit;
 pub mod request_signing;
+pub mod response_cache;
 pub mod scalars;
 pub mod signed_returns;
 pub mod staff;
 pub mod typename_directives;
 pub mod webhooks;
 
-use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{
+    Data, Executor, MergedObject, MergedSubscription, Request, Response, Schema, SchemaBuilder,
+    SchemaEnv,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    futures_util::{FutureExt, StreamExt, stream::BoxStream},
+    parser::types::ExecutableDocument,
+};
 
 use crate::service::Deps;
 
@@ -84,7 +94,7 @@ pub struct SubscriptionRoot(events::EventSubscription);
 /// The paylater schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+pub(crate) fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -95,35 +105,27 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// The schemas served: the API's, and with introspection on, one for operations that only
 /// introspect (see [`introspection`]), which answers nothing else and allows the nesting
 /// of [`MAX_INTROSPECTION_DEPTH`] with no complexity limit (the rate limits still charge
-/// it). Both share the persisted and parsed documents.
+/// it). Requests go through paylater's [`pipeline::Pipeline`] around either; the schemas
+/// themselves carry no extension.
 #[derive(Clone)]
 pub struct Schemas {
     api: AppSchema,
     introspection: Option<AppSchema>,
-    parsed: parsed::ParsedQueries,
+    pipeline: pipeline::Pipeline,
+    /// Answers to public operations, served without executing them again.
+    pub responses: response_cache::ResponseCache,
 }
 
 impl Schemas {
-    /// The API's schema, which WebSocket connections use for everything.
-    pub fn api(&self) -> &AppSchema {
-        &self.api
-    }
-
-    /// Executes `request` on the schema it belongs to.
-    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        self.schema_for(&request).execute(request).await
-    }
-
-    fn schema_for(&self, request: &async_graphql::Request) -> &AppSchema {
+    /// The schema an operation of `document` named `operation_name` runs on.
+    fn schema_for(&self, request: &Request, document: &ExecutableDocument) -> &AppSchema {
         match &self.introspection {
             Some(introspection)
                 if introspection::mentioned(&request.query)
-                    && self.parsed.peek(&request.query).is_some_and(|document| {
-                        introspection::only_introspects(
-                            &document,
-                            request.operation_name.as_deref(),
-                        )
-                    }) =>
+                    && introspection::only_introspects(
+                        document,
+                        request.operation_name.as_deref(),
+                    ) =>
             {
                 introspection
             }
@@ -132,26 +134,96 @@ impl Schemas {
     }
 }
 
-/// The schemas served over HTTP, with the services their resolvers use. Without
-/// `introspection`, the schema cannot be queried (asking is `FORBIDDEN`) and unknown names
-/// get no suggestions, so a production API does not hand out its map.
-pub fn build(deps: Deps, introspection: bool) -> Schemas {
-    let persisted = persisted::PersistedQueries::new(persisted::CAPACITY);
-    let parsed = parsed::ParsedQueries::new(parsed::CAPACITY_BYTES);
-    let served = || {
-        builder()
-            .extension(extensions::Pipeline::new(
-                Some(persisted.clone()),
-                parsed.clone(),
-                introspection,
-            ))
-            .data(persisted.clone())
-            .data(deps.clone())
-    };
+impl Schemas {
+    /// Executes `request` on the schema it belongs to, through the pipeline.
+    pub async fn execute_counted(&self, mut request: Request) -> Executed {
+        let operation_name = request.operation_name.clone();
+        match self.pipeline.prepare(&mut request, None).await {
+            Ok(prepared) => {
+                let schema = self.schema_for(&request, &prepared.document);
+                let response = schema.execute(request).await;
+                let document = Some(&*prepared.document);
+                Executed {
+                    response: pipeline::finish(document, operation_name.as_deref(), response),
+                    cost: prepared.cost,
+                    query: prepared.query,
+                }
+            }
+            Err(error) => Executed {
+                response: pipeline::refused(error),
+                cost: 0,
+                query: false,
+            },
+        }
+    }
+
+    /// The rules requests go through, for answers given without executing.
+    pub fn pipeline(&self) -> &pipeline::Pipeline {
+        &self.pipeline
+    }
+}
+
+/// A request's response, with what its operation cost the rate limits (0 when it was
+/// refused before being counted) and whether it was a query.
+pub struct Executed {
+    /// The response.
+    pub response: Response,
+    /// The operation's complexity.
+    pub cost: usize,
+    /// Whether the operation was a query (which only reads).
+    pub query: bool,
+}
+
+impl Executor for Schemas {
+    /// Executes `request` through the pipeline.
+    async fn execute(&self, request: Request) -> Response {
+        self.execute_counted(request).await.response
+    }
+
+    /// Runs a subscription (or any operation sent over WebSocket) for a connection whose
+    /// data is `session_data`.
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let schemas = self.clone();
+        async move {
+            let operation_name = request.operation_name.clone();
+            match schemas
+                .pipeline
+                .prepare(&mut request, session_data.as_deref())
+                .await
+            {
+                Ok(prepared) => schemas
+                    .schema_for(&request, &prepared.document)
+                    .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+                    .map(move |response| {
+                        let document = Some(&*prepared.document);
+                        pipeline::finish(document, operation_name.as_deref(), response)
+                    })
+                    .boxed(),
+                Err(error) => {
+                    async_graphql::futures_util::stream::once(async { pipeline::refused(error) })
+                        .boxed()
+                }
+            }
+        }
+        .flatten_stream()
+        .boxed()
+    }
+}
+
+/// The schemas served over HTTP and WebSocket, with the services their resolvers use.
+/// Without `introspection`, the schema cannot be queried (asking is `FORBIDDEN`) and
+/// unknown names get no suggestions, so a production API does not hand out its map.
+pub fn build(deps: Deps, introspection: bool) -> anyhow::Result<Schemas> {
+    let pipeline = pipeline::Pipeline::new(deps.clone(), environment()?, introspection);
+    let served = || builder().data(deps.clone());
     let api = served()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
-    if introspection {
+    Ok(if introspection {
         Schemas {
             api: api.finish(),
             introspection: Some(
@@ -160,14 +232,55 @@ pub fn build(deps: Deps, introspection: bool) -> Schemas {
                     .limit_depth(MAX_INTROSPECTION_DEPTH)
                     .finish(),
             ),
-            parsed,
+            pipeline,
+            responses: response_cache::ResponseCache::default(),
         }
     } else {
         Schemas {
             api: api.disable_introspection().disable_suggestions().finish(),
             introspection: None,
-            parsed,
+            pipeline,
+            responses: response_cache::ResponseCache::default(),
         }
+    })
+}
+
+/// The schema's environment (its registry of types and directives), which the pipeline
+/// needs and async-graphql shows only to extensions: read once, at start-up, by running
+/// `{ __typename }` on a schema of the same types built with an extension that keeps it.
+pub fn environment() -> anyhow::Result<SchemaEnv> {
+    let kept = Keep::default();
+    let schema = builder().extension(kept.clone()).finish();
+    // Nothing in `{ __typename }` waits, so its execution completes when first polled.
+    schema
+        .execute("{ __typename }")
+        .now_or_never()
+        .ok_or_else(|| anyhow::anyhow!("the schema's environment could not be read"))?;
+    let env = kept
+        .0
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the schema's environment could not be read"))?
+        .take();
+    env.ok_or_else(|| anyhow::anyhow!("the schema's environment could not be read"))
+}
+
+/// The extension that keeps a schema's environment.
+#[derive(Clone, Default)]
+struct Keep(Arc<Mutex<Option<SchemaEnv>>>);
+
+impl ExtensionFactory for Keep {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Keep {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some(ctx.schema_env.clone());
+        }
+        next.run(ctx).await
     }
 }
 

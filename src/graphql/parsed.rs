@@ -1,12 +1,12 @@
 //! Parsed documents by query text. Clients send the same few operations over and over;
 //! parsing one is a good share of a small request's cost, copying a parsed one is not.
-//! Only the parse is skipped: the shape limits, validation and execution run every time.
+//! Only the parse is skipped: the parser's bounds, the shape limits, validation and
+//! execution run every time.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    ServerResult, Variables,
-    extensions::{ExtensionContext, NextParseQuery},
+    ServerResult,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
 };
 use moka::sync::Cache;
@@ -14,8 +14,7 @@ use moka::sync::Cache;
 /// Query text kept, in bytes: the documents of a few hundred operations.
 pub const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The cache; the schema's extension asks it for each document, then checks the shape
-/// limits on what it gets.
+/// The cache of parsed documents.
 #[derive(Clone)]
 pub struct ParsedQueries(Cache<String, Arc<ExecutableDocument>>);
 
@@ -30,33 +29,14 @@ impl ParsedQueries {
         )
     }
 
-    /// The document of `query`: recalled, or parsed by `next` (which also holds it to the
-    /// parser's nesting and directive bounds) and kept.
-    pub async fn parse(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<Arc<ExecutableDocument>> {
-        // Persisted queries arrive parsed, with no text: nothing to parse or to key by.
-        if query.is_empty() {
-            return next.run(ctx, query, variables).await.map(Arc::new);
-        }
+    /// The document of `query`: recalled, or parsed and kept.
+    pub fn parse(&self, query: &str) -> ServerResult<Arc<ExecutableDocument>> {
         if let Some(document) = self.0.get(query) {
             return Ok(document);
         }
-        let document = Arc::new(next.run(ctx, query, variables).await?);
+        let document = Arc::new(async_graphql::parser::parse_query(query)?);
         self.0.insert(query.to_owned(), document.clone());
         Ok(document)
-    }
-
-    /// The document of `query` if it parses, recalled when kept; one parsed here is not
-    /// kept, since only [`Self::parse`] applies the parser's bounds.
-    pub fn peek(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
-        self.0
-            .get(query)
-            .or_else(|| async_graphql::parser::parse_query(query).ok().map(Arc::new))
     }
 }
 

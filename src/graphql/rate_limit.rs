@@ -1,11 +1,14 @@
-//! Rate limits on GraphQL operations: after validation, each operation is charged its
-//! complexity against the caller's and the client address's token buckets, before it runs.
+//! Rate limits on GraphQL operations: each operation is charged its complexity
+//! ([`super::cost`]) against the caller's and the client address's token buckets, before
+//! it runs.
 
-use async_graphql::{ServerError, ValidationResult, extensions::ExtensionContext};
+use std::net::IpAddr;
+
+use async_graphql::ServerError;
 
 use super::errors::ErrorCode;
 use crate::{
-    auth::{ClientIp, Principal, throttle::Refusal},
+    auth::{Principal, throttle::Refusal},
     service::Deps,
 };
 
@@ -31,21 +34,21 @@ pub fn rate_limited(retry_after_seconds: u64) -> ServerError {
     error
 }
 
-/// Charges a validated operation's complexity against the caller's and the client
-/// address's buckets.
+/// Charges an operation costing `cost` against the caller's and the client address's
+/// buckets.
 pub fn charge(
-    ctx: &ExtensionContext<'_>,
-    validated: &ValidationResult,
-) -> Result<(), Vec<ServerError>> {
-    let Some(deps) = ctx.data_opt::<Deps>() else {
-        return Ok(());
-    };
-    let principal = principal_key(ctx.data_opt::<Principal>());
-    let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
-    let cost = u32::try_from(validated.complexity).unwrap_or(u32::MAX);
-    match deps.request_limiter.charge(principal, ip, cost) {
+    deps: &Deps,
+    principal: Option<&Principal>,
+    ip: Option<IpAddr>,
+    cost: usize,
+) -> Result<(), ServerError> {
+    let cost = u32::try_from(cost).unwrap_or(u32::MAX);
+    match deps
+        .request_limiter
+        .charge(principal_key(principal), ip, cost)
+    {
         Ok(()) => Ok(()),
-        Err(Refusal::RetryAfter(wait)) => Err(vec![rate_limited(wait.as_secs().max(1))]),
+        Err(Refusal::RetryAfter(wait)) => Err(rate_limited(wait.as_secs().max(1))),
         Err(Refusal::TooExpensive) => {
             let mut error =
                 ServerError::new("this query costs more than a rate-limit bucket holds", None);
@@ -53,7 +56,7 @@ pub fn charge(
                 .extensions
                 .get_or_insert_with(Default::default)
                 .set("code", ErrorCode::QueryTooComplex.as_str());
-            Err(vec![error])
+            Err(error)
         }
     }
 }

@@ -9,6 +9,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use sha2::{Digest, Sha256};
+
 use super::errors::error_response;
 use crate::{
     app::AppState,
@@ -68,14 +70,10 @@ pub async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(AuthError::Malformed)?;
     if !token.starts_with("sk_") {
-        let now = deps.clock.now();
         let Verified {
             principal,
             expires_at,
-        } = Principal::from_access_token(&deps.keys, token, now).map_err(|err| {
-            tracing::info!(reason = %err, "access token refused");
-            AuthError::Rejected
-        })?;
+        } = verify_access_token(deps, token).await?;
         let signing_secret = match principal.merchant() {
             Some(merchant) => merchants::signing_secret(deps, merchant.merchant_id)
                 .await
@@ -101,6 +99,29 @@ pub async fn authenticate(
         Ok(None) => Err(AuthError::Rejected),
         Err(err) => Err(unavailable(&err)),
     }
+}
+
+/// The verified claims of an access token: its signature is checked on its first use and
+/// the result kept (by the token's hash) while the token lives; its expiry is checked on
+/// every use.
+async fn verify_access_token(deps: &Deps, token: &str) -> Result<Verified<Principal>, AuthError> {
+    let now = deps.clock.now();
+    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let tokens = &deps.caches.access_tokens;
+    if let Some(verified) = tokens.get(&key).await {
+        return if now < verified.expires_at {
+            Ok(verified)
+        } else {
+            tracing::info!("access token refused: expired");
+            Err(AuthError::Rejected)
+        };
+    }
+    let verified = Principal::from_access_token(&deps.keys, token, now).map_err(|err| {
+        tracing::info!(reason = %err, "access token refused");
+        AuthError::Rejected
+    })?;
+    tokens.insert(key, verified.clone()).await;
+    Ok(verified)
 }
 
 impl IntoResponse for AuthError {

@@ -4,7 +4,7 @@
 //! and a matching `If-None-Match` gets 304; every other response is `no-store`.
 
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -15,10 +15,12 @@ use crate::graphql::errors::ErrorCode;
 /// The media type of GraphQL responses over HTTP.
 const MEDIA_TYPE: &str = "application/graphql-response+json";
 
-/// Whether shared caches may keep this response, and for how long.
-fn public_max_age(response: &async_graphql::Response, get: bool) -> Option<i32> {
+/// How long anyone may keep this response, if it may be shared at all: it succeeded and
+/// every field it holds is public and cacheable by the schema's hints.
+pub fn shareable(response: &async_graphql::Response) -> Option<u32> {
     let hints = response.cache_control;
-    (get && response.is_ok() && hints.public && hints.max_age > 0).then_some(hints.max_age)
+    let max_age = u32::try_from(hints.max_age).ok().filter(|age| *age > 0)?;
+    (response.is_ok() && hints.public).then_some(max_age)
 }
 
 /// A weak entity tag of a body (weak: compression changes the bytes, not the meaning).
@@ -49,6 +51,20 @@ fn retry_after(response: &async_graphql::Response) -> Option<HeaderValue> {
     })
 }
 
+/// The body of a response, as sent; `None` (logged) if it cannot be serialised, which
+/// [`failed`] answers.
+pub fn body(response: &async_graphql::Response) -> Option<Bytes> {
+    serde_json::to_vec(response)
+        .map(Bytes::from)
+        .inspect_err(|err| tracing::error!(error = %err, "cannot serialise a GraphQL response"))
+        .ok()
+}
+
+/// The answer to a response that could not be serialised.
+pub fn failed() -> Response {
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
 /// The HTTP response of an executed request; `get` says it came as a GET, whose
 /// `request_headers` may hold `If-None-Match`.
 pub fn respond(
@@ -56,17 +72,54 @@ pub fn respond(
     get: bool,
     request_headers: &HeaderMap,
 ) -> Response {
-    let body = match serde_json::to_vec(&response) {
-        Ok(body) => body,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot serialise a GraphQL response");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
+    match body(&response) {
+        Some(body) => respond_with(response, body, get, request_headers),
+        None => failed(),
+    }
+}
+
+/// [`respond`], with the response's body already made.
+pub fn respond_with(
+    response: async_graphql::Response,
+    body: Bytes,
+    get: bool,
+    request_headers: &HeaderMap,
+) -> Response {
+    let max_age = shareable(&response).filter(|_| get);
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     let mut status = StatusCode::OK;
-    match public_max_age(&response, get) {
+    if let Some(seconds) = retry_after(&response) {
+        status = StatusCode::TOO_MANY_REQUESTS;
+        headers.insert(header::RETRY_AFTER, seconds);
+    }
+    headers.extend(response.http_headers);
+    send(status, headers, body, max_age, request_headers)
+}
+
+/// A kept answer to a public operation, good for `max_age` seconds.
+pub fn respond_kept(body: Bytes, max_age: u32, get: bool, request_headers: &HeaderMap) -> Response {
+    let max_age = get.then_some(max_age);
+    send(
+        StatusCode::OK,
+        HeaderMap::new(),
+        body,
+        max_age,
+        request_headers,
+    )
+}
+
+/// Sends `body` with its media type and caching headers: `public, max-age` and an entity
+/// tag (answering a matching `If-None-Match` with 304) when `max_age` is given, `no-store`
+/// otherwise.
+fn send(
+    mut status: StatusCode,
+    mut headers: HeaderMap,
+    body: Bytes,
+    max_age: Option<u32>,
+    request_headers: &HeaderMap,
+) -> Response {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    match max_age {
         Some(max_age) => {
             let tag = entity_tag(&body);
             if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
@@ -83,11 +136,6 @@ pub fn respond(
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
     }
-    if let Some(seconds) = retry_after(&response) {
-        status = StatusCode::TOO_MANY_REQUESTS;
-        headers.insert(header::RETRY_AFTER, seconds);
-    }
-    headers.extend(response.http_headers);
     let body = if status == StatusCode::NOT_MODIFIED {
         Body::empty()
     } else {

@@ -21,8 +21,15 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{ClientIp, signing},
-    graphql::{errors::ErrorCode, limits::ReadOnly, loaders::Loaders},
+    auth::{ClientIp, Principal, signing},
+    graphql::{
+        Executed,
+        errors::ErrorCode,
+        limits::ReadOnly,
+        loaders::Loaders,
+        pipeline,
+        response_cache::{Cached, Key},
+    },
     http::{caching, playground::playground},
     service::Deps,
 };
@@ -218,7 +225,9 @@ async fn signed(
     Ok(caller)
 }
 
-/// Executes a request for `caller` and answers it.
+/// Executes a request for `caller` and answers it. An anonymous request for public data
+/// that was answered before is answered from the kept bytes (see
+/// [`crate::graphql::response_cache`]), charged to the rate limits all the same.
 async fn run(
     state: &AppState,
     caller: Authenticated,
@@ -227,10 +236,47 @@ async fn run(
     get: bool,
     headers: &HeaderMap,
 ) -> Response {
+    let ip = peer.ip();
+    let key = matches!(caller.principal, Principal::Anonymous).then(|| {
+        let generation = state.deps.caches.public_generation();
+        Key::of(&request, generation, state.deps.clock.now().date_naive())
+    });
+    let responses = &state.schema.responses;
+    if let Some(kept) = key.as_ref().and_then(|key| responses.get(key)) {
+        let charged =
+            state
+                .schema
+                .pipeline()
+                .charge(Some(&Principal::Anonymous), Some(ip), kept.cost);
+        return match charged {
+            Ok(()) => caching::respond_kept(kept.body.clone(), kept.max_age, get, headers),
+            Err(refused) => caching::respond(pipeline::refused(refused), get, headers),
+        };
+    }
     let request = request
         .data(caller.principal)
-        .data(ClientIp(peer.ip()))
+        .data(ClientIp(ip))
         .data(Loaders::new(&state.deps));
-    let response = state.schema.execute(request).await;
-    caching::respond(response, get, headers)
+    let Executed {
+        response,
+        cost,
+        query,
+    } = state.schema.execute_counted(request).await;
+    let Some(body) = caching::body(&response) else {
+        return caching::failed();
+    };
+    if let Some(key) = key.filter(|_| query)
+        && let Some(max_age) = caching::shareable(&response)
+    {
+        let body = body.clone();
+        responses.insert(
+            key,
+            Cached {
+                body,
+                max_age,
+                cost,
+            },
+        );
+    }
+    caching::respond_with(response, body, get, headers)
 }

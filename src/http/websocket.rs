@@ -163,7 +163,7 @@ async fn serve(state: AppState, peer: SocketAddr, protocol: WebSocketProtocols, 
         });
     let initialised = Arc::new(AtomicBool::new(false));
     let acknowledged = initialised.clone();
-    let schema = state.schema.api().clone();
+    let schema = state.schema.clone();
     let connection = Connection::from_message_stream(schema, input, protocol).on_connection_init(
         move |payload| {
             let acknowledged = acknowledged.clone();

@@ -24,7 +24,13 @@ pub mod staff;
 pub mod unit_of_work;
 pub mod webhooks;
 
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use chrono::Duration;
 use entity::merchant;
@@ -33,7 +39,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        jwt::KeyRing,
+        Principal,
+        jwt::{KeyRing, Verified},
         throttle::{LoginThrottle, RequestLimiter},
     },
     clock::Clock,
@@ -114,6 +121,12 @@ pub struct Caches {
     pub offered_plans: cache::Counted<Uuid, Vec<plans::OfferedPlan>>,
     /// Merchants' request-signing secrets (decrypted), for callers with access tokens.
     pub signing_secrets: cache::Counted<Uuid, Option<String>>,
+    /// Verified access tokens by the SHA-256 of their text, so that each token's signature
+    /// is checked once, not on every request; the expiry is still checked on every use.
+    pub access_tokens: cache::Counted<[u8; 32], Verified<Principal>>,
+    /// The generation of public data (merchants' profiles and plans): answers made from
+    /// an older generation are not served again.
+    public_generation: AtomicU64,
 }
 
 impl Default for Caches {
@@ -123,6 +136,8 @@ impl Default for Caches {
             merchants: cache::Counted::new("merchants", 100_000),
             offered_plans: cache::Counted::new("offered_plans", 100_000),
             signing_secrets: cache::Counted::new("signing_secrets", 100_000),
+            access_tokens: cache::Counted::new("access_tokens", 100_000),
+            public_generation: AtomicU64::new(0),
         }
     }
 }
@@ -137,6 +152,13 @@ impl Caches {
             key.as_ref()
                 .is_some_and(|key| key.principal.merchant_id == merchant_id)
         });
+        // Last, so that an answer keyed by the new generation reads none of the above.
+        self.public_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The generation of public data now; every change to a merchant starts a new one.
+    pub fn public_generation(&self) -> u64 {
+        self.public_generation.load(Ordering::SeqCst)
     }
 }
 
