@@ -210,3 +210,24 @@ async fn requiring_signatures_applies_at_once_to_cached_keys_and_tokens() {
         401
     );
 }
+
+#[tokio::test]
+async fn an_access_token_is_verified_once_and_refused_once_expired() {
+    let app = TestApp::spawn().await;
+    let token = crate::payment_methods::consumer(&app, "ada@example.com").await;
+    let me = "{ me { email } }";
+    let tokens = &app.state.deps.caches.access_tokens;
+    assert_eq!(app.post(Some(&token), me, json!({})).await.status(), 200);
+    let before = tokens.stats();
+    assert_eq!(app.post(Some(&token), me, json!({})).await.status(), 200);
+    assert_eq!(tokens.stats().hits, before.hits + 1, "verified from memory");
+
+    // The default lifetime is 900 s: one second past it, the kept token is refused.
+    app.clock.advance(chrono::Duration::seconds(901));
+    assert_eq!(app.post(Some(&token), me, json!({})).await.status(), 401);
+    assert_eq!(
+        tokens.stats().hits,
+        before.hits + 2,
+        "refused from memory too"
+    );
+}
