@@ -48,7 +48,7 @@ const LOAD_CPU: usize = 1;
 /// same connection count ("× floor"), and a summary against the performance issue's
 /// targets (met/missed), memory included.
 ///
-/// `bench check` is the short regression mode (about a minute and a half): compares each
+/// `bench check` is the short regression mode (about a minute): compares each
 /// scenario's multiple of the floor and SQL statements per request with a committed
 /// baseline and exits non-zero on a regression; `bench check --record` writes the
 /// baseline. See docs/benchmarks.md.
