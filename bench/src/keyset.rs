@@ -9,11 +9,11 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use crate::{
-    load::{self, GraphqlRequest, SetupClient, Timing, Workload},
-    population::{self, Plan, Served},
+    load::{self, LoadRequest, SetupClient, Timing, Workload},
+    population::{self, Plan},
     report::Row,
     scenarios::{self, ORDERS_PAGE},
-    server::Server,
+    server::{Served, Server},
 };
 
 /// The deep page compared with the first.
@@ -32,7 +32,7 @@ struct PageLoad {
 }
 
 impl Workload for PageLoad {
-    fn next(&self, _: &mut StdRng) -> Option<GraphqlRequest> {
+    fn next(&self, _: &mut StdRng) -> Option<LoadRequest> {
         Some(scenarios::graphql(
             ORDERS_PAGE,
             json!({ "after": self.after }),

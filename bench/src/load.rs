@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{
-    Request, StatusCode,
+    Method, Request, StatusCode,
     body::Bytes,
     client::conn::http1::{self, SendRequest},
     header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue},
@@ -27,22 +27,54 @@ use tokio::net::TcpStream;
 
 use crate::server::{Server, Snapshot};
 
-/// One GraphQL POST to send.
-pub struct GraphqlRequest {
-    /// The JSON body: `{"query": …, "variables": …}`.
+/// One request to send: a GraphQL POST for most scenarios, a plain GET for probes.
+pub struct LoadRequest {
+    /// `POST` with a JSON body, or `GET` without one.
+    pub method: Method,
+    /// Where it goes: `/graphql`, `/healthz`.
+    pub path: &'static str,
+    /// The JSON body of a POST (`{"query": …, "variables": …}` for GraphQL); empty for a GET.
     pub body: Bytes,
     /// `Authorization`, when the operation needs a principal.
     pub authorization: Option<HeaderValue>,
     /// A query, not a mutation: mixed runs report the latency of reads apart, since
     /// writes waiting for the card gateway must not slow them.
     pub read: bool,
+    /// What a correct answer looks like.
+    pub answer: Answer,
+}
+
+/// The kind of answer a request must get to count as a success (see [`verify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// HTTP 200 and a GraphQL response with `data`, no `errors`, no `userErrors`.
+    Graphql,
+    /// HTTP 200 and a JSON body: probes such as `/healthz`.
+    Json,
+}
+
+impl LoadRequest {
+    /// The HTTP request to `host`, its body moved out of `self`.
+    fn into_http(self, host: &HeaderValue) -> anyhow::Result<Request<Full<Bytes>>> {
+        let mut builder = Request::builder()
+            .method(self.method)
+            .uri(self.path)
+            .header(HOST, host.clone());
+        if !self.body.is_empty() {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(authorization) = self.authorization {
+            builder = builder.header(AUTHORIZATION, authorization);
+        }
+        Ok(builder.body(Full::new(self.body))?)
+    }
 }
 
 /// Makes the requests of a scenario; shared by all connections of a run.
 pub trait Workload: Send + Sync {
     /// The next request for a connection, or `None` when the workload has run out (of
     /// fresh checkouts, say); the connection then stops.
-    fn next(&self, rng: &mut StdRng) -> Option<GraphqlRequest>;
+    fn next(&self, rng: &mut StdRng) -> Option<LoadRequest>;
 }
 
 /// How long one run lasts.
@@ -217,14 +249,8 @@ async fn drive(
             tally.exhausted = true;
             break;
         };
-        let read = request.read;
-        let mut builder = Request::post("/graphql")
-            .header(HOST, host.clone())
-            .header(CONTENT_TYPE, "application/json");
-        if let Some(authorization) = request.authorization {
-            builder = builder.header(AUTHORIZATION, authorization);
-        }
-        let http_request = builder.body(Full::new(request.body))?;
+        let (read, answer) = (request.read, request.answer);
+        let http_request = request.into_http(&host)?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, http_request))
             .await
@@ -235,7 +261,7 @@ async fn drive(
                 if measured {
                     tally.bytes += body.len() as u64;
                 }
-                verify(status, &body)
+                verify(answer, status, &body)
             }
             Err(err) => {
                 // The connection may be gone; carry on over a new one.
@@ -273,15 +299,18 @@ async fn exchange(
     Ok((status, body))
 }
 
-/// Whether an answer is a success: HTTP 200, a JSON body with `data`, no `errors`, and
-/// no non-empty `userErrors` anywhere in the data.
-pub fn verify(status: StatusCode, body: &[u8]) -> Result<(), String> {
+/// Whether an answer is a success: HTTP 200 and a JSON body; for [`Answer::Graphql`] also
+/// `data`, no `errors`, and no non-empty `userErrors` anywhere in the data.
+pub fn verify(answer: Answer, status: StatusCode, body: &[u8]) -> Result<(), String> {
     let excerpt = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
     if status != StatusCode::OK {
         return Err(format!("HTTP {status}: {}", excerpt()));
     }
     let json: Value =
         serde_json::from_slice(body).map_err(|err| format!("not JSON ({err}): {}", excerpt()))?;
+    if answer == Answer::Json {
+        return Ok(());
+    }
     if json.get("errors").is_some() {
         return Err(format!("GraphQL errors: {}", excerpt()));
     }
@@ -326,16 +355,11 @@ impl SetupClient {
     }
 
     /// Sends `request` and returns its `data`, failing on any error (see [`verify`]).
-    pub async fn query(&mut self, request: GraphqlRequest) -> anyhow::Result<Value> {
-        let mut builder = Request::post("/graphql")
-            .header(HOST, self.host.clone())
-            .header(CONTENT_TYPE, "application/json");
-        if let Some(authorization) = request.authorization {
-            builder = builder.header(AUTHORIZATION, authorization);
-        }
-        let (status, body) =
-            exchange(&mut self.sender, builder.body(Full::new(request.body))?).await?;
-        verify(status, &body).map_err(|why| anyhow::anyhow!("setup request failed: {why}"))?;
+    pub async fn query(&mut self, request: LoadRequest) -> anyhow::Result<Value> {
+        let answer = request.answer;
+        let (status, body) = exchange(&mut self.sender, request.into_http(&self.host)?).await?;
+        verify(answer, status, &body)
+            .map_err(|why| anyhow::anyhow!("setup request failed: {why}"))?;
         let mut json: Value = serde_json::from_slice(&body)?;
         Ok(json["data"].take())
     }

@@ -1,11 +1,7 @@
 //! One population's life: a fresh database, the synthetic data written in-process, the
 //! server started over it, the runs, then the server stopped and the database removed.
 
-use std::{
-    cell::Cell,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{cell::Cell, sync::Arc, time::Instant};
 
 use paylater::{
     app::{self, AppState},
@@ -13,7 +9,11 @@ use paylater::{
     synthetic::{self, Population, Volume},
 };
 
-use crate::{database, database::BenchDatabase, os, report, server::Server};
+use crate::{
+    database::{self, BenchDatabase},
+    os,
+    server::{self, Served, Server},
+};
 
 /// Where populations live and where their servers run.
 pub struct Plan {
@@ -25,14 +25,6 @@ pub struct Plan {
     pub load_cpu: Option<usize>,
     /// Milliseconds the server's sandbox gateway takes per call.
     pub gateway_latency_ms: u64,
-}
-
-/// What [`with_server`] hands back besides the body's result.
-pub struct Served<T> {
-    /// The body's result.
-    pub value: T,
-    /// The server's resident memory once started, before any load, in bytes.
-    pub idle_rss: u64,
 }
 
 /// Makes population `name` of `volume`, starts a server over it and runs `body` with both;
@@ -47,22 +39,10 @@ pub async fn with_server<T>(
     eprintln!("bench: {name}: database {}", database.describe());
     let outcome: anyhow::Result<Served<T>> = async {
         let population = populate(database.url(), volume, plan.load_cpu).await?;
-        let mut server =
+        let server =
             Server::start(database.url(), plan.server_cpu, plan.gateway_latency_ms).await?;
-        eprintln!(
-            "bench: {name}: server pid {} listening on {}",
-            server.process.pid(),
-            server.address
-        );
-        // Let start-up work (migrations check, first job rounds) settle before measuring.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let idle_rss = server.process.rss()?;
-        eprintln!("bench: {name}: idle RSS {}", report::mib(idle_rss));
-        let value = body(&mut server, &population).await;
-        let stopped = server.stop().await;
-        let value = value?;
-        stopped?;
-        Ok(Served { value, idle_rss })
+        server::measure_idle_then(server, name, async |server| body(server, &population).await)
+            .await
     }
     .await;
     let removed = database.remove().await;

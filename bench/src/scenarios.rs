@@ -7,7 +7,7 @@ use std::sync::{
 };
 
 use anyhow::Context as _;
-use hyper::{body::Bytes, header::HeaderValue};
+use hyper::{Method, body::Bytes, header::HeaderValue};
 use paylater::{
     ids::{NodeKind, encode},
     synthetic::{self, Population},
@@ -15,11 +15,19 @@ use paylater::{
 use rand::{Rng as _, rngs::StdRng, seq::IndexedRandom as _};
 use serde_json::{Value, json};
 
-use crate::load::{GraphqlRequest, SetupClient, Workload};
+use crate::{
+    floor,
+    load::{Answer, LoadRequest, SetupClient, Workload},
+};
 
 /// A benchmark scenario, selected by name with `--scenarios`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
+    /// The machine's ceiling: a bare axum handler answering a fixed body, in a server
+    /// process of its own. Runs first whenever any scenario runs.
+    Floor,
+    /// `GET /healthz` through paylater's whole HTTP stack, no GraphQL.
+    Healthz,
     /// (a) The checkout app reads a checkout by token, with items and plans.
     Checkout,
     /// (b) A merchant's page of 20 orders with items, instalments and customer.
@@ -42,6 +50,8 @@ impl Scenario {
     /// The name in tables.
     pub fn label(self) -> &'static str {
         match self {
+            Self::Floor => "floor (bare axum)",
+            Self::Healthz => "healthz",
             Self::Checkout => "(a) checkout(token)",
             Self::Orders => "(b) merchant orders(first: 20)",
             Self::Me => "(c) me + orders + upcoming",
@@ -182,9 +192,19 @@ impl Fixtures {
     }
 
     /// The next request of `scenario`; `None` once fresh checkouts are used up.
-    fn request(&self, scenario: Scenario, rng: &mut StdRng) -> Option<GraphqlRequest> {
+    fn request(&self, scenario: Scenario, rng: &mut StdRng) -> Option<LoadRequest> {
         let merchant = self.merchants.choose(rng)?;
         match scenario {
+            // The floor runs against its own server (see `floor`); the request is the same.
+            Scenario::Floor => Some(floor::request()),
+            Scenario::Healthz => Some(LoadRequest {
+                method: Method::GET,
+                path: "/healthz",
+                body: Bytes::new(),
+                authorization: None,
+                read: true,
+                answer: Answer::Json,
+            }),
             Scenario::Checkout => {
                 let token = self.read_tokens.choose(rng)?;
                 Some(graphql(CHECKOUT, json!({ "token": token }), None))
@@ -253,7 +273,7 @@ pub struct ScenarioLoad {
 }
 
 impl Workload for ScenarioLoad {
-    fn next(&self, rng: &mut StdRng) -> Option<GraphqlRequest> {
+    fn next(&self, rng: &mut StdRng) -> Option<LoadRequest> {
         self.fixtures.request(self.scenario, rng)
     }
 }
@@ -272,16 +292,15 @@ pub fn merchant_auths(population: &Population) -> anyhow::Result<Vec<MerchantAut
         .collect()
 }
 
-/// A GraphQL POST body with its credentials.
-pub fn graphql(
-    query: &str,
-    variables: Value,
-    authorization: Option<HeaderValue>,
-) -> GraphqlRequest {
-    GraphqlRequest {
+/// A GraphQL POST with its credentials.
+pub fn graphql(query: &str, variables: Value, authorization: Option<HeaderValue>) -> LoadRequest {
+    LoadRequest {
+        method: Method::POST,
+        path: "/graphql",
         body: Bytes::from(json!({ "query": query, "variables": variables }).to_string()),
         authorization,
         read: !query.trim_start().starts_with("mutation"),
+        answer: Answer::Graphql,
     }
 }
 

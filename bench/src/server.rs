@@ -49,15 +49,26 @@ pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow:
     let address = listener.local_addr()?;
     let sweep = Duration::from_secs(state.config.jobs.expiry_sweep_seconds);
     let background = jobs::Background::start(&state.deps, sweep);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(answer_parent(statements, stop));
-    println!("{LISTENING} {address}");
+    let stopped = talk_to_parent(address, statements);
     let served = paylater::http::serve_on(state, listener, async {
         let _ = stopped.await;
     })
     .await;
     background.stop();
     served
+}
+
+/// The child's side of the conversation with the benchmark: tells it where the server
+/// listens, then answers its questions with `statements`; what it returns completes once
+/// the benchmark closes stdin, the sign to stop serving.
+pub fn talk_to_parent(
+    address: SocketAddr,
+    statements: Arc<AtomicU64>,
+) -> tokio::sync::oneshot::Receiver<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(answer_parent(statements, stop));
+    println!("{LISTENING} {address}");
+    stopped
 }
 
 /// Answers each line on stdin with the statement count; stdin closing stops the server.
@@ -101,10 +112,31 @@ impl Server {
         cpu: Option<usize>,
         gateway_latency_ms: u64,
     ) -> anyhow::Result<Self> {
+        let latency = gateway_latency_ms.to_string();
+        Self::spawn(
+            &[
+                "serve",
+                "--database-url",
+                database_url,
+                "--gateway-latency-ms",
+                &latency,
+            ],
+            cpu,
+        )
+        .await
+    }
+
+    /// Starts `bench floor-serve`, the bare axum server, pinned to CPU `cpu` if given, and
+    /// waits until it listens.
+    pub async fn start_floor(cpu: Option<usize>) -> anyhow::Result<Self> {
+        Self::spawn(&["floor-serve"], cpu).await
+    }
+
+    /// Starts this executable again with `args` (a server subcommand and its options).
+    async fn spawn(args: &[&str], cpu: Option<usize>) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot find the bench executable")?;
         let mut command = Command::new(exe);
-        command.args(["serve", "--database-url", database_url]);
-        command.args(["--gateway-latency-ms", &gateway_latency_ms.to_string()]);
+        command.args(args);
         if let Some(cpu) = cpu {
             command.args(["--cpu", &cpu.to_string()]);
         }
@@ -177,4 +209,35 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// What [`measure_idle_then`] hands back besides the body's result.
+pub struct Served<T> {
+    /// The body's result.
+    pub value: T,
+    /// The server's resident memory once started, before any load, in bytes.
+    pub idle_rss: u64,
+}
+
+/// Lets the freshly started `server` settle, reads its idle memory, runs `body` with it,
+/// then stops it, also when `body` fails.
+pub async fn measure_idle_then<T>(
+    mut server: Server,
+    name: &str,
+    body: impl AsyncFnOnce(&mut Server) -> anyhow::Result<T>,
+) -> anyhow::Result<Served<T>> {
+    eprintln!(
+        "bench: {name}: server pid {} listening on {}",
+        server.process.pid(),
+        server.address
+    );
+    // Let start-up work (migrations check, first job rounds) settle before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = server.process.rss()?;
+    eprintln!("bench: {name}: idle RSS {}", crate::report::mib(idle_rss));
+    let value = body(&mut server).await;
+    let stopped = server.stop().await;
+    let value = value?;
+    stopped?;
+    Ok(Served { value, idle_rss })
 }
