@@ -2,7 +2,8 @@
 //!
 //! Layout, from the top floor down; a module imports only from the floors below it:
 //! - [`server`]: runs paylater: the application, Redis, the background jobs and the HTTP
-//!   server until shutdown (`main.rs` parses the command line and calls it).
+//!   server until shutdown (`main.rs` parses the command line and calls it); beside it
+//!   [`healthcheck`], the probe a container runtime runs against it.
 //! - [`http`]: the axum router from the application's state (GraphQL over HTTP and
 //!   WebSocket, the playground, the hosted checkout page, OAuth, health, the sandbox's
 //!   helpers) and serving it, over TLS if asked.
@@ -36,6 +37,7 @@ pub use domain;
 pub mod encryption;
 pub mod events;
 pub mod graphql;
+pub mod healthcheck;
 pub mod http;
 pub mod ids;
 pub mod jobs;

@@ -571,3 +571,101 @@ async fn admin_create_prints_credentials_that_sign_in() {
     assert!(!bad_role.status.success());
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("admin or support"));
 }
+
+/// `paylater healthcheck` against a live server (its address from the configuration, as a
+/// container's health check runs it), a path that fails, a port nobody serves and a server
+/// that never answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_zero_only_when_the_server_answers() {
+    // The test's own thread blocks on each probe while the server runs on the workers.
+    let app = crate::helpers::TestApp::spawn().await;
+    let port = app.state.config.server.listen.port();
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // Bound to every address, the server is probed over loopback.
+    let unspecified = format!("0.0.0.0:{port}");
+    let up = paylater(&["healthcheck"], &[("PAYLATER_LISTEN", &unspecified)]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert!(up.stdout.is_empty() && up.stderr.is_empty());
+    let ready = paylater(
+        &["healthcheck", "--url", &format!("{}/readyz", app.base)],
+        &[],
+    );
+    assert!(ready.status.success(), "{}", stderr(&ready));
+
+    let missing = format!("{}/no-such-probe", app.base);
+    let not_found = paylater(&["healthcheck", "--url", &missing], &[]);
+    assert!(!not_found.status.success());
+    assert!(
+        stderr(&not_found).contains("answered 404"),
+        "{}",
+        stderr(&not_found)
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let down = paylater(&["healthcheck"], &[("PAYLATER_LISTEN", &nobody)]);
+    assert!(!down.status.success());
+    assert!(
+        stderr(&down).contains("did not answer"),
+        "{}",
+        stderr(&down)
+    );
+
+    // Connections to it are accepted by the kernel, and never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/healthz", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let hung = paylater(
+        &[
+            "healthcheck",
+            "--url",
+            &silent_url,
+            "--timeout-seconds",
+            "1",
+        ],
+        &[],
+    );
+    assert!(!hung.status.success());
+    assert!(
+        stderr(&hung).contains("did not answer"),
+        "{}",
+        stderr(&hung)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// A server speaking TLS itself is probed over https at its loopback address, whose name
+/// its certificate cannot carry.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_probes_a_tls_server_over_https() {
+    let certified = rcgen::generate_simple_self_signed(vec!["pay.example".to_owned()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
+    let app = crate::helpers::TestApp::spawn_with(|config| {
+        config.server.tls_cert_file = Some(cert_file.clone());
+        config.server.tls_key_file = Some(key_file.clone());
+    })
+    .await;
+    let listen = app.state.config.server.listen.to_string();
+    let (cert, key) = (
+        cert_file.display().to_string(),
+        key_file.display().to_string(),
+    );
+    let output = paylater(
+        &["healthcheck"],
+        &[
+            ("PAYLATER_LISTEN", &listen),
+            ("PAYLATER_TLS_CERT_FILE", &cert),
+            ("PAYLATER_TLS_KEY_FILE", &key),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
