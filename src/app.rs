@@ -181,9 +181,10 @@ pub fn vault(config: &Config) -> anyhow::Result<Vault> {
 /// Connects to the configured database and applies pending migrations if configured to.
 pub async fn open_database(database: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     let url = database.url.expose_secret();
-    let db = db::connect(url, database.max_connections)
+    let mut db = db::connect(url, database.max_connections)
         .await
         .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    db.set_metric_callback(|info| crate::metrics::sql_statement(info.elapsed));
     if database.run_migrations {
         Migrator::up(&db, None)
             .await

@@ -88,6 +88,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APP_ENV",                                        "app_env"),
     ("PAYLATER_APP_ENV",                               "app_env"),
     ("PAYLATER_LISTEN",                                "server.listen"),
+    ("PAYLATER_METRICS_LISTEN",                        "server.metrics_listen"),
     ("PAYLATER_TLS_CERT_FILE",                         "server.tls_cert_file"),
     ("PAYLATER_TLS_KEY_FILE",                          "server.tls_key_file"),
     ("PAYLATER_BODY_LIMIT_BYTES",                      "server.body_limit_bytes"),
@@ -161,6 +162,9 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address the HTTP server binds to.
     pub listen: SocketAddr,
+    /// Address Prometheus metrics (`GET /metrics`) are served on: loopback by default,
+    /// so that only what runs beside paylater (an agent, a sidecar) can read them.
+    pub metrics_listen: SocketAddr,
     /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS itself.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -320,6 +324,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
             tls_cert_file: None,
             tls_key_file: None,
             body_limit_bytes: 256 * 1024,

@@ -41,6 +41,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod payments;
 pub mod server;
 pub mod service;

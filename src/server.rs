@@ -22,6 +22,11 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let metrics_listen = config.server.metrics_listen;
+    let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
+        .await
+        .with_context(|| format!("cannot serve metrics on {metrics_listen}"))?;
+    crate::metrics::handle();
     let address = listener.local_addr()?;
     // The address bound (its port too, when asked for port 0) is where the built-in
     // checkout page is.
@@ -59,8 +64,20 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     };
     let sweep = std::time::Duration::from_secs(state.config.jobs.expiry_sweep_seconds);
     let background = jobs::Background::start(&state.deps, sweep);
-    tracing::info!(%address, scheme, "listening");
+    tracing::info!(%address, scheme, %metrics_listen, "listening");
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = tokio::spawn(http::metrics::serve(
+        state.clone(),
+        metrics_listener,
+        async {
+            let _ = metrics_stopped.await;
+        },
+    ));
     let served = http::serve_on(state.clone(), listener, shutdown_signal()).await;
+    let _ = stop_metrics.send(());
+    if let Ok(Err(err)) = metrics.await {
+        tracing::warn!(error = %err, "the metrics listener failed");
+    }
     background.stop();
     if let Some(broker) = broker {
         broker.stop();

@@ -42,7 +42,7 @@ use async_graphql::{
     SchemaEnv,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
     futures_util::{FutureExt, StreamExt, stream::BoxStream},
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, OperationType},
 };
 
 use crate::service::Deps;
@@ -146,13 +146,13 @@ impl Schemas {
                 Executed {
                     response: pipeline::finish(document, operation_name.as_deref(), response),
                     cost: prepared.cost,
-                    query: prepared.query,
+                    kind: prepared.kind,
                 }
             }
             Err(error) => Executed {
                 response: pipeline::refused(error),
                 cost: 0,
-                query: false,
+                kind: None,
             },
         }
     }
@@ -164,14 +164,14 @@ impl Schemas {
 }
 
 /// A request's response, with what its operation cost the rate limits (0 when it was
-/// refused before being counted) and whether it was a query.
+/// refused before being counted) and its kind.
 pub struct Executed {
     /// The response.
     pub response: Response,
     /// The operation's complexity.
     pub cost: usize,
-    /// Whether the operation was a query (which only reads).
-    pub query: bool,
+    /// The operation's kind (`None` when refused before it was known).
+    pub kind: Option<OperationType>,
 }
 
 impl Executor for Schemas {
@@ -195,14 +195,19 @@ impl Executor for Schemas {
                 .prepare(&mut request, session_data.as_deref())
                 .await
             {
-                Ok(prepared) => schemas
-                    .schema_for(&request, &prepared.document)
-                    .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-                    .map(move |response| {
-                        let document = Some(&*prepared.document);
-                        pipeline::finish(document, operation_name.as_deref(), response)
-                    })
-                    .boxed(),
+                Ok(prepared) => {
+                    let open = (prepared.kind == Some(OperationType::Subscription))
+                        .then(crate::metrics::subscription_opened);
+                    schemas
+                        .schema_for(&request, &prepared.document)
+                        .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+                        .map(move |response| {
+                            let _counted = &open;
+                            let document = Some(&*prepared.document);
+                            pipeline::finish(document, operation_name.as_deref(), response)
+                        })
+                        .boxed()
+                }
                 Err(error) => {
                     async_graphql::futures_util::stream::once(async { pipeline::refused(error) })
                         .boxed()

@@ -74,7 +74,7 @@ impl Pipeline {
         let cost = operation.map_or(0, |operation| {
             cost::of_operation(registry, &document, operation, &request.variables)
         });
-        let query = operation.is_some_and(|operation| operation.ty == OperationType::Query);
+        let kind = operation.map(|operation| operation.ty);
         let principal = datum::<Principal>(&request.data, session);
         let ip = datum::<ClientIp>(&request.data, session).map(|ip| ip.0);
         self.charge(principal, ip, cost)?;
@@ -82,7 +82,7 @@ impl Pipeline {
         Ok(Prepared {
             document,
             cost,
-            query,
+            kind,
         })
     }
 
@@ -103,8 +103,8 @@ pub struct Prepared {
     pub document: Arc<ExecutableDocument>,
     /// Its operation's complexity, as charged to the rate limits.
     pub cost: usize,
-    /// Whether its operation is a query (which only reads).
-    pub query: bool,
+    /// Its operation's kind, when the document has the operation asked for.
+    pub kind: Option<OperationType>,
 }
 
 /// A value of type `T` the request or its session carries.

@@ -5,7 +5,9 @@
 //! (CSRF-prone "simple" requests). GET runs persisted queries only, and never a mutation,
 //! so none can run from a link; without parameters it serves the playground.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Instant};
+
+use async_graphql::parser::types::OperationType;
 
 use axum::{
     body::Bytes,
@@ -31,6 +33,7 @@ use crate::{
         response_cache::{Cached, Key},
     },
     http::{caching, playground::playground},
+    metrics,
     service::Deps,
 };
 
@@ -237,6 +240,8 @@ async fn run(
     headers: &HeaderMap,
 ) -> Response {
     let ip = peer.ip();
+    let started = Instant::now();
+    let name = request.operation_name.clone();
     let key = matches!(caller.principal, Principal::Anonymous).then(|| {
         let generation = state.deps.caches.public_generation();
         Key::of(&request, generation, state.deps.clock.now().date_naive())
@@ -248,9 +253,20 @@ async fn run(
                 .schema
                 .pipeline()
                 .charge(Some(&Principal::Anonymous), Some(ip), kept.cost);
-        return match charged {
-            Ok(()) => caching::respond_kept(kept.body.clone(), kept.max_age, get, headers),
-            Err(refused) => caching::respond(pipeline::refused(refused), get, headers),
+        let response = match charged {
+            Ok(()) => async_graphql::Response::default(),
+            Err(refused) => pipeline::refused(refused),
+        };
+        metrics::graphql_request(
+            Some(OperationType::Query),
+            name.as_deref(),
+            started.elapsed(),
+            &response,
+        );
+        return if response.is_ok() {
+            caching::respond_kept(kept.body.clone(), kept.max_age, get, headers)
+        } else {
+            caching::respond(response, get, headers)
         };
     }
     let request = request
@@ -260,12 +276,13 @@ async fn run(
     let Executed {
         response,
         cost,
-        query,
+        kind,
     } = state.schema.execute_counted(request).await;
+    metrics::graphql_request(kind, name.as_deref(), started.elapsed(), &response);
     let Some(body) = caching::body(&response) else {
         return caching::failed();
     };
-    if let Some(key) = key.filter(|_| query)
+    if let Some(key) = key.filter(|_| kind == Some(OperationType::Query))
         && let Some(max_age) = caching::shareable(&response)
     {
         let body = body.clone();

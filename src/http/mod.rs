@@ -7,6 +7,7 @@ pub mod checkout_page;
 pub mod errors;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod playground;
 pub mod sandbox;

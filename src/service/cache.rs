@@ -111,6 +111,11 @@ where
         }
     }
 
+    /// The cache's name, for metrics.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// Its hits and misses so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {

@@ -156,6 +156,17 @@ impl Caches {
         self.public_generation.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Each cache's name with its hits and misses so far.
+    pub fn stats(&self) -> [(&'static str, cache::CacheStats); 5] {
+        [
+            (self.api_keys.name(), self.api_keys.stats()),
+            (self.merchants.name(), self.merchants.stats()),
+            (self.offered_plans.name(), self.offered_plans.stats()),
+            (self.signing_secrets.name(), self.signing_secrets.stats()),
+            (self.access_tokens.name(), self.access_tokens.stats()),
+        ]
+    }
+
     /// The generation of public data now; every change to a merchant starts a new one.
     pub fn public_generation(&self) -> u64 {
         self.public_generation.load(Ordering::SeqCst)

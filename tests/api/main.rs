@@ -27,6 +27,7 @@ mod instalment_collection;
 mod kill_restart;
 mod live_events;
 mod logs;
+mod metrics;
 mod mfa;
 mod oauth;
 mod order_confirm;
