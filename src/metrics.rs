@@ -32,12 +32,11 @@ const MOST_OPERATION_NAMES: usize = 200;
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let builder = builder
-            .clone()
+        // Only empty bucket lists are refused, and these are not empty.
+        let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
-            .unwrap_or(builder);
-        let recorder = builder.build_recorder();
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("another metrics recorder is installed; /metrics stays empty");
@@ -72,9 +71,9 @@ pub async fn record_states(deps: &Deps) {
         .await;
     match oldest {
         Ok(oldest) => {
-            let now = deps.clock.now().timestamp_millis();
-            let lag = oldest.map_or(0, |event| (now - event.created_at).max(0));
-            gauge!("paylater_outbox_relay_lag_seconds").set(lag as f64 / 1000.0);
+            let now = deps.clock.now();
+            let lag = oldest.map_or(0, |event| (now - event.created_at.0).num_milliseconds());
+            gauge!("paylater_outbox_relay_lag_seconds").set(lag.max(0) as f64 / 1000.0);
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot read the outbox"),
     }

@@ -147,12 +147,14 @@ impl Schemas {
                     response: pipeline::finish(document, operation_name.as_deref(), response),
                     cost: prepared.cost,
                     kind: prepared.kind,
+                    name: prepared.name,
                 }
             }
             Err(error) => Executed {
                 response: pipeline::refused(error),
                 cost: 0,
                 kind: None,
+                name: None,
             },
         }
     }
@@ -172,6 +174,8 @@ pub struct Executed {
     pub cost: usize,
     /// The operation's kind (`None` when refused before it was known).
     pub kind: Option<OperationType>,
+    /// The operation's name, if it has one.
+    pub name: Option<String>,
 }
 
 impl Executor for Schemas {

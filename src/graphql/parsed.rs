@@ -40,6 +40,23 @@ impl ParsedQueries {
     }
 }
 
+/// The name of the operation of `document` a request runs: the one `requested`, or the
+/// only one's (`None` for an anonymous operation).
+pub fn operation_name<'a>(
+    document: &'a ExecutableDocument,
+    requested: Option<&'a str>,
+) -> Option<&'a str> {
+    match &document.operations {
+        DocumentOperations::Single(_) => None,
+        DocumentOperations::Multiple(operations) => {
+            requested.or_else(|| match operations.keys().collect::<Vec<_>>()[..] {
+                [only] => Some(only.as_str()),
+                _ => None,
+            })
+        }
+    }
+}
+
 /// The operation of `document` a request runs: the one named, or the only one.
 pub fn operation<'a>(
     document: &'a ExecutableDocument,

@@ -75,6 +75,8 @@ impl Pipeline {
             cost::of_operation(registry, &document, operation, &request.variables)
         });
         let kind = operation.map(|operation| operation.ty);
+        let name =
+            parsed::operation_name(&document, request.operation_name.as_deref()).map(str::to_owned);
         let principal = datum::<Principal>(&request.data, session);
         let ip = datum::<ClientIp>(&request.data, session).map(|ip| ip.0);
         self.charge(principal, ip, cost)?;
@@ -83,6 +85,7 @@ impl Pipeline {
             document,
             cost,
             kind,
+            name,
         })
     }
 
@@ -105,6 +108,8 @@ pub struct Prepared {
     pub cost: usize,
     /// Its operation's kind, when the document has the operation asked for.
     pub kind: Option<OperationType>,
+    /// Its operation's name, if it has one.
+    pub name: Option<String>,
 }
 
 /// A value of type `T` the request or its session carries.

@@ -27,6 +27,8 @@ pub struct Cached {
     pub max_age: u32,
     /// What the operation costs, charged to the rate limits on every answer.
     pub cost: usize,
+    /// The operation's name, if it has one (for metrics).
+    pub name: Option<String>,
 }
 
 /// Which request an answer is for: the generation of public data it was made from, the

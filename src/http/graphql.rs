@@ -241,7 +241,6 @@ async fn run(
 ) -> Response {
     let ip = peer.ip();
     let started = Instant::now();
-    let name = request.operation_name.clone();
     let key = matches!(caller.principal, Principal::Anonymous).then(|| {
         let generation = state.deps.caches.public_generation();
         Key::of(&request, generation, state.deps.clock.now().date_naive())
@@ -259,7 +258,7 @@ async fn run(
         };
         metrics::graphql_request(
             Some(OperationType::Query),
-            name.as_deref(),
+            kept.name.as_deref(),
             started.elapsed(),
             &response,
         );
@@ -277,6 +276,7 @@ async fn run(
         response,
         cost,
         kind,
+        name,
     } = state.schema.execute_counted(request).await;
     metrics::graphql_request(kind, name.as_deref(), started.elapsed(), &response);
     let Some(body) = caching::body(&response) else {
@@ -292,6 +292,7 @@ async fn run(
                 body,
                 max_age,
                 cost,
+                name,
             },
         );
     }

@@ -22,7 +22,12 @@ async fn metrics_url(app: &TestApp) -> String {
 async fn scrape(app: &TestApp, url: &str) -> Scrape {
     let response = app.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = response.text().await.unwrap();
     Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("Prometheus text")
 }
@@ -47,10 +52,18 @@ async fn metrics_parse_and_move_with_traffic() {
     let merchant = app.merchant("Shop").await;
     let url = metrics_url(&app).await;
     let probe = [("operation", "MetricsProbe"), ("kind", "query")];
-    let before = value(&scrape(&app, &url).await, "paylater_graphql_requests_total", &probe);
+    let before = value(
+        &scrape(&app, &url).await,
+        "paylater_graphql_requests_total",
+        &probe,
+    );
     for _ in 0..3 {
         let body = app
-            .gql(Some(&merchant.key), "query MetricsProbe { merchant { name } }", json!({}))
+            .gql(
+                Some(&merchant.key),
+                "query MetricsProbe { merchant { name } }",
+                json!({}),
+            )
             .await;
         assert_eq!(body["data"]["merchant"]["name"], "Shop");
     }
@@ -64,12 +77,30 @@ async fn metrics_parse_and_move_with_traffic() {
         Some(before.unwrap_or(0.0) + 4.0),
         "each request counts under its operation's name and kind"
     );
-    assert!(value(&after, "paylater_graphql_errors_total", &[("code", "UNAUTHENTICATED")]).is_some_and(|n| n >= 1.0));
     assert!(
-        value(&after, "paylater_graphql_request_duration_seconds", &probe).is_some_and(|n| n >= 4.0),
+        value(
+            &after,
+            "paylater_graphql_errors_total",
+            &[("code", "UNAUTHENTICATED")]
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
+    assert!(
+        value(&after, "paylater_graphql_request_duration_seconds", &probe)
+            .is_some_and(|n| n >= 4.0),
         "a latency histogram per operation"
     );
     assert!(value(&after, "paylater_db_pool_connections", &[]).is_some_and(|n| n >= 1.0));
-    assert!(value(&after, "paylater_cache_hits_total", &[("cache", "api_keys")]).is_some_and(|n| n >= 2.0));
-    assert_eq!(value(&after, "paylater_outbox_relay_lag_seconds", &[]), Some(0.0));
+    assert!(
+        value(
+            &after,
+            "paylater_cache_hits_total",
+            &[("cache", "api_keys")]
+        )
+        .is_some_and(|n| n >= 2.0)
+    );
+    assert_eq!(
+        value(&after, "paylater_outbox_relay_lag_seconds", &[]),
+        Some(0.0)
+    );
 }
