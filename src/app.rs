@@ -22,6 +22,7 @@ use crate::{
     encryption::Vault,
     events::{EventBus, WebhookSender},
     graphql::{self, Schemas},
+    jobs::retention::Retention,
     payments::{
         PaymentGateway,
         sandbox::SandboxGateway,
@@ -117,6 +118,10 @@ impl AppState {
                 retry_window: Duration::hours(i64::from(config.webhooks.retry_hours)),
             },
             caches: Arc::default(),
+            retention: Retention {
+                outbox_events: Duration::days(i64::from(config.jobs.outbox_retention_days)),
+                webhook_deliveries: Duration::days(i64::from(config.webhooks.retention_days)),
+            },
             webhook_sender: Arc::new(WebhookSender::new(
                 webhook_policy,
                 std::time::Duration::from_secs(config.webhooks.timeout_seconds),

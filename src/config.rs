@@ -70,6 +70,9 @@ pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 /// The default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paylater.db?mode=rwc";
 
+/// The longest retention of published events and finished deliveries, in days (ten years).
+const MAX_RETENTION_DAYS: u32 = 3650;
+
 /// The environment variable naming the TOML file; it is not a setting itself.
 const CONFIG_FILE_VAR: &str = "PAYLATER_CONFIG";
 
@@ -125,7 +128,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("PAYLATER_WEBHOOK_TIMEOUT_SECONDS",               "webhooks.timeout_seconds"),
     ("PAYLATER_WEBHOOKS_HTTPS_ONLY",                   "webhooks.https_only"),
     ("PAYLATER_WEBHOOKS_PUBLIC_ADDRESSES_ONLY",        "webhooks.public_addresses_only"),
+    ("PAYLATER_WEBHOOK_RETENTION_DAYS",                "webhooks.retention_days"),
     ("PAYLATER_EXPIRY_SWEEP_SECONDS",                  "jobs.expiry_sweep_seconds"),
+    ("PAYLATER_OUTBOX_RETENTION_DAYS",                 "jobs.outbox_retention_days"),
     ("PAYLATER_REDIS_URL",                             "redis.url"),
     ("PAYLATER_REDIS_CHANNEL",                         "redis.channel"),
 ];
@@ -288,6 +293,9 @@ pub struct WebhooksConfig {
     /// Webhook URLs must reach public addresses, not private, loopback or link-local ones
     /// (production: always).
     pub public_addresses_only: bool,
+    /// How long a finished delivery (delivered, or given up) stays in the log, with its
+    /// attempts, in days after its last change.
+    pub retention_days: u32,
 }
 
 /// The background jobs.
@@ -295,8 +303,12 @@ pub struct WebhooksConfig {
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     /// How often the background jobs run, in seconds: open checkouts past their expiry
-    /// are marked expired, pending payments reconciled, orders voided, instalments charged.
+    /// are marked expired, pending payments reconciled, orders voided, instalments charged,
+    /// and rows past their retention deleted.
     pub expiry_sweep_seconds: u64,
+    /// How long an outbox event is kept once published, in days (unpublished events are
+    /// always kept).
+    pub outbox_retention_days: u32,
 }
 
 /// Redis, which carries events between instances.
@@ -400,6 +412,7 @@ impl Default for WebhooksConfig {
             timeout_seconds: 10,
             https_only: false,
             public_addresses_only: false,
+            retention_days: 30,
         }
     }
 }
@@ -408,6 +421,7 @@ impl Default for JobsConfig {
     fn default() -> Self {
         Self {
             expiry_sweep_seconds: 15,
+            outbox_retention_days: 7,
         }
     }
 }
@@ -657,6 +671,11 @@ impl JobsConfig {
         if !(1..=3600).contains(&self.expiry_sweep_seconds) {
             problems.push("jobs.expiry_sweep_seconds must be between 1 and 3600".to_owned());
         }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.outbox_retention_days) {
+            problems.push(format!(
+                "jobs.outbox_retention_days must be between 1 and {MAX_RETENTION_DAYS}"
+            ));
+        }
     }
 }
 
@@ -766,6 +785,11 @@ impl WebhooksConfig {
         }
         if !(1..=30).contains(&self.timeout_seconds) {
             problems.push("webhooks.timeout_seconds must be between 1 and 30".to_owned());
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            problems.push(format!(
+                "webhooks.retention_days must be between 1 and {MAX_RETENTION_DAYS}"
+            ));
         }
         if production && !(self.https_only && self.public_addresses_only) {
             problems.push(
@@ -1168,8 +1192,20 @@ mod tests {
             "https://shop.example/path".into(),
         ];
         config.jobs.expiry_sweep_seconds = 0;
+        config.jobs.outbox_retention_days = 0;
+        config.webhooks.retention_days = 3651;
         let problems = problems(&config);
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(problems.len(), 7, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("jobs.outbox_retention_days"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("webhooks.retention_days"))
+        );
         assert!(problems.iter().any(|p| p.contains("shop.example/path")));
     }
 }

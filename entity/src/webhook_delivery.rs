@@ -25,7 +25,7 @@ pub struct Model {
     pub status: DeliveryStatus,
     /// Attempts started so far.
     pub attempt_count: i32,
-    /// When the next attempt is due, while pending (an attempt in flight holds a lease here).
+    /// When the next attempt is due, while pending (business time, as the clock says).
     pub next_attempt_at: Option<ChronoUnixTimestampMillis>,
     /// The merchant asked for the next attempt.
     pub redelivery_requested: bool,
@@ -39,6 +39,10 @@ pub struct Model {
     pub updated_at: ChronoUnixTimestampMillis,
     /// When an attempt first succeeded.
     pub delivered_at: Option<ChronoUnixTimestampMillis>,
+    /// While an attempt is in flight: until when its sender holds the delivery, on the
+    /// wall clock (not the business clock), so no other sender takes it meanwhile and a
+    /// sender that died lets it go once this passes.
+    pub claimed_until: Option<ChronoUnixTimestampMillis>,
 }
 
 /// No sea-orm relations: related rows are loaded through DataLoaders.

@@ -40,6 +40,7 @@ mod m20261204_000031_create_payment_attempts;
 mod m20261206_000040_add_merchant_checkout_maximum;
 mod m20261206_000041_add_payment_method_fingerprint;
 mod m20261207_000042_add_merchant_return_signing_secret;
+mod m20261208_000043_add_webhook_delivery_claims;
 
 /// All migrations of paylater, in the order they are applied.
 pub struct Migrator;
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000040_add_merchant_checkout_maximum::Migration),
             Box::new(m20261206_000041_add_payment_method_fingerprint::Migration),
             Box::new(m20261207_000042_add_merchant_return_signing_secret::Migration),
+            Box::new(m20261208_000043_add_webhook_delivery_claims::Migration),
         ]
     }
 }

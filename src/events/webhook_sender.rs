@@ -94,8 +94,8 @@ impl WebhookSender {
             .map_err(String::as_str)
     }
 
-    /// How long a claimed delivery is held before another worker may take it: longer than
-    /// any request can take.
+    /// How long, on the wall clock, a claimed delivery is held before another sender may
+    /// take it: longer than any request can take.
     pub fn lease(&self) -> Duration {
         self.timeout * 2 + Duration::from_secs(60)
     }

@@ -2,9 +2,11 @@
 //! claims its rows so several instances may run it at once, and handles a batch per
 //! round until its backlog is gone: checkout expiry, payment reconciliation, voids and
 //! instalment collection (through the services), the outbox [`relay`] with its
-//! [`webhook_fanout`], and the [`webhook_delivery`].
+//! [`webhook_fanout`], the [`webhook_delivery`], and the [`retention`] of published events
+//! and finished deliveries.
 
 pub mod relay;
+pub mod retention;
 pub mod webhook_delivery;
 pub mod webhook_fanout;
 
@@ -44,6 +46,10 @@ pub struct JobReport {
     pub webhooks_delivered: usize,
     /// Webhook attempts that failed.
     pub webhooks_failed: usize,
+    /// Published outbox events deleted after their retention.
+    pub pruned_outbox_events: usize,
+    /// Finished webhook deliveries deleted after their retention.
+    pub pruned_webhook_deliveries: usize,
 }
 
 impl JobReport {
@@ -58,6 +64,8 @@ impl JobReport {
             + self.relayed_events
             + self.webhooks_delivered
             + self.webhooks_failed
+            + self.pruned_outbox_events
+            + self.pruned_webhook_deliveries
     }
 }
 
@@ -72,6 +80,8 @@ impl AddAssign for JobReport {
         self.relayed_events += other.relayed_events;
         self.webhooks_delivered += other.webhooks_delivered;
         self.webhooks_failed += other.webhooks_failed;
+        self.pruned_outbox_events += other.pruned_outbox_events;
+        self.pruned_webhook_deliveries += other.pruned_webhook_deliveries;
     }
 }
 
@@ -123,8 +133,9 @@ impl Job {
 
 /// Everything due as of `now`: open checkouts past their expiry are stored `EXPIRED`
 /// (so lists and subscribers see it), payments left pending are reconciled, orders not
-/// captured in time are voided, due instalments are charged, then the outbox is relayed
-/// and due webhooks are sent.
+/// captured in time are voided, due instalments are charged, then the outbox is relayed,
+/// due webhooks are sent, and published events and finished deliveries past their
+/// retention are deleted.
 pub async fn run_due(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
     let limit = BATCH as u64;
     let mut report = drain(|| async {
@@ -164,6 +175,7 @@ pub async fn run_due(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport
     .await?;
     report += relay_all(deps, now).await?;
     report += deliver_all(deps, now).await?;
+    report += prune_all(deps, now).await?;
     Ok(report)
 }
 
@@ -191,6 +203,19 @@ async fn deliver_all(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport
     .await
 }
 
+/// Deletes everything past its retention at `now`, a batch of each kind per round.
+async fn prune_all(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport> {
+    drain(|| async {
+        let pruned = retention::prune_once(deps, now, BATCH as u64).await?;
+        Ok(JobReport {
+            pruned_outbox_events: pruned.outbox_events,
+            pruned_webhook_deliveries: pruned.webhook_deliveries,
+            ..JobReport::default()
+        })
+    })
+    .await
+}
+
 /// How often the outbox relay looks for events that no wake-up announced (those of other
 /// instances, or left by a crash).
 pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
@@ -203,8 +228,8 @@ pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Background(Vec<JoinHandle<()>>);
 
 impl Background {
-    /// Starts due work every `sweep` (expiries, collections, voids), the key-usage flush,
-    /// the rate-limiter cleanup, the outbox relay and webhook delivery.
+    /// Starts due work every `sweep` (expiries, collections, voids, retention), the
+    /// key-usage flush, the rate-limiter cleanup, the outbox relay and webhook delivery.
     pub fn start(deps: &Deps, sweep: Duration) -> Self {
         Self(vec![
             spawn(deps.clone(), Job::Due, sweep),

@@ -1,8 +1,14 @@
-//! The delivery job: POSTs due deliveries, signed, and records each attempt. A delivery is
-//! claimed by moving its next attempt a lease ahead with a guarded update, so several
-//! instances never send it at once and one that dies mid-request leaves it due again once
-//! the lease passes (at least once). A failure is retried with growing, jittered waits
-//! for the retry window; an endpoint failing for the whole window is disabled.
+//! The delivery job: POSTs due deliveries, signed, and records each attempt. Two clocks
+//! meet here. Business time (the clock, which the sandbox's test clock may move, or the
+//! time a run is asked to run as of) decides when a delivery is due and is what the log
+//! records. The wall clock of the machine governs what concerns real processes: a
+//! delivery is claimed for one attempt by a guarded update that sets `claimed_until` a
+//! lease ahead on the wall clock, so exactly one sender holds it whatever time each
+//! sender runs as of, and one that dies mid-request lets it go once the lease passes (at
+//! least once); and requests are signed with the wall-clock time of sending, which is
+//! what receivers compare to their own clocks. A failure is retried with growing,
+//! jittered waits for the retry window; an endpoint failing for the whole window is
+//! disabled.
 
 use std::collections::HashMap;
 
@@ -10,7 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
     prelude::ChronoUnixTimestampMillis, sea_query::Expr,
 };
 use serde::Serialize;
@@ -20,9 +26,10 @@ use uuid::Uuid;
 use crate::events::webhook_sender::Outcome;
 use crate::{
     auth::signing,
+    clock::{Clock, SystemClock},
     domain::webhook::{DeliveryStatus, EndpointStatus, next_attempt, should_disable},
     service::unit_of_work::UnitOfWork,
-    service::{Deps, ServiceResult, audit::Actor, webhooks::signing_secrets},
+    service::{Deps, ServiceResult, audit::Actor, retry_transient, webhooks::signing_secrets},
 };
 
 /// How many requests run at once.
@@ -38,17 +45,33 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
-fn pending() -> sea_orm::Select<webhook_delivery::Entity> {
-    webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
+/// The machine's own time, for claims and signatures: unlike the business clock, it is
+/// the same for every sender and for the receiver.
+fn wall_clock() -> DateTime<Utc> {
+    SystemClock.now()
 }
 
-/// Takes a delivery for one attempt: its attempt count goes up and its next attempt moves
-/// a lease ahead, unless another instance took it first.
+/// A pending delivery that no sender holds at `wall` (wall-clock time).
+fn unclaimed(wall: DateTime<Utc>) -> Condition {
+    use webhook_delivery::Column;
+    Condition::all()
+        .add(Column::Status.eq(DeliveryStatus::Pending))
+        .add(
+            Condition::any()
+                .add(Column::ClaimedUntil.is_null())
+                .add(Column::ClaimedUntil.lte(wall.timestamp_millis())),
+        )
+}
+
+/// Takes a delivery due at `now` for one attempt: its attempt count goes up and it is
+/// held until a lease past `wall`, unless another sender took it first. The update only
+/// matches the attempt count read and an unheld row, so of senders racing for it exactly
+/// one succeeds, whatever their notions of "now".
 async fn claim(
     deps: &Deps,
     row: &webhook_delivery::Model,
     now: DateTime<Utc>,
+    wall: DateTime<Utc>,
 ) -> ServiceResult<bool> {
     use webhook_delivery::Column;
     let lease = chrono::Duration::from_std(deps.webhook_sender.lease())
@@ -56,75 +79,82 @@ async fn claim(
     let claimed = webhook_delivery::Entity::update_many()
         .col_expr(Column::AttemptCount, Expr::value(row.attempt_count + 1))
         .col_expr(
-            Column::NextAttemptAt,
-            Expr::value((now + lease).timestamp_millis()),
+            Column::ClaimedUntil,
+            Expr::value((wall + lease).timestamp_millis()),
         )
         .filter(Column::Id.eq(row.id))
-        .filter(Column::Status.eq(DeliveryStatus::Pending))
         .filter(Column::AttemptCount.eq(row.attempt_count))
         .filter(Column::NextAttemptAt.lte(now.timestamp_millis()))
+        .filter(unclaimed(wall))
         .exec(&deps.db)
         .await?;
     Ok(claimed.rows_affected == 1)
 }
 
-/// Sends every delivery due at `now`, up to `limit`, and records the attempts.
+/// Sends every delivery due at `now`, up to `limit`, and records the attempts. Each
+/// delivery is claimed just before its request and recorded just after, so its lease
+/// covers one request however long the batch takes.
 pub async fn deliver_due(
     deps: &Deps,
     now: DateTime<Utc>,
     limit: u64,
 ) -> ServiceResult<DeliveryReport> {
-    let due = pending()
+    let due = webhook_delivery::Entity::find()
+        .filter(unclaimed(wall_clock()))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now.timestamp_millis()))
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
         .limit(limit)
         .all(&deps.db)
         .await?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for row in due {
-        if claim(deps, &row, now).await? {
-            claimed.push(webhook_delivery::Model {
-                attempt_count: row.attempt_count + 1,
-                ..row
-            });
-        }
-    }
-    if claimed.is_empty() {
+    if due.is_empty() {
         return Ok(DeliveryReport::default());
     }
     let endpoints: HashMap<Uuid, webhook_endpoint::Model> = webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::Id.is_in(claimed.iter().map(|row| row.endpoint_id)))
+        .filter(webhook_endpoint::Column::Id.is_in(due.iter().map(|row| row.endpoint_id)))
         .all(&deps.db)
         .await?
         .into_iter()
         .map(|endpoint| (endpoint.id, endpoint))
         .collect();
-    let attempts: Vec<_> = stream::iter(claimed)
-        .map(|row| {
-            let endpoint = endpoints.get(&row.endpoint_id);
-            async move {
-                let outcome = attempt(deps, endpoint, &row, now).await?;
-                Ok::<_, crate::service::ServiceError>((row, outcome))
-            }
-        })
+    let sent: Vec<ServiceResult<Option<bool>>> = stream::iter(due)
+        .map(|row| send(deps, endpoints.get(&row.endpoint_id), row, now))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     let mut report = DeliveryReport::default();
-    for attempted in attempts {
-        let (row, outcome) = attempted?;
-        if outcome.succeeded() {
-            report.delivered += 1;
-        } else {
-            report.failed += 1;
+    for succeeded in sent {
+        match succeeded? {
+            Some(true) => report.delivered += 1,
+            Some(false) => report.failed += 1,
+            None => {}
         }
-        let endpoint = endpoints.get(&row.endpoint_id);
-        record(deps, endpoint, &row, &outcome, now).await?;
     }
     Ok(report)
 }
 
-/// POSTs one delivery, signed with every secret valid at `now`.
+/// Claims, POSTs and records one delivery; whether it succeeded, or `None` when another
+/// sender holds it.
+async fn send(
+    deps: &Deps,
+    endpoint: Option<&webhook_endpoint::Model>,
+    row: webhook_delivery::Model,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<bool>> {
+    if !claim(deps, &row, now, wall_clock()).await? {
+        return Ok(None);
+    }
+    let row = webhook_delivery::Model {
+        attempt_count: row.attempt_count + 1,
+        ..row
+    };
+    let outcome = attempt(deps, endpoint, &row, now).await?;
+    retry_transient(|| record(deps, endpoint, &row, &outcome, now)).await?;
+    Ok(Some(outcome.succeeded()))
+}
+
+/// POSTs one delivery, signed with every secret valid at `now` (business time, as secret
+/// rotations are recorded) and stamped with the wall-clock time of sending, which
+/// receivers check against their own clocks.
 async fn attempt(
     deps: &Deps,
     endpoint: Option<&webhook_endpoint::Model>,
@@ -140,7 +170,8 @@ async fn attempt(
     };
     let secrets = signing_secrets(deps, endpoint, now)?;
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let signature = signing::header(now.timestamp(), &secrets, row.payload.as_bytes());
+    let signed_at = wall_clock().timestamp();
+    let signature = signing::header(signed_at, &secrets, row.payload.as_bytes());
     let headers = [
         (signing::SIGNATURE_HEADER, signature),
         ("paylater-event-id", row.event_id.to_string()),
@@ -155,7 +186,9 @@ async fn attempt(
 }
 
 /// Stores an attempt and what follows from it, in one transaction: the delivery done, or
-/// due again later, or given up; the endpoint healthy again, or failing, or disabled.
+/// due again later, or given up; the endpoint healthy again, or failing, or disabled. The
+/// endpoint it was sent to is locked first, as everything that changes an endpoint's
+/// deliveries locks the endpoint before them, so concurrent records never deadlock.
 async fn record(
     deps: &Deps,
     endpoint: Option<&webhook_endpoint::Model>,
@@ -165,6 +198,15 @@ async fn record(
 ) -> ServiceResult<()> {
     use webhook_delivery::Column;
     let mut work = UnitOfWork::begin(deps).await?;
+    let endpoint = match endpoint.filter(|e| e.status == EndpointStatus::Enabled) {
+        Some(sent_to) => {
+            webhook_endpoint::Entity::find_by_id(sent_to.id)
+                .lock_exclusive()
+                .one(work.txn())
+                .await?
+        }
+        None => None,
+    };
     let at = ChronoUnixTimestampMillis(now);
     webhook_attempt::Entity::insert(
         webhook_attempt::Model {
@@ -182,7 +224,9 @@ async fn record(
     .exec_without_returning(work.txn())
     .await?;
     let window = deps.webhooks.retry_window;
-    let enabled = endpoint.is_some_and(|e| e.status == EndpointStatus::Enabled);
+    let enabled = endpoint
+        .as_ref()
+        .is_some_and(|e| e.status == EndpointStatus::Enabled);
     let next = if outcome.succeeded() || !enabled {
         None
     } else {
@@ -201,6 +245,7 @@ async fn record(
             Expr::value(next.map(|at| at.timestamp_millis())),
         )
         .col_expr(Column::RedeliveryRequested, Expr::value(false))
+        .col_expr(Column::ClaimedUntil, Expr::value(Option::<i64>::None))
         .col_expr(
             Column::LastStatusCode,
             Expr::value(outcome.status_code.map(i32::from)),
@@ -217,7 +262,7 @@ async fn record(
         .exec(work.txn())
         .await?;
     if let Some(endpoint) = endpoint.filter(|_| enabled) {
-        endpoint_health(deps, &mut work, endpoint.id, outcome, now).await?;
+        endpoint_health(deps, &mut work, &endpoint, outcome, now).await?;
     }
     work.commit().await?;
     Ok(())
@@ -225,25 +270,16 @@ async fn record(
 
 /// After an attempt: a success clears the endpoint's run of failures; a failure starts or
 /// extends it, and one as long as the retry window disables the endpoint and gives up its
-/// pending deliveries.
+/// pending deliveries. `endpoint` is enabled, and locked by `work`.
 async fn endpoint_health(
     deps: &Deps,
     work: &mut UnitOfWork<'_>,
-    endpoint_id: Uuid,
+    endpoint: &webhook_endpoint::Model,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     use webhook_endpoint::Column;
-    let Some(endpoint) = webhook_endpoint::Entity::find_by_id(endpoint_id)
-        .lock_exclusive()
-        .one(work.txn())
-        .await?
-    else {
-        return Ok(());
-    };
-    if endpoint.status != EndpointStatus::Enabled {
-        return Ok(());
-    }
+    let endpoint_id = endpoint.id;
     if outcome.succeeded() {
         if endpoint.failing_since.is_some() {
             webhook_endpoint::Entity::update_many()

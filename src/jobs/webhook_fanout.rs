@@ -65,6 +65,7 @@ pub async fn queue(
                     created_at: at,
                     updated_at: at,
                     delivered_at: None,
+                    claimed_until: None,
                 }
                 .into_active_model()
             })

@@ -100,6 +100,8 @@ pub struct Deps {
     pub webhooks: webhooks::WebhookSettings,
     /// Sends webhook requests.
     pub webhook_sender: Arc<crate::events::WebhookSender>,
+    /// How long published events and finished deliveries are kept.
+    pub retention: crate::jobs::retention::Retention,
     /// Read-mostly data kept in memory.
     pub caches: SharedCaches,
 }

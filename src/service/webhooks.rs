@@ -371,13 +371,14 @@ pub async fn redeliver(
 ) -> ServiceResult<webhook_delivery::Model> {
     let now = deps.clock.now();
     let mut work = UnitOfWork::begin(deps).await?;
+    // The endpoint before its delivery, in the order the delivery job locks them.
+    let endpoint = locked_endpoint(work.txn(), merchant_id).await?;
     let current = webhook_delivery::Entity::find_by_id(delivery_id)
         .filter(webhook_delivery::Column::MerchantId.eq(merchant_id))
         .lock_exclusive()
         .one(work.txn())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let endpoint = locked_endpoint(work.txn(), merchant_id).await?;
     let enabled = endpoint.as_ref().is_some_and(|endpoint| {
         endpoint.id == current.endpoint_id && endpoint.status == EndpointStatus::Enabled
     });

@@ -57,13 +57,27 @@ pub enum Answer {
     Status(u16),
     /// Only after this long (longer than the sender waits).
     Hang(Duration),
+    /// With 200, once the test calls [`Receiver::release`]: the request stays in flight
+    /// until then.
+    Held,
 }
 
-#[derive(Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
     answers: Mutex<VecDeque<Answer>>,
     always: Mutex<Option<u16>>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            received: Mutex::default(),
+            answers: Mutex::default(),
+            always: Mutex::default(),
+            released: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 /// A running receiver.
@@ -83,6 +97,11 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     match answer {
         Some(Answer::Hang(wait)) => {
             tokio::time::sleep(wait).await;
+            StatusCode::OK
+        }
+        Some(Answer::Held) => {
+            let mut released = shared.released.subscribe();
+            let _ = released.wait_for(|released| *released).await;
             StatusCode::OK
         }
         Some(Answer::Status(code)) => StatusCode::from_u16(code).unwrap(),
@@ -114,6 +133,23 @@ impl Receiver {
     /// Every request so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Answers the requests held by [`Answer::Held`].
+    pub fn release(&self) {
+        self.shared.released.send_replace(true);
+    }
+
+    /// Waits until `count` requests have arrived (at most ten seconds).
+    pub async fn until_received(&self, count: usize) {
+        let wait = async {
+            while self.shared.received.lock().unwrap().len() < count {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{count} requests never arrived"));
     }
 }
 

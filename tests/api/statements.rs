@@ -231,6 +231,7 @@ async fn listing_fifty_webhook_deliveries_costs_a_constant_number_of_statements(
             created_at: at,
             updated_at: at,
             delivered_at: Some(at),
+            claimed_until: None,
         };
         webhook_delivery::Entity::insert(delivery.clone().into_active_model())
             .exec_without_returning(&app.db)
