@@ -116,6 +116,25 @@ pub fn graphql_request(
     }
 }
 
+/// Records one run of the background jobs and the rows it handled, by kind (the fields of
+/// its report: `expiredCheckouts`, `paidInstallments`, `webhooksDelivered`, …).
+pub fn job_run<T: serde::Serialize>(report: &T) {
+    counter!("paylater_job_runs_total").increment(1);
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) {
+        for (kind, rows) in fields {
+            if let Some(rows) = rows.as_u64().filter(|rows| *rows > 0) {
+                counter!("paylater_job_rows_total", "kind" => kind).increment(rows);
+            }
+        }
+    }
+}
+
+/// Records one webhook attempt by what became of its delivery: `SUCCEEDED`, `PENDING`
+/// (to be retried) or `FAILED` (given up).
+pub fn webhook_attempt(status: impl std::fmt::Display) {
+    counter!("paylater_webhook_attempts_total", "outcome" => status.to_string()).increment(1);
+}
+
 /// Records one SQL statement and how long it took.
 pub fn sql_statement(elapsed: Duration) {
     counter!("paylater_sql_statements_total").increment(1);

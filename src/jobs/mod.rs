@@ -176,6 +176,7 @@ pub async fn run_due(deps: &Deps, now: DateTime<Utc>) -> ServiceResult<JobReport
     report += relay_all(deps, now).await?;
     report += deliver_all(deps, now).await?;
     report += prune_all(deps, now).await?;
+    crate::metrics::job_run(&report);
     Ok(report)
 }
 

@@ -238,6 +238,7 @@ async fn record(
         (false, Some(_)) => DeliveryStatus::Pending,
         (false, None) => DeliveryStatus::Failed,
     };
+    crate::metrics::webhook_attempt(status);
     let mut update = webhook_delivery::Entity::update_many()
         .col_expr(Column::Status, Expr::value(status))
         .col_expr(

@@ -104,3 +104,15 @@ async fn metrics_parse_and_move_with_traffic() {
         Some(0.0)
     );
 }
+
+#[tokio::test]
+async fn job_runs_are_counted() {
+    let app = TestApp::spawn().await;
+    let url = metrics_url(&app).await;
+    let runs = |scrape: &Scrape| value(scrape, "paylater_job_runs_total", &[]).unwrap_or(0.0);
+    let before = runs(&scrape(&app, &url).await);
+    app.run_jobs(&crate::helpers::start_time().to_rfc3339())
+        .await;
+    let after = runs(&scrape(&app, &url).await);
+    assert!(after >= before + 1.0, "{before} → {after}");
+}
