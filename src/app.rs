@@ -22,13 +22,12 @@ use crate::{
     encryption::Vault,
     events::{EventBus, WebhookSender},
     graphql::{self, Schemas},
-    jobs::retention::Retention,
     payments::{
         PaymentGateway,
         sandbox::SandboxGateway,
         stripe::{StripeGateway, StripeSettings},
     },
-    service::{Deps, webhooks::WebhookSettings},
+    service::{Deps, Retention, webhooks::WebhookSettings},
 };
 
 /// Everything a request handler needs, built once at start.

@@ -16,7 +16,6 @@ use axum::{
     routing::post,
 };
 use rand::rngs::StdRng;
-use serde_json::json;
 
 use crate::{
     load::{self, LoadRequest, Timing, Workload},
@@ -30,15 +29,6 @@ use crate::{
 pub const BODY: &str =
     r#"{"data":{"floor":{"plan":"PAY_IN_3","installmentCount":3,"total":{"amount":"149.00"}}}}"#;
 const _: () = assert!(BODY.len() == 87);
-
-/// The query the load generator sends the floor: a POST of a small JSON body, as a
-/// GraphQL client sends one (the floor does not read it, only receives it).
-const QUERY: &str = "query Floor { floor { plan installmentCount total { amount } } }";
-
-/// A request of the floor scenario.
-pub fn request() -> LoadRequest {
-    scenarios::graphql(QUERY, json!({}), None)
-}
 
 /// Runs the bare server until its stdin closes (the child side, `bench floor-serve`).
 pub async fn serve_child() -> anyhow::Result<()> {
@@ -71,7 +61,7 @@ struct FloorLoad;
 
 impl Workload for FloorLoad {
     fn next(&self, _: &mut StdRng) -> Option<LoadRequest> {
-        Some(request())
+        Some(scenarios::floor_request())
     }
 }
 

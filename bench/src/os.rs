@@ -127,3 +127,8 @@ impl Process {
             .with_context(|| format!("no {key} in {path}"))
     }
 }
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}

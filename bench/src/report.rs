@@ -112,11 +112,6 @@ pub fn cpu_figure(cpu: Duration) -> String {
     }
 }
 
-/// Bytes as MiB with one decimal.
-pub fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
 /// The p99 of the reads of a run that mixed reads and writes.
 fn reads_p99(m: &Measurement) -> Option<u64> {
     let reads = m.read_latency.len();
@@ -153,7 +148,7 @@ pub fn table(rows: &[Row], floor: &Floor) -> String {
             row.cpu_per_request().map_or_else(dash, cpu_figure),
             floor.multiple(row).map_or_else(dash, multiple),
             row.server_cpu_share() * 100.0,
-            mib(m.peak_rss),
+            crate::os::mib(m.peak_rss),
         );
     }
     out

@@ -15,10 +15,7 @@ use paylater::{
 use rand::{Rng as _, rngs::StdRng, seq::IndexedRandom as _};
 use serde_json::{Value, json};
 
-use crate::{
-    floor,
-    load::{Answer, LoadRequest, SetupClient, Workload},
-};
+use crate::load::{Answer, LoadRequest, SetupClient, Workload};
 
 /// A benchmark scenario, selected by name with `--scenarios`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +89,15 @@ const CHECKOUT: &str = "query Checkout($token: String!) { checkout(token: $token
     totalPrice { amount } imageUrl } subtotal { amount } total { amount currencyCode minorUnits } \
     availablePlans { plan name installmentCount total { amount } installments { sequence dueDate \
     amount { amount } } } } }";
+
+/// The query the load generator sends the floor: a POST of a small JSON body, as a
+/// GraphQL client sends one (the floor does not read it, only receives it).
+const FLOOR: &str = "query Floor { floor { plan installmentCount total { amount } } }";
+
+/// A request of the floor scenario.
+pub fn floor_request() -> LoadRequest {
+    graphql(FLOOR, json!({}), None)
+}
 
 /// The fields of an order in merchant pages (also the keyset scenario's).
 pub const ORDERS_PAGE: &str = "query Orders($after: String) { merchant { orders(first: 20, \
@@ -196,7 +202,7 @@ impl Fixtures {
         let merchant = self.merchants.choose(rng)?;
         match scenario {
             // The floor runs against its own server (see `floor`); the request is the same.
-            Scenario::Floor => Some(floor::request()),
+            Scenario::Floor => Some(floor_request()),
             Scenario::Healthz => Some(LoadRequest {
                 method: Method::GET,
                 path: "/healthz",

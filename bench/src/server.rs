@@ -234,7 +234,7 @@ pub async fn measure_idle_then<T>(
     // Let start-up work (migrations check, first job rounds) settle before measuring.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = server.process.rss()?;
-    eprintln!("bench: {name}: idle RSS {}", crate::report::mib(idle_rss));
+    eprintln!("bench: {name}: idle RSS {}", os::mib(idle_rss));
     let value = body(&mut server).await;
     let stopped = server.stop().await;
     let value = value?;

@@ -115,7 +115,7 @@ pub async fn run(options: &Options, plan: &Plan) -> anyhow::Result<Results> {
         &format!(
             "floor: a bare axum handler answering {} bytes, in its own process; idle RSS {}",
             floor::BODY.len(),
-            report::mib(floor_run.idle_rss)
+            crate::os::mib(floor_run.idle_rss)
         ),
         &floor_run.value,
         &floor,
@@ -211,7 +211,7 @@ fn keep(
     rows: &mut Vec<Row>,
 ) -> Memory {
     print_results(
-        &format!("{title}; idle RSS {}", report::mib(served.idle_rss)),
+        &format!("{title}; idle RSS {}", crate::os::mib(served.idle_rss)),
         &served.value,
         floor,
     );

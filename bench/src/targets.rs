@@ -149,7 +149,7 @@ pub fn summary(rows: &[Row], floor: &Floor, memory: &[Memory]) -> String {
                     "| {what}, {} server | {} ({}) | < {} | {} |",
                     server.server,
                     megabytes(bytes),
-                    report::mib(bytes),
+                    crate::os::mib(bytes),
                     megabytes(bound),
                     verdict(bytes < bound)
                 );

@@ -9,7 +9,7 @@
 //! clock: under the sandbox's test clock, events made "days ahead" age with it, and in a
 //! deployment both clocks are the wall clock anyway.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::{outbox_event, webhook_delivery};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
@@ -18,15 +18,6 @@ use crate::{
     domain::webhook::DeliveryStatus,
     service::{Deps, ServiceResult},
 };
-
-/// How long finished rows are kept, from the configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// How long an outbox event is kept after it was published.
-    pub outbox_events: Duration,
-    /// How long a webhook delivery is kept after it finished (its last change).
-    pub webhook_deliveries: Duration,
-}
 
 /// What one round of pruning deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -101,7 +101,7 @@ pub struct Deps {
     /// Sends webhook requests.
     pub webhook_sender: Arc<crate::events::WebhookSender>,
     /// How long published events and finished deliveries are kept.
-    pub retention: crate::jobs::retention::Retention,
+    pub retention: Retention,
     /// Read-mostly data kept in memory.
     pub caches: SharedCaches,
 }
@@ -173,6 +173,15 @@ impl Caches {
     pub fn public_generation(&self) -> u64 {
         self.public_generation.load(Ordering::SeqCst)
     }
+}
+
+/// How long finished rows are kept, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// How long an outbox event is kept after it was published.
+    pub outbox_events: Duration,
+    /// How long a webhook delivery is kept after it finished (its last change).
+    pub webhook_deliveries: Duration,
 }
 
 /// A shared handle on the caches.
