@@ -260,6 +260,8 @@ fn paylater(dir: &Path, database_url: &str, stripe: &FakeStripe) -> Command {
         .env_remove("APP_ENV")
         .env("DATABASE_URL", database_url)
         .env("PAYLATER_SEED_DEMO", "false")
+        // Servers of parallel tests each take a free port for their metrics.
+        .env("PAYLATER_METRICS_LISTEN", "127.0.0.1:0")
         .env("PAYLATER_PAYMENT_GATEWAY", "stripe")
         .env("PAYLATER_STRIPE_SECRET_KEY", SECRET_KEY)
         .env("PAYLATER_STRIPE_API_BASE", stripe.base_url())
