@@ -16,7 +16,12 @@ use crate::{
     http, jobs,
 };
 
-/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight.
+/// How long running background jobs may take to finish at shutdown, within the 30 s a
+/// container platform usually allows between SIGTERM and SIGKILL.
+pub const JOBS_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests in flight and the
+/// background jobs' running rounds.
 pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let db = open_database(&config.database).await?;
     let listen = config.server.listen;
@@ -78,7 +83,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     if let Ok(Err(err)) = metrics.await {
         tracing::warn!(error = %err, "the metrics listener failed");
     }
-    background.stop();
+    background.stop(JOBS_GRACE).await;
     if let Some(broker) = broker {
         broker.stop();
     }

@@ -54,7 +54,7 @@ pub async fn serve_child(database_url: &str, gateway_latency_ms: u64) -> anyhow:
         let _ = stopped.await;
     })
     .await;
-    background.stop();
+    background.stop(paylater::server::JOBS_GRACE).await;
     served
 }
 

@@ -15,6 +15,7 @@ use std::{future::Future, ops::AddAssign, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use crate::service::{
     Deps, ServiceResult, attempts, checkouts,
@@ -226,37 +227,62 @@ pub const RELAY_INTERVAL: Duration = Duration::from_millis(500);
 pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Every job an instance runs in the background, started and stopped together.
-pub struct Background(Vec<JoinHandle<()>>);
+pub struct Background {
+    stopping: CancellationToken,
+    jobs: Vec<JoinHandle<()>>,
+}
 
 impl Background {
     /// Starts due work every `sweep` (expiries, collections, voids, retention), the
     /// key-usage flush, the rate-limiter cleanup, the outbox relay and webhook delivery.
     pub fn start(deps: &Deps, sweep: Duration) -> Self {
-        Self(vec![
-            spawn(deps.clone(), Job::Due, sweep),
-            spawn_key_usage_flush(deps.clone(), KEY_USAGE_FLUSH),
-            spawn_limiter_cleanup(deps.clone()),
-            spawn(deps.clone(), Job::Relay, RELAY_INTERVAL),
-            spawn(deps.clone(), Job::Webhooks, DELIVERY_INTERVAL),
-        ])
+        let stopping = CancellationToken::new();
+        let jobs = vec![
+            spawn(deps.clone(), Job::Due, sweep, stopping.clone()),
+            spawn_key_usage_flush(deps.clone(), KEY_USAGE_FLUSH, stopping.clone()),
+            spawn_limiter_cleanup(deps.clone(), stopping.clone()),
+            spawn(deps.clone(), Job::Relay, RELAY_INTERVAL, stopping.clone()),
+            spawn(
+                deps.clone(),
+                Job::Webhooks,
+                DELIVERY_INTERVAL,
+                stopping.clone(),
+            ),
+        ];
+        Self { stopping, jobs }
     }
 
-    /// Stops them where they stand, at shutdown.
-    pub fn stop(self) {
-        for job in self.0 {
-            job.abort();
+    /// Stops the jobs at shutdown: at once, none starts another round; the rounds running
+    /// finish (a webhook in flight is sent and recorded, a batch of charges settles), for
+    /// at most `grace`, after which what still runs is cut off. Every job is safe to cut
+    /// off (its claims lapse and another instance takes the work over), but finishing
+    /// spares that wait.
+    pub fn stop(mut self, grace: Duration) -> impl Future<Output = ()> {
+        self.stopping.cancel();
+        async move {
+            let finished = futures_util::future::join_all(self.jobs.iter_mut());
+            if tokio::time::timeout(grace, finished).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "background jobs still running at the end of the grace period; cut off"
+                );
+                self.jobs.iter().for_each(JoinHandle::abort);
+            }
         }
     }
 }
 
 /// Runs `job` as of the clock's now every `every`, and at once when this process announces
-/// work for it. A failed run is logged and tried again next time.
-pub fn spawn(deps: Deps, job: Job, every: Duration) -> JoinHandle<()> {
+/// work for it, until `stopping` is cancelled (a round running then finishes). A failed
+/// run is logged and tried again next time.
+pub fn spawn(deps: Deps, job: Job, every: Duration, stopping: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                biased;
+                () = stopping.cancelled() => break,
                 _ = ticker.tick() => {}
                 () = job.woken(&deps) => {}
             }
@@ -279,13 +305,22 @@ pub fn spawn(deps: Deps, job: Job, every: Duration) -> JoinHandle<()> {
 /// How often the last use of API keys is written.
 pub const KEY_USAGE_FLUSH: Duration = Duration::from_secs(30);
 
-/// Every `every`, writes the last use of API keys noted since the previous round.
-pub fn spawn_key_usage_flush(deps: Deps, every: Duration) -> JoinHandle<()> {
+/// Every `every`, writes the last use of API keys noted since the previous round, until
+/// `stopping` (the server writes the last ones as it stops).
+pub fn spawn_key_usage_flush(
+    deps: Deps,
+    every: Duration,
+    stopping: CancellationToken,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                biased;
+                () = stopping.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
             if let Err(err) = deps.key_usage.flush(&deps.db).await {
                 tracing::warn!(error = %err, "could not record the last use of API keys");
             }
@@ -293,12 +328,17 @@ pub fn spawn_key_usage_flush(deps: Deps, every: Duration) -> JoinHandle<()> {
     })
 }
 
-/// Every minute, drops rate-limit buckets that have refilled, so memory stays bounded.
-pub fn spawn_limiter_cleanup(deps: Deps) -> JoinHandle<()> {
+/// Every minute, drops rate-limit buckets that have refilled, so memory stays bounded,
+/// until `stopping`.
+pub fn spawn_limiter_cleanup(deps: Deps, stopping: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(60));
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                biased;
+                () = stopping.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
             deps.request_limiter.forget_idle();
             deps.login_throttle.forget_idle();
         }

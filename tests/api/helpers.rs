@@ -388,6 +388,7 @@ impl TestApp {
             self.state.deps.clone(),
             paylater::jobs::Job::Relay,
             paylater::jobs::RELAY_INTERVAL,
+            tokio_util::sync::CancellationToken::new(),
         );
     }
 

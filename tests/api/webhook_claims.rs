@@ -1,7 +1,8 @@
 //! Webhook senders and their clocks: a delivery is held by exactly one sender at a time,
 //! whatever business time each runs as of (the background job's, `/sandbox/run-jobs`
 //! moved days ahead); a sender that dies mid-request lets its delivery go once its lease
-//! passes on the wall clock; and every request is signed with the real time of sending.
+//! passes on the wall clock, one stopping at shutdown finishes its request first; and
+//! every request is signed with the real time of sending.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::webhook_delivery;
@@ -181,4 +182,27 @@ async fn signatures_carry_the_real_time_of_sending_under_a_test_clock_days_ahead
     let delivery = only_delivery(&app, &merchant).await;
     assert_eq!(at(&delivery["attempts"][0]["startedAt"]), app.clock.now());
     assert_eq!(at(&delivery["deliveredAt"]), app.clock.now());
+}
+
+#[tokio::test]
+async fn stopping_the_background_jobs_lets_a_delivery_in_flight_finish() {
+    let (app, receiver, merchant, _) = held_delivery().await;
+    let background =
+        paylater::jobs::Background::start(&app.state.deps, std::time::Duration::from_secs(3600));
+    receiver.until_received(1).await;
+
+    // Stopping starts now: no job begins another round, the one in flight goes on.
+    let stopped = background.stop(std::time::Duration::from_secs(30));
+    receiver.release();
+    stopped.await;
+
+    let delivery = only_delivery(&app, &merchant).await;
+    assert_eq!(delivery["status"], "SUCCEEDED", "{delivery}");
+    assert_eq!(
+        delivery["attempts"].as_array().unwrap().len(),
+        1,
+        "recorded"
+    );
+    assert_eq!(stored(&app).await.claimed_until, None, "not left claimed");
+    assert_eq!(receiver.received().len(), 1);
 }
