@@ -60,7 +60,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         Some(url) => {
             let url = url.expose_secret();
             Some(
-                Broker::start(&state.deps.events, url, &redis.channel)
+                Broker::start(&state.deps.events, &state.deps.caches, url, &redis.channel)
                     .await
                     .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
             )

@@ -108,7 +108,7 @@ pub async fn create(
         now,
     );
     work.commit().await?;
-    deps.caches.api_keys.invalidate(&key.secret_hash).await;
+    deps.caches.api_key_changed(key.secret_hash.clone()).await;
     Ok(CreatedApiKey { key, secret })
 }
 
@@ -152,7 +152,9 @@ pub async fn revoke(
         now,
     );
     work.commit().await?;
-    deps.caches.api_keys.invalidate(&revoked.secret_hash).await;
+    deps.caches
+        .api_key_changed(revoked.secret_hash.clone())
+        .await;
     Ok(revoked)
 }
 

@@ -102,6 +102,11 @@ where
         self.cache.invalidate(key).await;
     }
 
+    /// Forgets every entry.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Forgets every entry whose value `stale` picks.
     pub fn invalidate_where(&self, stale: impl Fn(&K, &V) -> bool + Send + Sync + 'static) {
         if let Err(err) = self.cache.invalidate_entries_if(stale) {

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod attempts;
 pub mod audit;
 pub mod cache;
+pub mod caches;
 pub mod checkout_pii;
 pub mod checkouts;
 pub mod consumers;
@@ -24,23 +25,16 @@ pub mod staff;
 pub mod unit_of_work;
 pub mod webhooks;
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+pub use caches::{CacheChange, Caches, SharedCaches};
+
+use std::{future::Future, sync::Arc};
 
 use chrono::Duration;
-use entity::merchant;
 use sea_orm::{DatabaseConnection, DbErr};
-use uuid::Uuid;
 
 use crate::{
     auth::{
-        Principal,
-        jwt::{KeyRing, Verified},
+        jwt::KeyRing,
         throttle::{LoginThrottle, RequestLimiter},
     },
     clock::Clock,
@@ -113,68 +107,6 @@ impl Deps {
     }
 }
 
-/// The caches of one instance.
-pub struct Caches {
-    /// API keys by the hash of their secret; `None` for an unknown, revoked or inactive one.
-    pub api_keys: cache::Counted<String, Option<merchants::AuthenticatedKey>>,
-    /// Merchants by id.
-    pub merchants: cache::Counted<Uuid, merchant::Model>,
-    /// The plans each merchant offers, by merchant id.
-    pub offered_plans: cache::Counted<Uuid, Vec<plans::OfferedPlan>>,
-    /// Merchants' request-signing secrets (decrypted), for callers with access tokens.
-    pub signing_secrets: cache::Counted<Uuid, Option<String>>,
-    /// Verified access tokens by the SHA-256 of their text, so that each token's signature
-    /// is checked once, not on every request; the expiry is still checked on every use.
-    pub access_tokens: cache::Counted<[u8; 32], Verified<Principal>>,
-    /// The generation of public data (merchants' profiles and plans): answers made from
-    /// an older generation are not served again.
-    public_generation: AtomicU64,
-}
-
-impl Default for Caches {
-    fn default() -> Self {
-        Self {
-            api_keys: cache::Counted::new("api_keys", 100_000),
-            merchants: cache::Counted::new("merchants", 100_000),
-            offered_plans: cache::Counted::new("offered_plans", 100_000),
-            signing_secrets: cache::Counted::new("signing_secrets", 100_000),
-            access_tokens: cache::Counted::new("access_tokens", 100_000),
-            public_generation: AtomicU64::new(0),
-        }
-    }
-}
-
-impl Caches {
-    /// Forgets what is cached about a merchant and its keys, after it changed.
-    pub async fn merchant_changed(&self, merchant_id: Uuid) {
-        self.merchants.invalidate(&merchant_id).await;
-        self.offered_plans.invalidate(&merchant_id).await;
-        self.signing_secrets.invalidate(&merchant_id).await;
-        self.api_keys.invalidate_where(move |_, key| {
-            key.as_ref()
-                .is_some_and(|key| key.principal.merchant_id == merchant_id)
-        });
-        // Last, so that an answer keyed by the new generation reads none of the above.
-        self.public_generation.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Each cache's name with its hits and misses so far.
-    pub fn stats(&self) -> [(&'static str, cache::CacheStats); 5] {
-        [
-            (self.api_keys.name(), self.api_keys.stats()),
-            (self.merchants.name(), self.merchants.stats()),
-            (self.offered_plans.name(), self.offered_plans.stats()),
-            (self.signing_secrets.name(), self.signing_secrets.stats()),
-            (self.access_tokens.name(), self.access_tokens.stats()),
-        ]
-    }
-
-    /// The generation of public data now; every change to a merchant starts a new one.
-    pub fn public_generation(&self) -> u64 {
-        self.public_generation.load(Ordering::SeqCst)
-    }
-}
-
 /// How long finished rows are kept, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -183,9 +115,6 @@ pub struct Retention {
     /// How long a webhook delivery is kept after it finished (its last change).
     pub webhook_deliveries: Duration,
 }
-
-/// A shared handle on the caches.
-pub type SharedCaches = Arc<Caches>;
 
 /// Why a use case did not complete.
 ///

@@ -298,6 +298,7 @@ impl TestApp {
         let redis = &self.state.config.redis;
         paylater::events::broker::Broker::start(
             &self.state.deps.events,
+            &self.state.deps.caches,
             redis.url.as_ref().expect("redis.url").expose_secret(),
             &redis.channel,
         )
