@@ -228,6 +228,33 @@ async fn signed(
     Ok(caller)
 }
 
+/// Answers a request from a kept answer, once its cost is charged to the client address's
+/// rate limit.
+fn answer_kept(
+    state: &AppState,
+    kept: &Cached,
+    ip: std::net::IpAddr,
+    started: Instant,
+    get: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let charged = state
+        .schema
+        .pipeline()
+        .charge(Some(&Principal::Anonymous), Some(ip), kept.cost);
+    let response = match charged {
+        Ok(()) => async_graphql::Response::default(),
+        Err(refused) => pipeline::refused(refused),
+    };
+    let kind = Some(OperationType::Query);
+    metrics::graphql_request(kind, kept.name.as_deref(), started.elapsed(), &response);
+    if response.is_ok() {
+        caching::respond_kept(kept.body.clone(), kept.max_age, get, headers)
+    } else {
+        caching::respond(response, get, headers)
+    }
+}
+
 /// Executes a request for `caller` and answers it. An anonymous request for public data
 /// that was answered before is answered from the kept bytes (see
 /// [`crate::graphql::response_cache`]), charged to the rate limits all the same.
@@ -247,26 +274,7 @@ async fn run(
     });
     let responses = &state.schema.responses;
     if let Some(kept) = key.as_ref().and_then(|key| responses.get(key)) {
-        let charged =
-            state
-                .schema
-                .pipeline()
-                .charge(Some(&Principal::Anonymous), Some(ip), kept.cost);
-        let response = match charged {
-            Ok(()) => async_graphql::Response::default(),
-            Err(refused) => pipeline::refused(refused),
-        };
-        metrics::graphql_request(
-            Some(OperationType::Query),
-            kept.name.as_deref(),
-            started.elapsed(),
-            &response,
-        );
-        return if response.is_ok() {
-            caching::respond_kept(kept.body.clone(), kept.max_age, get, headers)
-        } else {
-            caching::respond(response, get, headers)
-        };
+        return answer_kept(state, &kept, ip, started, get, headers);
     }
     let request = request
         .data(caller.principal)
