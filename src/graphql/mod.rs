@@ -145,16 +145,12 @@ impl Schemas {
                 let document = Some(&*prepared.document);
                 Executed {
                     response: pipeline::finish(document, operation_name.as_deref(), response),
-                    cost: prepared.cost,
-                    kind: prepared.kind,
-                    name: prepared.name,
+                    operation: prepared.operation,
                 }
             }
             Err(error) => Executed {
                 response: pipeline::refused(error),
-                cost: 0,
-                kind: None,
-                name: None,
+                operation: pipeline::Operation::default(),
             },
         }
     }
@@ -165,17 +161,12 @@ impl Schemas {
     }
 }
 
-/// A request's response, with what its operation cost the rate limits (0 when it was
-/// refused before being counted) and its kind.
+/// A request's response, with its operation.
 pub struct Executed {
     /// The response.
     pub response: Response,
-    /// The operation's complexity.
-    pub cost: usize,
-    /// The operation's kind (`None` when refused before it was known).
-    pub kind: Option<OperationType>,
-    /// The operation's name, if it has one.
-    pub name: Option<String>,
+    /// The operation it ran (the default when refused before it was known).
+    pub operation: pipeline::Operation,
 }
 
 impl Executor for Schemas {
@@ -200,7 +191,7 @@ impl Executor for Schemas {
                 .await
             {
                 Ok(prepared) => {
-                    let open = (prepared.kind == Some(OperationType::Subscription))
+                    let open = (prepared.operation.kind == Some(OperationType::Subscription))
                         .then(crate::metrics::subscription_opened);
                     schemas
                         .schema_for(&request, &prepared.document)
@@ -261,15 +252,8 @@ pub fn environment() -> anyhow::Result<SchemaEnv> {
     let kept = Keep::default();
     let schema = builder().extension(kept.clone()).finish();
     // Nothing in `{ __typename }` waits, so its execution completes when first polled.
-    schema
-        .execute("{ __typename }")
-        .now_or_never()
-        .ok_or_else(|| anyhow::anyhow!("the schema's environment could not be read"))?;
-    let env = kept
-        .0
-        .lock()
-        .map_err(|_| anyhow::anyhow!("the schema's environment could not be read"))?
-        .take();
+    let ran = schema.execute("{ __typename }").now_or_never().is_some();
+    let env = ran.then(|| kept.0.lock().ok()?.take()).flatten();
     env.ok_or_else(|| anyhow::anyhow!("the schema's environment could not be read"))
 }
 

@@ -70,22 +70,22 @@ impl Pipeline {
         }
         let registry = &self.env.registry;
         typename_directives::check(registry, &document)?;
-        let operation = parsed::operation(&document, request.operation_name.as_deref());
-        let cost = operation.map_or(0, |operation| {
-            cost::of_operation(registry, &document, operation, &request.variables)
-        });
-        let kind = operation.map(|operation| operation.ty);
-        let name =
-            parsed::operation_name(&document, request.operation_name.as_deref()).map(str::to_owned);
+        let requested = request.operation_name.as_deref();
+        let definition = parsed::operation(&document, requested);
+        let operation = Operation {
+            cost: definition.map_or(0, |definition| {
+                cost::of_operation(registry, &document, definition, &request.variables)
+            }),
+            kind: definition.map(|definition| definition.ty),
+            name: parsed::operation_name(&document, requested).map(str::to_owned),
+        };
         let principal = datum::<Principal>(&request.data, session);
         let ip = datum::<ClientIp>(&request.data, session).map(|ip| ip.0);
-        self.charge(principal, ip, cost)?;
+        self.charge(principal, ip, operation.cost)?;
         request.set_parsed_query(ExecutableDocument::clone(&document));
         Ok(Prepared {
             document,
-            cost,
-            kind,
-            name,
+            operation,
         })
     }
 
@@ -100,15 +100,23 @@ impl Pipeline {
     }
 }
 
-/// A request's document and what its operation costs, once readied.
+/// A request's document and its operation, once readied.
 pub struct Prepared {
     /// The parsed document.
     pub document: Arc<ExecutableDocument>,
-    /// Its operation's complexity, as charged to the rate limits.
+    /// The operation it runs.
+    pub operation: Operation,
+}
+
+/// What is known of the operation a request runs; the default is a request refused
+/// before its operation was known.
+#[derive(Debug, Clone, Default)]
+pub struct Operation {
+    /// Its complexity, as charged to the rate limits.
     pub cost: usize,
-    /// Its operation's kind, when the document has the operation asked for.
+    /// Its kind, when the document has the operation asked for.
     pub kind: Option<OperationType>,
-    /// Its operation's name, if it has one.
+    /// Its name, if it has one.
     pub name: Option<String>,
 }
 

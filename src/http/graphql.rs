@@ -282,10 +282,9 @@ async fn run(
         .data(Loaders::new(&state.deps));
     let Executed {
         response,
-        cost,
-        kind,
-        name,
+        operation,
     } = state.schema.execute_counted(request).await;
+    let pipeline::Operation { cost, kind, name } = operation;
     metrics::graphql_request(kind, name.as_deref(), started.elapsed(), &response);
     let Some(body) = caching::body(&response) else {
         return caching::failed();
